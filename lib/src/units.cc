@@ -1,0 +1,195 @@
+#include "oomcast/units.h"
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+namespace oomcast {
+namespace {
+
+using Int128 = __int128;
+
+std::string Int128ToString(Int128 v) {
+  if (v == 0) return "0";
+  bool neg = v < 0;
+  if (neg) v = -v;
+  std::string s;
+  while (v > 0) {
+    s.insert(s.begin(), static_cast<char>('0' + static_cast<int>(v % 10)));
+    v /= 10;
+  }
+  return neg ? "-" + s : s;
+}
+
+}  // namespace
+
+StatusOr<std::string> FormatQuantity(double value) {
+  if (!std::isfinite(value)) {
+    return InvalidArgumentError("quantity: cannot represent non-finite value " +
+                                std::to_string(value));
+  }
+  if (std::fabs(value) >= 9.2e18) {
+    return InvalidArgumentError("quantity: value out of range: " + std::to_string(value));
+  }
+  bool negative = value < 0;
+  long double x = std::fabs(static_cast<long double>(value)) * 1e9L;  // Nano units.
+  long double nearest = std::nearbyintl(x);
+  // Binary doubles such as 0.1 are not exact; treat values within 1e-6 nano as exact and round
+  // anything genuinely finer than 1n up (away from zero), as resource.Quantity does.
+  Int128 nano = static_cast<Int128>(std::fabs(x - nearest) <= 1e-6L * std::max(1.0L, x)
+                                        ? nearest
+                                        : std::ceil(x));
+  if (nano == 0) return std::string("0");
+  const Int128 kNanoPerUnit = 1000000000;
+  std::string sign = negative ? "-" : "";
+  // Integers of magnitude >= 1024: binary suffix when a power of 1024 divides them.
+  if (nano % kNanoPerUnit == 0) {
+    Int128 units = nano / kNanoPerUnit;
+    if (units >= 1024) {
+      static const char* kBin[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
+      int exp = 0;
+      Int128 m = units;
+      while (m % 1024 == 0 && exp < 6) {
+        m /= 1024;
+        ++exp;
+      }
+      if (exp > 0) return sign + Int128ToString(m) + kBin[exp];
+    }
+  }
+  // Decimal SI: the largest exponent (multiple of 3) that keeps the mantissa an integer.
+  static const char* kDec[] = {"n", "u", "m", "", "k", "M", "G", "T", "P", "E"};
+  int idx = 0;  // Index into kDec; nano is the mantissa at exponent -9.
+  Int128 m = nano;
+  while (m % 1000 == 0 && idx < 9) {
+    m /= 1000;
+    ++idx;
+  }
+  return sign + Int128ToString(m) + kDec[idx];
+}
+
+StatusOr<double> ParseQuantity(std::string_view text) {
+  std::string s(text);
+  if (s.empty()) return InvalidArgumentError("quantity: empty string");
+  size_t pos = 0;
+  if (s[pos] == '+' || s[pos] == '-') ++pos;
+  size_t digits_start = pos;
+  while (pos < s.size() && (std::isdigit(static_cast<unsigned char>(s[pos])) || s[pos] == '.'))
+    ++pos;
+  if (pos == digits_start) return InvalidArgumentError("quantity: no number in \"" + s + "\"");
+  char* end = nullptr;
+  std::string num = s.substr(0, pos);
+  double v = std::strtod(num.c_str(), &end);
+  if (end != num.c_str() + num.size()) {
+    return InvalidArgumentError("quantity: bad number in \"" + s + "\"");
+  }
+  std::string suffix = s.substr(pos);
+  double mult = 1;
+  if (suffix.empty()) {
+  } else if (suffix == "Ki") mult = 1024.0;
+  else if (suffix == "Mi") mult = std::pow(1024.0, 2);
+  else if (suffix == "Gi") mult = std::pow(1024.0, 3);
+  else if (suffix == "Ti") mult = std::pow(1024.0, 4);
+  else if (suffix == "Pi") mult = std::pow(1024.0, 5);
+  else if (suffix == "Ei") mult = std::pow(1024.0, 6);
+  else if (suffix == "n") mult = 1e-9;
+  else if (suffix == "u") mult = 1e-6;
+  else if (suffix == "m") mult = 1e-3;
+  else if (suffix == "k") mult = 1e3;
+  else if (suffix == "M") mult = 1e6;
+  else if (suffix == "G") mult = 1e9;
+  else if (suffix == "T") mult = 1e12;
+  else if (suffix == "P") mult = 1e15;
+  else if (suffix == "E") mult = 1e18;
+  else if ((suffix[0] == 'e' || suffix[0] == 'E') && suffix.size() > 1) {
+    char* e2 = nullptr;
+    long exp = std::strtol(suffix.c_str() + 1, &e2, 10);
+    if (*e2 != '\0') return InvalidArgumentError("quantity: bad exponent in \"" + s + "\"");
+    mult = std::pow(10.0, static_cast<double>(exp));
+  } else {
+    return InvalidArgumentError("quantity: unknown suffix \"" + suffix + "\" in \"" + s + "\"");
+  }
+  return v * mult;
+}
+
+StatusOr<double> ParseDurationSeconds(std::string_view text) {
+  std::string s(text);
+  if (s.empty()) return InvalidArgumentError("duration: empty string");
+  char* end = nullptr;
+  double plain = std::strtod(s.c_str(), &end);
+  if (end == s.c_str() + s.size()) {
+    if (!std::isfinite(plain) || plain < 0) {
+      return InvalidArgumentError("duration: must be a non-negative number: \"" + s + "\"");
+    }
+    return plain;
+  }
+  double total = 0;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t start = i;
+    while (i < s.size() && (std::isdigit(static_cast<unsigned char>(s[i])) || s[i] == '.')) ++i;
+    if (i == start) return InvalidArgumentError("duration: expected a number in \"" + s + "\"");
+    double n = std::strtod(s.substr(start, i - start).c_str(), nullptr);
+    size_t ustart = i;
+    while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) ++i;
+    std::string unit = s.substr(ustart, i - ustart);
+    double mult;
+    if (unit == "ns") mult = 1e-9;
+    else if (unit == "us") mult = 1e-6;
+    else if (unit == "ms") mult = 1e-3;
+    else if (unit == "s") mult = 1;
+    else if (unit == "m") mult = 60;
+    else if (unit == "h") mult = 3600;
+    else if (unit == "d") mult = 86400;
+    else if (unit == "w") mult = 7 * 86400;
+    else
+      return InvalidArgumentError("duration: unknown unit \"" + unit + "\" in \"" + s +
+                                  "\" (use ms, s, m, h, d, w)");
+    total += n * mult;
+  }
+  return total;
+}
+
+std::string FormatDurationHuman(double seconds) {
+  if (!std::isfinite(seconds)) return "-";
+  char buf[64];
+  bool neg = seconds < 0;
+  long long s = std::llround(std::fabs(seconds));
+  const char* sign = neg ? "-" : "";
+  if (s < 60) std::snprintf(buf, sizeof buf, "%s%llds", sign, s);
+  else if (s < 3600) std::snprintf(buf, sizeof buf, "%s%lldm%02llds", sign, s / 60, s % 60);
+  else if (s < 86400)
+    std::snprintf(buf, sizeof buf, "%s%lldh%02lldm", sign, s / 3600, (s % 3600) / 60);
+  else std::snprintf(buf, sizeof buf, "%s%lldd%02lldh", sign, s / 86400, (s % 86400) / 3600);
+  return buf;
+}
+
+std::string FormatBytesHuman(double bytes) {
+  if (!std::isfinite(bytes)) return "-";
+  static const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  double a = std::fabs(bytes);
+  int u = 0;
+  while (a >= 1024 && u < 5) {
+    a /= 1024;
+    ++u;
+  }
+  char buf[64];
+  const char* sign = bytes < 0 ? "-" : "";
+  if (u == 0) std::snprintf(buf, sizeof buf, "%s%.0f%s", sign, a, kUnits[u]);
+  else if (a < 10) std::snprintf(buf, sizeof buf, "%s%.2f%s", sign, a, kUnits[u]);
+  else if (a < 100) std::snprintf(buf, sizeof buf, "%s%.1f%s", sign, a, kUnits[u]);
+  else std::snprintf(buf, sizeof buf, "%s%.0f%s", sign, a, kUnits[u]);
+  return buf;
+}
+
+std::string FormatRfc3339(double unix_seconds) {
+  std::time_t secs = static_cast<std::time_t>(std::floor(unix_seconds));
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return buf;
+}
+
+}  // namespace oomcast
