@@ -1,0 +1,93 @@
+// The predictor engine: pulls memory and limit series from a Prometheus-compatible TSDB,
+// keeps one ContainerModel per container incrementally, and publishes forecasts.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "oomcast/clock.h"
+#include "oomcast/prometheus_client.h"
+#include "oomcast/predictor/forecast.h"
+#include "oomcast/predictor/model.h"
+#include "oomcast/status.h"
+
+namespace oomcast::predictor {
+
+struct QueryConfig {
+  // PromQL selectors. Results must carry namespace, pod and container labels.
+  std::string memory_query = R"(container_memory_rss{container!="",container!="POD"})";
+  std::string limit_query =
+      R"(container_spec_memory_limit_bytes{container!="",container!="POD"})";
+  // kube-state-metrics' pod labels (label_<name> labels); empty disables pod labels.
+  std::string pod_labels_query = "kube_pod_labels";
+  std::vector<std::string> namespaces;  // Empty: all namespaces.
+};
+
+struct EngineConfig {
+  QueryConfig queries;
+  ModelConfig model;
+  double window_seconds = 3600;       // History backfilled at start (one query_range).
+  double step_seconds = 15;           // Resolution of query_range; should match scrape interval.
+  double interval_seconds = 15;       // Time between cycles in Run().
+  double stale_after_seconds = 120;   // A forecast older than this is stale (never "safe").
+  double drop_after_seconds = 3600;   // Containers without samples this long are forgotten.
+  double lookback_delay_seconds = 0;  // Ignore the newest seconds (remote-write/ingest lag).
+};
+
+// Counters of the engine's work, for /metrics. Monotonic except series_tracked.
+struct EngineStats {
+  uint64_t cycles = 0;
+  uint64_t cycle_errors = 0;
+  uint64_t samples_ingested = 0;
+  uint64_t samples_rejected = 0;  // NaN, Inf, negative, out of order.
+  uint64_t series_tracked = 0;
+  uint64_t series_dropped = 0;
+  uint64_t restarts_detected = 0;
+  double last_cycle_seconds = 0;
+  std::map<std::string, uint64_t> query_errors;  // By status code name.
+};
+
+// Thread-safe: RunCycle() is called by one thread; Snapshot() and stats() from any.
+class Engine final : public ForecastSource {
+ public:
+  // `client` and `clock` must outlive the engine.
+  Engine(EngineConfig config, PrometheusClient* client, Clock* clock);
+
+  // One cycle. The first backfills window_seconds with query_range; later cycles fetch only
+  // samples newer than the newest seen. On error the previous forecasts are kept, the error is
+  // recorded in the snapshot, and they turn stale after stale_after_seconds.
+  Status RunCycle();
+
+  ForecastSnapshot Snapshot() const override;
+  EngineStats stats() const;
+  const EngineConfig& config() const { return config_; }
+
+  // Runs cycles every interval_seconds until `stop` becomes true.
+  void Run(const std::atomic<bool>& stop);
+
+ private:
+  struct Tracked;
+  Status Backfill(double now);
+  Status Incremental(double now);
+  Status FetchLimits(double now);
+  Status FetchPodLabels(double now);
+  void Publish(double now);
+  std::string Scoped(const std::string& selector) const;
+
+  EngineConfig config_;
+  PrometheusClient* client_;
+  Clock* clock_;
+  std::map<ContainerKey, std::unique_ptr<Tracked>> tracked_;  // Cycle thread only.
+  double newest_sample_t_ = 0;  // Cycle thread only.
+  bool backfilled_ = false;
+
+  mutable std::mutex mu_;  // Guards snapshot_ and stats_.
+  ForecastSnapshot snapshot_;
+  EngineStats stats_;
+};
+
+}  // namespace oomcast::predictor
