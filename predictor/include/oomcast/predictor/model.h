@@ -1,14 +1,38 @@
 // Per-container memory model: a robust estimate of the trend's level, growth rate and
 // acceleration, and a forecast of when memory reaches the limit. Pure computation, no I/O.
+// The math, its parameters and why they are what they are: predictor/MODEL.md.
 #pragma once
 
+#include <array>
 #include <cstddef>
+#include <cstdint>
 
 namespace oomcast::predictor {
 
 struct ModelConfig {
   double horizon_seconds = 900;       // Risk is P(memory reaches the limit within this).
   double alarm_risk_threshold = 0.5;  // oom_predicted = risk >= this.
+
+  // Samples are aggregated into buckets of this width (seconds): mean and max per bucket.
+  double bucket_seconds = 30;
+  // The trend is fitted over at most this much history since the last restart (seconds).
+  // Bounded by the ring capacity: kBuckets * bucket_seconds.
+  double window_seconds = 3600;
+  // A fit needs at least this much history since the start/restart (seconds) to be trusted;
+  // before that the output is warming_up and only a crash-loop at the limit can alarm.
+  double min_fit_seconds = 300;
+  // Quadratic term used only when |acceleration| / its standard error exceeds this.
+  double acceleration_min_t = 4.0;
+  // Quantile (0..1) of bucket peaks above the trend line used as the peak envelope.
+  double envelope_quantile = 0.9;
+  // A sample lower than (1 - restart_drop_fraction) x the previous one, when the previous was
+  // at least restart_near_limit_fraction x the limit (a kill), restarts the fit. Without a
+  // limit, a drop larger than restart_drop_fraction_no_limit restarts it.
+  double restart_drop_fraction = 0.25;
+  double restart_near_limit_fraction = 0.9;
+  double restart_drop_fraction_no_limit = 0.5;
+  // A time gap longer than this (seconds) between samples also breaks nothing by itself, but
+  // buckets are never interpolated across it: the fit only sees real samples.
 };
 
 struct ModelOutput {
@@ -19,6 +43,10 @@ struct ModelOutput {
   double risk = 0;         // 0..1.
   bool oom_predicted = false;
   bool warming_up = true;  // Not enough data since start/restart for a confident forecast.
+  // Additions (informational): forecast peak (trend + envelope) at now + horizon, bytes, and
+  // the envelope (peak above trend), bytes. NaN/0 before a fit.
+  double peak_at_horizon_bytes = 0;
+  double envelope_bytes = 0;
 };
 
 // State of one container. Bounded memory (a few KiB at most) whatever the history length.
@@ -46,9 +74,38 @@ class ContainerModel {
   // Approximate heap + inline bytes held by this model (for the per-container budget).
   size_t MemoryBytes() const;
 
+  // Number of buckets kept (ring capacity).
+  static constexpr int kBuckets = 128;
+
  private:
+  // One bucket of samples: times relative to origin_t_ (seconds), values in bytes.
+  struct Bucket {
+    float t_mean;  // Mean sample time.
+    float mean;    // Mean value.
+    float max;     // Largest value.
+    float count;   // Samples in the bucket.
+  };
+
+  void Restart(double t);
+  void FlushOpenBucket();
+
   const ModelConfig* config_;
-  // The model's internals (see model.cc) follow.
+  double origin_t_ = 0;         // Unix seconds that Bucket::t_mean is relative to.
+  double segment_start_t_ = 0;  // First sample since start/restart.
+  double last_t_ = 0;
+  double last_bytes_;
+  double last_limit_;
+  // Open bucket accumulators (not yet in the ring).
+  double open_index_ = -1;  // Bucket index (floor((t - origin) / width)) of the open bucket.
+  double open_sum_t_ = 0;
+  double open_sum_v_ = 0;
+  double open_max_ = 0;
+  uint32_t open_count_ = 0;
+  uint32_t restarts_ = 0;
+  uint32_t rejected_ = 0;
+  uint16_t head_ = 0;  // Index of the oldest bucket in ring_.
+  uint16_t size_ = 0;  // Buckets in ring_.
+  std::array<Bucket, kBuckets> ring_;
 };
 
 }  // namespace oomcast::predictor

@@ -1,0 +1,6 @@
+# The model, OpenMetrics reader, backtest and workload simulator of oomcast::predictor.
+find_package(ZLIB REQUIRED)
+target_sources(oomcast_predictor PRIVATE
+  ${CMAKE_CURRENT_LIST_DIR}/src/model.cc
+)
+target_link_libraries(oomcast_predictor PRIVATE ZLIB::ZLIB nlohmann_json::nlohmann_json)

@@ -1,0 +1,342 @@
+// The per-container memory model. See predictor/MODEL.md for the math and the reasons.
+#include "oomcast/predictor/model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace oomcast::predictor {
+namespace {
+
+constexpr double kInfinity = std::numeric_limits<double>::infinity();
+constexpr double kNotANumber = std::numeric_limits<double>::quiet_NaN();
+// Times in the regression are kiloseconds relative to `now`, for conditioning.
+constexpr double kTimeScale = 1000.0;
+
+// Standard normal upper tail P(Z > z).
+double NormalUpperTail(double z) { return 0.5 * std::erfc(z / std::sqrt(2.0)); }
+
+// Upper tail of Student's t with `dof` degrees of freedom, through the Cornish-Fisher style
+// normalization of Abramowitz & Stegun 26.7.8 (accurate to ~1e-3 for dof >= 3).
+double StudentUpperTail(double t, double dof) {
+  if (dof > 200) return NormalUpperTail(t);
+  const double z = t * (1.0 - 1.0 / (4.0 * dof)) / std::sqrt(1.0 + t * t / (2.0 * dof));
+  return NormalUpperTail(z);
+}
+
+// A point of the regression: x in kiloseconds relative to now, y bytes, w weight.
+struct Point {
+  double x;
+  double y;
+  double peak;
+  double w;
+};
+
+// Weighted least squares of y on (1, x[, x^2]). Solves the normal equations by Cholesky.
+// Returns false when singular. `inv` receives (X'WX)^-1 (row-major 3x3, used part only).
+bool SolveWls(const Point* pts, int n, const double* robust_w, int p, double beta[3],
+              double inv[9]) {
+  double m[3][3] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
+  double r[3] = {0, 0, 0};
+  for (int i = 0; i < n; ++i) {
+    const double w = pts[i].w * robust_w[i];
+    if (w <= 0) continue;
+    const double g[3] = {1.0, pts[i].x, pts[i].x * pts[i].x};
+    for (int a = 0; a < p; ++a) {
+      r[a] += w * g[a] * pts[i].y;
+      for (int b = 0; b <= a; ++b) m[a][b] += w * g[a] * g[b];
+    }
+  }
+  // Cholesky m = L L'.
+  double l[3][3] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
+  for (int a = 0; a < p; ++a) {
+    for (int b = 0; b <= a; ++b) {
+      double s = m[a][b];
+      for (int k = 0; k < b; ++k) s -= l[a][k] * l[b][k];
+      if (a == b) {
+        if (s <= 1e-12 * std::max(1.0, m[a][a])) return false;
+        l[a][a] = std::sqrt(s);
+      } else {
+        l[a][b] = s / l[b][b];
+      }
+    }
+  }
+  // Inverse of L, then inv = L^-T L^-1.
+  double li[3][3] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
+  for (int a = 0; a < p; ++a) {
+    li[a][a] = 1.0 / l[a][a];
+    for (int b = 0; b < a; ++b) {
+      double s = 0;
+      for (int k = b; k < a; ++k) s -= l[a][k] * li[k][b];
+      li[a][b] = s / l[a][a];
+    }
+  }
+  for (int a = 0; a < p; ++a) {
+    for (int b = 0; b < p; ++b) {
+      double s = 0;
+      for (int k = std::max(a, b); k < p; ++k) s += li[k][a] * li[k][b];
+      inv[a * 3 + b] = s;
+    }
+  }
+  for (int a = 0; a < p; ++a) {
+    double s = 0;
+    for (int b = 0; b < p; ++b) s += inv[a * 3 + b] * r[b];
+    beta[a] = s;
+  }
+  for (int a = p; a < 3; ++a) beta[a] = 0;
+  return true;
+}
+
+double Eval(const double beta[3], double x) { return beta[0] + x * (beta[1] + x * beta[2]); }
+
+// Variance of the fitted mean at x: g' Cov g, with Cov = s2 * inv.
+double FitVariance(const double inv[9], int p, double s2, double x) {
+  const double g[3] = {1.0, x, x * x};
+  double v = 0;
+  for (int a = 0; a < p; ++a)
+    for (int b = 0; b < p; ++b) v += g[a] * inv[a * 3 + b] * g[b];
+  return std::max(0.0, v * s2);
+}
+
+struct Fit {
+  int p = 0;  // Parameters: 2 linear, 3 quadratic.
+  double beta[3] = {0, 0, 0};
+  double inv[9] = {};
+  double s2 = 0;  // Residual variance of one sample (bytes^2), inflated for autocorrelation.
+  double dof = 1;
+};
+
+// Fits a polynomial of `p` parameters with two rounds of Tukey biweight reweighting.
+bool RobustFit(const Point* pts, int n, int p, Fit* fit) {
+  double rw[ContainerModel::kBuckets + 1];
+  for (int i = 0; i < n; ++i) rw[i] = 1.0;
+  fit->p = p;
+  double res[ContainerModel::kBuckets + 1];
+  for (int iter = 0; iter < 3; ++iter) {
+    if (!SolveWls(pts, n, rw, p, fit->beta, fit->inv)) return false;
+    if (iter == 2) break;
+    // Scale: median absolute standardized residual (residual * sqrt(w)).
+    double abs_res[ContainerModel::kBuckets + 1];
+    for (int i = 0; i < n; ++i) {
+      res[i] = (pts[i].y - Eval(fit->beta, pts[i].x)) * std::sqrt(pts[i].w);
+      abs_res[i] = std::fabs(res[i]);
+    }
+    std::nth_element(abs_res, abs_res + n / 2, abs_res + n);
+    const double mad = abs_res[n / 2] / 0.6745;
+    if (!(mad > 0)) break;
+    const double c = 4.685 * mad;
+    for (int i = 0; i < n; ++i) {
+      const double u = res[i] / c;
+      rw[i] = std::fabs(u) >= 1 ? 0.0 : (1 - u * u) * (1 - u * u);
+    }
+  }
+  // Residual variance and lag-1 autocorrelation of the standardized residuals.
+  double sw = 0, ss = 0, lag = 0, prev = 0;
+  int used = 0;
+  for (int i = 0; i < n; ++i) {
+    const double r = (pts[i].y - Eval(fit->beta, pts[i].x)) * std::sqrt(pts[i].w);
+    res[i] = r;
+    if (rw[i] <= 0) continue;
+    sw += rw[i];
+    ss += rw[i] * r * r;
+    if (used > 0) lag += r * prev;
+    prev = r;
+    ++used;
+  }
+  fit->dof = std::max(1.0, used - static_cast<double>(p));
+  double s2 = ss / std::max(1e-9, sw) * used / fit->dof;
+  const double rho = ss > 0 ? std::clamp(lag / ss, 0.0, 0.9) : 0.0;
+  // Positively correlated residuals carry less information: variance inflation (1+rho)/(1-rho).
+  fit->s2 = s2 * (1 + rho) / (1 - rho);
+  return true;
+}
+
+// Smallest tau in (0, +inf) where beta(tau) + offset >= limit, or +Inf. tau in kiloseconds.
+double FirstCrossing(const double beta[3], double offset, double limit) {
+  const double a = beta[2], b = beta[1], c = beta[0] + offset - limit;
+  if (c >= 0) return 0;
+  if (std::fabs(a) < 1e-300) {
+    if (b <= 0) return kInfinity;
+    return -c / b;
+  }
+  const double disc = b * b - 4 * a * c;
+  if (disc < 0) return kInfinity;
+  const double sq = std::sqrt(disc);
+  // Numerically stable roots.
+  const double q = -0.5 * (b + std::copysign(sq, b));
+  double r1 = q / a, r2 = q != 0 ? c / q : kInfinity;
+  if (r1 > r2) std::swap(r1, r2);
+  if (r1 > 0) return r1;
+  if (r2 > 0) return r2;
+  return kInfinity;
+}
+
+}  // namespace
+
+ContainerModel::ContainerModel(const ModelConfig* config)
+    : config_(config), last_bytes_(kNotANumber), last_limit_(kNotANumber) {}
+
+void ContainerModel::Restart(double t) {
+  ++restarts_;
+  head_ = 0;
+  size_ = 0;
+  open_count_ = 0;
+  open_index_ = -1;
+  origin_t_ = t;
+  segment_start_t_ = t;
+}
+
+void ContainerModel::FlushOpenBucket() {
+  if (open_count_ == 0) return;
+  Bucket b;
+  b.t_mean = static_cast<float>(open_sum_t_ / open_count_);
+  b.mean = static_cast<float>(open_sum_v_ / open_count_);
+  b.max = static_cast<float>(open_max_);
+  b.count = static_cast<float>(open_count_);
+  if (size_ < kBuckets) {
+    ring_[(head_ + size_) % kBuckets] = b;
+    ++size_;
+  } else {
+    ring_[head_] = b;
+    head_ = static_cast<uint16_t>((head_ + 1) % kBuckets);
+  }
+  open_count_ = 0;
+  open_sum_t_ = 0;
+  open_sum_v_ = 0;
+  open_max_ = 0;
+}
+
+void ContainerModel::Observe(double t, double bytes, double limit_bytes) {
+  if (!std::isfinite(t) || !std::isfinite(bytes) || bytes < 0) {
+    ++rejected_;
+    return;
+  }
+  if (last_t_ != 0 && t <= last_t_) {
+    ++rejected_;
+    return;
+  }
+  if (last_t_ == 0) {
+    origin_t_ = t;
+    segment_start_t_ = t;
+  } else {
+    // Restart detection: a big drop from near the limit (the kernel's kill, then the restart at
+    // baseline), or without a limit a drop to less than half.
+    const double prev = last_bytes_;
+    const double limit = std::isfinite(limit_bytes) && limit_bytes > 0 ? limit_bytes : last_limit_;
+    bool restart = false;
+    if (std::isfinite(limit) && limit > 0) {
+      restart = prev >= config_->restart_near_limit_fraction * limit &&
+                bytes < (1 - config_->restart_drop_fraction) * prev;
+    } else {
+      restart = bytes < (1 - config_->restart_drop_fraction_no_limit) * prev;
+    }
+    if (restart) Restart(t);
+  }
+  if (std::isfinite(limit_bytes) && limit_bytes > 0) last_limit_ = limit_bytes;
+  // Keep relative times small enough for float precision.
+  const double width = std::max(1.0, config_->bucket_seconds);
+  const double index = std::floor((t - origin_t_) / width);
+  if (index != open_index_) {
+    FlushOpenBucket();
+    open_index_ = index;
+  }
+  open_sum_t_ += t - origin_t_;
+  open_sum_v_ += bytes;
+  open_max_ = open_count_ == 0 ? bytes : std::max(open_max_, bytes);
+  ++open_count_;
+  last_t_ = t;
+  last_bytes_ = bytes;
+}
+
+ModelOutput ContainerModel::Forecast(double now, double limit_bytes) const {
+  ModelOutput out;
+  out.eta_seconds = kInfinity;
+  out.peak_at_horizon_bytes = kNotANumber;
+  if (last_t_ == 0) return out;
+  if (now < last_t_) now = last_t_;
+  out.level_bytes = last_bytes_;
+
+  // Gather the points of the window (oldest first), the open bucket last.
+  Point pts[kBuckets + 1];
+  int n = 0;
+  const double window_start = now - config_->window_seconds;
+  for (int i = 0; i < size_; ++i) {
+    const Bucket& b = ring_[(head_ + i) % kBuckets];
+    const double t = origin_t_ + b.t_mean;
+    if (t < window_start) continue;
+    pts[n++] = {(t - now) / kTimeScale, b.mean, b.max, b.count};
+  }
+  if (open_count_ > 0) {
+    pts[n++] = {(origin_t_ + open_sum_t_ / open_count_ - now) / kTimeScale,
+                open_sum_v_ / open_count_, open_max_, static_cast<double>(open_count_)};
+  }
+  const double span = n > 0 ? (pts[n - 1].x - pts[0].x) * kTimeScale : 0;
+  const double since_restart = last_t_ - segment_start_t_;
+  out.warming_up = since_restart < config_->min_fit_seconds;
+  const bool has_limit = std::isfinite(limit_bytes) && limit_bytes > 0;
+
+  if (n < 3 || span < 30) {
+    // Too little to fit: only the crash-loop case (already at the limit) can alarm.
+    if (has_limit && last_bytes_ >= limit_bytes) {
+      out.eta_seconds = 0;
+      out.risk = 1;
+      out.oom_predicted = out.risk >= config_->alarm_risk_threshold;
+    }
+    return out;
+  }
+
+  Fit fit;
+  if (!RobustFit(pts, n, 2, &fit)) return out;
+  if (n >= 8 && span >= 2 * config_->bucket_seconds * 4) {
+    Fit quad;
+    if (RobustFit(pts, n, 3, &quad)) {
+      const double se_c = std::sqrt(quad.s2 * quad.inv[8]);
+      if (se_c > 0 && std::fabs(quad.beta[2]) / se_c >= config_->acceleration_min_t) fit = quad;
+    }
+  }
+
+  // Envelope: a high quantile of bucket peaks above the trend.
+  double above[kBuckets + 1];
+  for (int i = 0; i < n; ++i) above[i] = pts[i].peak - Eval(fit.beta, pts[i].x);
+  const int qi =
+      std::clamp(static_cast<int>(std::ceil(config_->envelope_quantile * n)) - 1, 0, n - 1);
+  std::nth_element(above, above + qi, above + n);
+  const double envelope = std::max(0.0, above[qi]);
+  out.envelope_bytes = envelope;
+
+  out.level_bytes = fit.beta[0];
+  out.growth_rate_bytes_per_second = fit.beta[1] / kTimeScale;
+  out.acceleration_bytes_per_second2 = 2 * fit.beta[2] / (kTimeScale * kTimeScale);
+
+  const double h = config_->horizon_seconds / kTimeScale;
+  // The highest forecast trend point within [0, h].
+  double x_peak = h;
+  if (fit.beta[2] < 0) {
+    const double vertex = -fit.beta[1] / (2 * fit.beta[2]);
+    x_peak = std::clamp(vertex, 0.0, h);
+  } else if (Eval(fit.beta, 0) > Eval(fit.beta, h)) {
+    x_peak = 0;
+  }
+  const double peak = Eval(fit.beta, x_peak) + envelope;
+  out.peak_at_horizon_bytes = Eval(fit.beta, h) + envelope;
+  if (!has_limit) return out;
+
+  out.eta_seconds = FirstCrossing(fit.beta, envelope, limit_bytes) * kTimeScale;
+  const double sd = std::sqrt(FitVariance(fit.inv, fit.p, fit.s2, x_peak)) + 1e-3 * limit_bytes;
+  out.risk = StudentUpperTail((limit_bytes - peak) / sd, fit.dof);
+  if (out.warming_up && last_bytes_ < limit_bytes) {
+    // Early after a start/restart only a crash loop straight back at the limit is trusted.
+    out.risk = std::min(
+        out.risk, last_bytes_ >= config_->restart_near_limit_fraction * limit_bytes ? 1.0 : 0.0);
+  }
+  out.oom_predicted = out.risk >= config_->alarm_risk_threshold;
+  return out;
+}
+
+double ContainerModel::last_sample_t() const { return last_t_; }
+double ContainerModel::last_sample_bytes() const { return last_bytes_; }
+size_t ContainerModel::restarts() const { return restarts_; }
+size_t ContainerModel::rejected_samples() const { return rejected_; }
+size_t ContainerModel::MemoryBytes() const { return sizeof(*this); }
+
+}  // namespace oomcast::predictor
