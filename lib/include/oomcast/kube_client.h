@@ -4,8 +4,10 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "oomcast/status.h"
@@ -20,6 +22,10 @@ struct KubeRestConfig {
   std::string client_key_file;
   std::string bearer_token_file;  // Re-read on every request (projected tokens rotate).
   std::string bearer_token;       // Literal token (kubeconfig `token:`).
+  // PEM contents (kubeconfig `*-data:` fields, base64-decoded). Used when the file is empty.
+  std::string ca_pem;
+  std::string client_cert_pem;
+  std::string client_key_pem;
   bool insecure_skip_verify = false;
   std::string namespace_name = "default";  // In-cluster namespace or the context's namespace.
   double timeout_seconds = 30;
@@ -39,7 +45,14 @@ StatusOr<KubeRestConfig> LoadKubeconfig(const std::string& path, const std::stri
 struct KubeResponse {
   int status_code = 0;
   std::string body;  // JSON as sent (an object, or a metav1.Status on errors).
+  std::map<std::string, std::string> headers;  // Lowercased names (e.g. "retry-after").
 };
+
+// Maps an API answer to a Status: 2xx OK; 400 kInvalidArgument, 401 kUnauthenticated,
+// 403 kPermissionDenied, 404 kNotFound, 409 kAborted (reason Conflict) or kAlreadyExists
+// (reason AlreadyExists), 410 kFailedPrecondition (Expired/Gone), 429 kResourceExhausted,
+// 5xx kUnavailable. The message is "`what`: HTTP <code> <reason>: <metav1.Status message>".
+Status KubeResponseStatus(const KubeResponse& response, std::string_view what);
 
 // One event of a watch stream: type ADDED, MODIFIED, DELETED, BOOKMARK or ERROR; object JSON.
 struct WatchEvent {
