@@ -37,9 +37,8 @@ StatusOr<std::string> FormatQuantity(double value) {
   long double nearest = std::nearbyintl(x);
   // Binary doubles such as 0.1 are not exact; treat values within 1e-6 nano as exact and round
   // anything genuinely finer than 1n up (away from zero), as resource.Quantity does.
-  Int128 nano = static_cast<Int128>(std::fabs(x - nearest) <= 1e-6L * std::max(1.0L, x)
-                                        ? nearest
-                                        : std::ceil(x));
+  Int128 nano = static_cast<Int128>(
+      std::fabs(x - nearest) <= 1e-6L * std::max(1.0L, x) ? nearest : std::ceil(x));
   if (nano == 0) return std::string("0");
   const Int128 kNanoPerUnit = 1000000000;
   std::string sign = negative ? "-" : "";
@@ -86,21 +85,36 @@ StatusOr<double> ParseQuantity(std::string_view text) {
   std::string suffix = s.substr(pos);
   double mult = 1;
   if (suffix.empty()) {
-  } else if (suffix == "Ki") mult = 1024.0;
-  else if (suffix == "Mi") mult = std::pow(1024.0, 2);
-  else if (suffix == "Gi") mult = std::pow(1024.0, 3);
-  else if (suffix == "Ti") mult = std::pow(1024.0, 4);
-  else if (suffix == "Pi") mult = std::pow(1024.0, 5);
-  else if (suffix == "Ei") mult = std::pow(1024.0, 6);
-  else if (suffix == "n") mult = 1e-9;
-  else if (suffix == "u") mult = 1e-6;
-  else if (suffix == "m") mult = 1e-3;
-  else if (suffix == "k") mult = 1e3;
-  else if (suffix == "M") mult = 1e6;
-  else if (suffix == "G") mult = 1e9;
-  else if (suffix == "T") mult = 1e12;
-  else if (suffix == "P") mult = 1e15;
-  else if (suffix == "E") mult = 1e18;
+  } else if (suffix == "Ki")
+    mult = 1024.0;
+  else if (suffix == "Mi")
+    mult = std::pow(1024.0, 2);
+  else if (suffix == "Gi")
+    mult = std::pow(1024.0, 3);
+  else if (suffix == "Ti")
+    mult = std::pow(1024.0, 4);
+  else if (suffix == "Pi")
+    mult = std::pow(1024.0, 5);
+  else if (suffix == "Ei")
+    mult = std::pow(1024.0, 6);
+  else if (suffix == "n")
+    mult = 1e-9;
+  else if (suffix == "u")
+    mult = 1e-6;
+  else if (suffix == "m")
+    mult = 1e-3;
+  else if (suffix == "k")
+    mult = 1e3;
+  else if (suffix == "M")
+    mult = 1e6;
+  else if (suffix == "G")
+    mult = 1e9;
+  else if (suffix == "T")
+    mult = 1e12;
+  else if (suffix == "P")
+    mult = 1e15;
+  else if (suffix == "E")
+    mult = 1e18;
   else if ((suffix[0] == 'e' || suffix[0] == 'E') && suffix.size() > 1) {
     char* e2 = nullptr;
     long exp = std::strtol(suffix.c_str() + 1, &e2, 10);
@@ -134,14 +148,22 @@ StatusOr<double> ParseDurationSeconds(std::string_view text) {
     while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) ++i;
     std::string unit = s.substr(ustart, i - ustart);
     double mult;
-    if (unit == "ns") mult = 1e-9;
-    else if (unit == "us") mult = 1e-6;
-    else if (unit == "ms") mult = 1e-3;
-    else if (unit == "s") mult = 1;
-    else if (unit == "m") mult = 60;
-    else if (unit == "h") mult = 3600;
-    else if (unit == "d") mult = 86400;
-    else if (unit == "w") mult = 7 * 86400;
+    if (unit == "ns")
+      mult = 1e-9;
+    else if (unit == "us")
+      mult = 1e-6;
+    else if (unit == "ms")
+      mult = 1e-3;
+    else if (unit == "s")
+      mult = 1;
+    else if (unit == "m")
+      mult = 60;
+    else if (unit == "h")
+      mult = 3600;
+    else if (unit == "d")
+      mult = 86400;
+    else if (unit == "w")
+      mult = 7 * 86400;
     else
       return InvalidArgumentError("duration: unknown unit \"" + unit + "\" in \"" + s +
                                   "\" (use ms, s, m, h, d, w)");
@@ -156,11 +178,14 @@ std::string FormatDurationHuman(double seconds) {
   bool neg = seconds < 0;
   long long s = std::llround(std::fabs(seconds));
   const char* sign = neg ? "-" : "";
-  if (s < 60) std::snprintf(buf, sizeof buf, "%s%llds", sign, s);
-  else if (s < 3600) std::snprintf(buf, sizeof buf, "%s%lldm%02llds", sign, s / 60, s % 60);
+  if (s < 60)
+    std::snprintf(buf, sizeof buf, "%s%llds", sign, s);
+  else if (s < 3600)
+    std::snprintf(buf, sizeof buf, "%s%lldm%02llds", sign, s / 60, s % 60);
   else if (s < 86400)
     std::snprintf(buf, sizeof buf, "%s%lldh%02lldm", sign, s / 3600, (s % 3600) / 60);
-  else std::snprintf(buf, sizeof buf, "%s%lldd%02lldh", sign, s / 86400, (s % 86400) / 3600);
+  else
+    std::snprintf(buf, sizeof buf, "%s%lldd%02lldh", sign, s / 86400, (s % 86400) / 3600);
   return buf;
 }
 
@@ -175,10 +200,14 @@ std::string FormatBytesHuman(double bytes) {
   }
   char buf[64];
   const char* sign = bytes < 0 ? "-" : "";
-  if (u == 0) std::snprintf(buf, sizeof buf, "%s%.0f%s", sign, a, kUnits[u]);
-  else if (a < 10) std::snprintf(buf, sizeof buf, "%s%.2f%s", sign, a, kUnits[u]);
-  else if (a < 100) std::snprintf(buf, sizeof buf, "%s%.1f%s", sign, a, kUnits[u]);
-  else std::snprintf(buf, sizeof buf, "%s%.0f%s", sign, a, kUnits[u]);
+  if (u == 0)
+    std::snprintf(buf, sizeof buf, "%s%.0f%s", sign, a, kUnits[u]);
+  else if (a < 10)
+    std::snprintf(buf, sizeof buf, "%s%.2f%s", sign, a, kUnits[u]);
+  else if (a < 100)
+    std::snprintf(buf, sizeof buf, "%s%.1f%s", sign, a, kUnits[u]);
+  else
+    std::snprintf(buf, sizeof buf, "%s%.0f%s", sign, a, kUnits[u]);
   return buf;
 }
 
@@ -187,8 +216,8 @@ std::string FormatRfc3339(double unix_seconds) {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
 }
 

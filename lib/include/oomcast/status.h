@@ -88,9 +88,9 @@ inline Status InternalError(std::string m) { return Status(StatusCode::kInternal
 template <typename T>
 class StatusOr {
  public:
-  StatusOr(const T& value) : v_(value) {}                // NOLINT: implicit by design.
-  StatusOr(T&& value) : v_(std::move(value)) {}          // NOLINT
-  StatusOr(const Status& status) : v_(status) {          // NOLINT
+  StatusOr(const T& value) : v_(value) {}        // NOLINT: implicit by design.
+  StatusOr(T&& value) : v_(std::move(value)) {}  // NOLINT
+  StatusOr(const Status& status) : v_(status) {  // NOLINT
     assert(!status.ok() && "StatusOr built from an OK Status");
   }
   StatusOr(Status&& status) : v_(std::move(status)) {}  // NOLINT
@@ -113,8 +113,8 @@ class StatusOr {
 }  // namespace oomcast
 
 // Returns early from the enclosing function when `expr` (a Status) is not OK.
-#define OOMCAST_RETURN_IF_ERROR(expr)          \
-  do {                                         \
-    ::oomcast::Status _st = (expr);            \
-    if (!_st.ok()) return _st;                 \
+#define OOMCAST_RETURN_IF_ERROR(expr) \
+  do {                                \
+    ::oomcast::Status _st = (expr);   \
+    if (!_st.ok()) return _st;        \
   } while (0)

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -10,9 +11,9 @@
 #include <vector>
 
 #include "oomcast/clock.h"
-#include "oomcast/prometheus_client.h"
 #include "oomcast/predictor/forecast.h"
 #include "oomcast/predictor/model.h"
+#include "oomcast/prometheus_client.h"
 #include "oomcast/status.h"
 
 namespace oomcast::predictor {
@@ -20,8 +21,7 @@ namespace oomcast::predictor {
 struct QueryConfig {
   // PromQL selectors. Results must carry namespace, pod and container labels.
   std::string memory_query = R"(container_memory_rss{container!="",container!="POD"})";
-  std::string limit_query =
-      R"(container_spec_memory_limit_bytes{container!="",container!="POD"})";
+  std::string limit_query = R"(container_spec_memory_limit_bytes{container!="",container!="POD"})";
   // kube-state-metrics' pod labels (label_<name> labels); empty disables pod labels.
   std::string pod_labels_query = "kube_pod_labels";
   std::vector<std::string> namespaces;  // Empty: all namespaces.
@@ -56,6 +56,7 @@ class Engine final : public ForecastSource {
  public:
   // `client` and `clock` must outlive the engine.
   Engine(EngineConfig config, PrometheusClient* client, Clock* clock);
+  ~Engine() override;
 
   // One cycle. The first backfills window_seconds with query_range; later cycles fetch only
   // samples newer than the newest seen. On error the previous forecasts are kept, the error is
@@ -65,12 +66,18 @@ class Engine final : public ForecastSource {
   ForecastSnapshot Snapshot() const override;
   EngineStats stats() const;
   const EngineConfig& config() const { return config_; }
+  // Name of the TSDB backend, for metric labels and logs.
+  const std::string& backend_name() const { return backend_name_; }
+  void set_backend_name(std::string name) { backend_name_ = std::move(name); }
 
-  // Runs cycles every interval_seconds until `stop` becomes true.
-  void Run(const std::atomic<bool>& stop);
+  // Runs cycles every interval_seconds until `stop` becomes true. `on_cycle`, when set, is
+  // called after each cycle with its duration in seconds and its result (e.g. for a histogram).
+  using CycleObserver = std::function<void(double seconds, const Status& result)>;
+  void Run(const std::atomic<bool>& stop, const CycleObserver& on_cycle = nullptr);
 
  private:
   struct Tracked;
+  // Each returns the first error; the caller records it and keeps previous forecasts.
   Status Backfill(double now);
   Status Incremental(double now);
   Status FetchLimits(double now);
@@ -82,8 +89,10 @@ class Engine final : public ForecastSource {
   PrometheusClient* client_;
   Clock* clock_;
   std::map<ContainerKey, std::unique_ptr<Tracked>> tracked_;  // Cycle thread only.
-  double newest_sample_t_ = 0;  // Cycle thread only.
+  double newest_sample_t_ = 0;                                // Cycle thread only.
+  double last_fetch_end_ = 0;  // Query time of the previous successful fetch.
   bool backfilled_ = false;
+  std::string backend_name_ = "prometheus";
 
   mutable std::mutex mu_;  // Guards snapshot_ and stats_.
   ForecastSnapshot snapshot_;

@@ -34,16 +34,16 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 struct Forecast {
   ContainerKey key;
   std::map<std::string, std::string> pod_labels;  // Kubernetes labels of the pod, when known.
-  double t = 0;                  // Evaluation time, Unix seconds.
-  double last_sample_t = 0;      // Time of the newest memory sample used, Unix seconds.
-  double rss_bytes = kNaN;       // Newest memory sample.
-  double limit_bytes = kNaN;     // Memory limit; NaN when the container has none.
-  double growth_rate_bytes_per_second = 0;     // Trend slope (signed).
-  double acceleration_bytes_per_second2 = 0;   // Trend curvature (signed).
-  double eta_seconds = kInf;     // Forecast time until memory reaches the limit; +Inf: none.
-  double risk = 0;               // Probability of reaching the limit within the horizon, 0..1.
-  bool oom_predicted = false;    // The alarm decision: risk above the configured threshold.
-  bool warming_up = false;       // Too little data since start or restart for a confident fit.
+  double t = 0;                                   // Evaluation time, Unix seconds.
+  double last_sample_t = 0;                 // Time of the newest memory sample used, Unix seconds.
+  double rss_bytes = kNaN;                  // Newest memory sample.
+  double limit_bytes = kNaN;                // Memory limit; NaN when the container has none.
+  double growth_rate_bytes_per_second = 0;  // Trend slope (signed).
+  double acceleration_bytes_per_second2 = 0;  // Trend curvature (signed).
+  double eta_seconds = kInf;   // Forecast time until memory reaches the limit; +Inf: none.
+  double risk = 0;             // Probability of reaching the limit within the horizon, 0..1.
+  bool oom_predicted = false;  // The alarm decision: risk above the configured threshold.
+  bool warming_up = false;     // Too little data since start or restart for a confident fit.
 };
 
 // A consistent snapshot of the latest cycle. Forecasts are sorted by ETA, then key.
@@ -51,7 +51,7 @@ struct ForecastSnapshot {
   std::shared_ptr<const std::vector<Forecast>> forecasts;  // Never null.
   double last_success_unix_s = 0;  // End of the last successful cycle; 0 = never.
   double last_attempt_unix_s = 0;
-  Status last_error;               // OK when the last cycle succeeded.
+  Status last_error;  // OK when the last cycle succeeded.
   double horizon_seconds = 900;
   double stale_after_seconds = 300;  // Forecasts older than this must not be served as current.
 

@@ -1,0 +1,291 @@
+#include "oomcast/predictor/engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "oomcast/log.h"
+
+namespace oomcast::predictor {
+namespace {
+
+// cAdvisor reports 0 for "no limit" and some runtimes a huge sentinel (~2^63).
+double NormalizeLimit(double v) {
+  if (!std::isfinite(v) || v <= 0 || v >= 9.0e18) return kNaN;
+  return v;
+}
+
+bool KeyOf(const Labels& labels, ContainerKey* key) {
+  auto ns = labels.find("namespace");
+  auto pod = labels.find("pod");
+  auto c = labels.find("container");
+  if (ns == labels.end() || pod == labels.end() || c == labels.end()) return false;
+  if (ns->second.empty() || pod->second.empty() || c->second.empty()) return false;
+  *key = ContainerKey{ns->second, pod->second, c->second};
+  return true;
+}
+
+// Inserts `extra` matchers into the first {...} of a selector, or appends a {...}.
+std::string AddMatchers(const std::string& selector, const std::string& extra) {
+  if (extra.empty()) return selector;
+  size_t open = selector.find('{');
+  if (open == std::string::npos) return selector + "{" + extra + "}";
+  size_t close = selector.find('}', open);
+  if (close == std::string::npos) return selector;  // Malformed; the TSDB will say so.
+  std::string inner = selector.substr(open + 1, close - open - 1);
+  bool empty_inner = inner.find_first_not_of(" \t") == std::string::npos;
+  return selector.substr(0, close) + (empty_inner ? "" : ",") + extra + selector.substr(close);
+}
+
+std::string RegexEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (std::string_view(".+*?()[]{}|^$\\").find(c) != std::string_view::npos) out += "\\\\";
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+struct Engine::Tracked {
+  explicit Tracked(const ModelConfig* mc) : model(mc) {}
+  ContainerModel model;
+  double limit_bytes = kNaN;
+  double last_seen_unix_s = 0;  // Wall time of the newest sample (for dropping).
+  std::map<std::string, std::string> pod_labels;
+};
+
+Engine::Engine(EngineConfig config, PrometheusClient* client, Clock* clock)
+    : config_(std::move(config)), client_(client), clock_(clock) {
+  snapshot_.forecasts = std::make_shared<std::vector<Forecast>>();
+  snapshot_.horizon_seconds = config_.model.horizon_seconds;
+  snapshot_.stale_after_seconds = config_.stale_after_seconds;
+}
+
+std::string Engine::Scoped(const std::string& selector) const {
+  if (config_.queries.namespaces.empty()) return selector;
+  std::string alt;
+  for (const auto& ns : config_.queries.namespaces) {
+    if (!alt.empty()) alt += "|";
+    alt += RegexEscape(ns);
+  }
+  return AddMatchers(selector, "namespace=~\"" + alt + "\"");
+}
+
+Status Engine::RunCycle() {
+  double start = clock_->NowUnixSeconds();
+  double now = start - config_.lookback_delay_seconds;
+  Status st = backfilled_ ? Incremental(now) : Backfill(now);
+  if (st.ok()) st = FetchLimits(now);
+  if (st.ok()) {
+    // Pod labels are optional (kube-state-metrics may be absent): errors are logged, not fatal.
+    Status labels = FetchPodLabels(now);
+    if (!labels.ok()) {
+      LogWarn("pod labels query failed; forecasts keep their previous labels",
+              {{"err", labels.ToString()}});
+    }
+  }
+  double end = clock_->NowUnixSeconds();
+  if (st.ok()) Publish(end);
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.cycles++;
+  stats_.last_cycle_seconds = end - start;
+  snapshot_.last_attempt_unix_s = end;
+  if (!st.ok()) {
+    stats_.cycle_errors++;
+    stats_.query_errors[std::string(StatusCodeName(st.code()))]++;
+    snapshot_.last_error = st;
+    LogWarn("forecast cycle failed; keeping previous forecasts (they turn stale)",
+            {{"err", st.ToString()}});
+    return st;
+  }
+  snapshot_.last_error = Status::Ok();
+  snapshot_.last_success_unix_s = end;
+  return Status::Ok();
+}
+
+Status Engine::Backfill(double now) {
+  double start = now - config_.window_seconds;
+  auto result =
+      client_->QueryRange(Scoped(config_.queries.memory_query), start, now, config_.step_seconds);
+  if (!result.ok()) return result.status().WithContext("backfill");
+  uint64_t ingested = 0, rejected = 0;
+  // Several series can map to one container (duplicate cAdvisor targets): the model ignores
+  // samples that are not newer than the newest it has, so the first series wins per instant.
+  for (const auto& series : result->series) {
+    ContainerKey key;
+    if (!KeyOf(series.labels, &key)) continue;
+    auto& slot = tracked_[key];
+    if (!slot) slot = std::make_unique<Tracked>(&config_.model);
+    size_t before = slot->model.rejected_samples();
+    for (size_t i = 0; i < series.values.size(); ++i) {
+      slot->model.Observe(series.timestamps_s[i], series.values[i], slot->limit_bytes);
+    }
+    rejected += slot->model.rejected_samples() - before;
+    ingested += series.values.size();
+    if (!series.timestamps_s.empty()) {
+      slot->last_seen_unix_s = std::max(slot->last_seen_unix_s, series.timestamps_s.back());
+      newest_sample_t_ = std::max(newest_sample_t_, series.timestamps_s.back());
+    }
+  }
+  backfilled_ = true;
+  last_fetch_end_ = now;
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.samples_ingested += ingested;
+  stats_.samples_rejected += rejected;
+  return Status::Ok();
+}
+
+Status Engine::Incremental(double now) {
+  // Raw samples newer than the previous fetch, with an overlap of two steps for samples that
+  // arrived late; duplicates are dropped by the model (it ignores samples not newer than its
+  // newest). Never more than the model window.
+  double range = now - last_fetch_end_ + 2 * config_.step_seconds;
+  range = std::clamp(range, config_.step_seconds, config_.window_seconds);
+  std::string q = Scoped(config_.queries.memory_query) + "[" +
+                  std::to_string(static_cast<long long>(std::ceil(range))) + "s]";
+  auto result = client_->Query(q, now);
+  if (!result.ok()) return result.status().WithContext("incremental ingest");
+  uint64_t ingested = 0, rejected = 0;
+  for (const auto& series : result->series) {
+    ContainerKey key;
+    if (!KeyOf(series.labels, &key)) continue;
+    auto& slot = tracked_[key];
+    if (!slot) slot = std::make_unique<Tracked>(&config_.model);
+    size_t before = slot->model.rejected_samples();
+    double newest_before = slot->model.last_sample_t();
+    for (size_t i = 0; i < series.values.size(); ++i) {
+      if (series.timestamps_s[i] <= newest_before) continue;  // Overlap, not new.
+      slot->model.Observe(series.timestamps_s[i], series.values[i], slot->limit_bytes);
+      ++ingested;
+    }
+    rejected += slot->model.rejected_samples() - before;
+    if (!series.timestamps_s.empty()) {
+      slot->last_seen_unix_s = std::max(slot->last_seen_unix_s, series.timestamps_s.back());
+      newest_sample_t_ = std::max(newest_sample_t_, series.timestamps_s.back());
+    }
+  }
+  last_fetch_end_ = now;
+  std::lock_guard<std::mutex> lock(mu_);
+  stats_.samples_ingested += ingested;
+  stats_.samples_rejected += rejected;
+  return Status::Ok();
+}
+
+Status Engine::FetchLimits(double now) {
+  auto result = client_->Query(Scoped(config_.queries.limit_query), now);
+  if (!result.ok()) return result.status().WithContext("limits");
+  std::set<ContainerKey> seen;
+  for (const auto& series : result->series) {
+    ContainerKey key;
+    if (!KeyOf(series.labels, &key) || series.values.empty()) continue;
+    auto it = tracked_.find(key);
+    if (it == tracked_.end()) continue;
+    double limit = NormalizeLimit(series.values.back());
+    // Several series (e.g. duplicates) for one container: keep the smallest real limit.
+    if (seen.insert(key).second || std::isnan(it->second->limit_bytes)) {
+      it->second->limit_bytes = limit;
+    } else if (!std::isnan(limit)) {
+      it->second->limit_bytes = std::min(it->second->limit_bytes, limit);
+    }
+  }
+  for (auto& [key, tracked] : tracked_) {
+    if (!seen.count(key)) tracked->limit_bytes = kNaN;  // No limit series: no ETA.
+  }
+  return Status::Ok();
+}
+
+Status Engine::FetchPodLabels(double now) {
+  if (config_.queries.pod_labels_query.empty()) return Status::Ok();
+  auto result = client_->Query(Scoped(config_.queries.pod_labels_query), now);
+  if (!result.ok()) return result.status().WithContext("pod labels");
+  std::map<std::pair<std::string, std::string>, std::map<std::string, std::string>> by_pod;
+  for (const auto& series : result->series) {
+    auto ns = series.labels.find("namespace");
+    auto pod = series.labels.find("pod");
+    if (ns == series.labels.end() || pod == series.labels.end()) continue;
+    auto& out = by_pod[{ns->second, pod->second}];
+    for (const auto& [k, v] : series.labels) {
+      // kube-state-metrics exports pod label `app` as `label_app` (names sanitized to [a-z_]).
+      if (k.rfind("label_", 0) == 0 && k.size() > 6) out[k.substr(6)] = v;
+    }
+  }
+  for (auto& [key, tracked] : tracked_) {
+    auto it = by_pod.find({key.namespace_name, key.pod});
+    if (it != by_pod.end()) tracked->pod_labels = it->second;
+  }
+  return Status::Ok();
+}
+
+void Engine::Publish(double now) {
+  auto out = std::make_shared<std::vector<Forecast>>();
+  out->reserve(tracked_.size());
+  uint64_t dropped = 0, restarts = 0;
+  for (auto it = tracked_.begin(); it != tracked_.end();) {
+    Tracked& tr = *it->second;
+    if (now - tr.last_seen_unix_s > config_.drop_after_seconds) {
+      it = tracked_.erase(it);
+      ++dropped;
+      continue;
+    }
+    restarts += tr.model.restarts();
+    // A container whose samples stopped is not forecast as current (never "safe").
+    if (now - tr.model.last_sample_t() <= config_.stale_after_seconds) {
+      ModelOutput m = tr.model.Forecast(std::max(now, tr.model.last_sample_t()), tr.limit_bytes);
+      Forecast f;
+      f.key = it->first;
+      f.pod_labels = tr.pod_labels;
+      f.t = now;
+      f.last_sample_t = tr.model.last_sample_t();
+      f.rss_bytes = tr.model.last_sample_bytes();
+      f.limit_bytes = tr.limit_bytes;
+      f.growth_rate_bytes_per_second = m.growth_rate_bytes_per_second;
+      f.acceleration_bytes_per_second2 = m.acceleration_bytes_per_second2;
+      f.eta_seconds = m.eta_seconds;
+      f.risk = m.risk;
+      f.oom_predicted = m.oom_predicted;
+      f.warming_up = m.warming_up;
+      out->push_back(std::move(f));
+    }
+    ++it;
+  }
+  std::sort(out->begin(), out->end(), [](const Forecast& a, const Forecast& b) {
+    if (a.eta_seconds != b.eta_seconds) return a.eta_seconds < b.eta_seconds;
+    return a.key < b.key;
+  });
+  std::lock_guard<std::mutex> lock(mu_);
+  snapshot_.forecasts = std::move(out);
+  stats_.series_tracked = tracked_.size();
+  stats_.series_dropped += dropped;
+  stats_.restarts_detected = restarts;
+}
+
+Engine::~Engine() = default;
+
+ForecastSnapshot Engine::Snapshot() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return snapshot_;
+}
+
+EngineStats Engine::stats() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stats_;
+}
+
+void Engine::Run(const std::atomic<bool>& stop, const CycleObserver& on_cycle) {
+  while (!stop.load()) {
+    double started = clock_->NowUnixSeconds();
+    Status st = RunCycle();
+    if (on_cycle) on_cycle(clock_->NowUnixSeconds() - started, st);
+    double next = started + config_.interval_seconds;
+    // Sleep in short slices so a stop request is honoured within ~0.2 s.
+    while (!stop.load()) {
+      double left = next - clock_->NowUnixSeconds();
+      if (left <= 0) break;
+      clock_->SleepFor(std::min(left, 0.2));
+    }
+  }
+}
+
+}  // namespace oomcast::predictor
