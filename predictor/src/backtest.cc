@@ -1,0 +1,465 @@
+#include "oomcast/predictor/backtest.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace oomcast::predictor {
+namespace {
+
+constexpr double kMergeSeconds = 900;       // Kills closer than this form one episode (score.py).
+constexpr double kDropAfterSeconds = 3600;  // The engine forgets containers silent this long.
+
+bool KeyFromLabels(const Labels& labels, ContainerKey* key) {
+  auto ns = labels.find("namespace");
+  auto pod = labels.find("pod");
+  auto container = labels.find("container");
+  if (ns == labels.end() || pod == labels.end()) return false;
+  key->namespace_name = ns->second;
+  key->pod = pod->second;
+  key->container = container == labels.end() ? "" : container->second;
+  return true;
+}
+
+// Appends samples, then sorts by time when they were not in order (keeps the last duplicate).
+void AppendSorted(std::vector<double>* ts, std::vector<double>* vs, const std::vector<double>& t,
+                  const std::vector<double>& v) {
+  ts->insert(ts->end(), t.begin(), t.end());
+  vs->insert(vs->end(), v.begin(), v.end());
+  if (std::is_sorted(ts->begin(), ts->end())) return;
+  std::vector<size_t> order(ts->size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return (*ts)[a] < (*ts)[b]; });
+  std::vector<double> t2, v2;
+  t2.reserve(order.size());
+  v2.reserve(order.size());
+  for (size_t i : order) {
+    t2.push_back((*ts)[i]);
+    v2.push_back((*vs)[i]);
+  }
+  *ts = std::move(t2);
+  *vs = std::move(v2);
+}
+
+void AppendNumber(std::string* s, const char* name, double v, const char* fmt = "%.9g") {
+  *s += '"';
+  *s += name;
+  *s += "\":";
+  if (!std::isfinite(v)) {
+    *s += "null";
+    return;
+  }
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), fmt, v);
+  *s += buf;
+}
+
+void AppendString(std::string* s, const std::string& v) {
+  *s += '"';
+  for (char c : v) {
+    if (c == '"' || c == '\\') {
+      *s += '\\';
+      *s += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      char buf[8];
+      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
+      *s += buf;
+    } else {
+      *s += c;
+    }
+  }
+  *s += '"';
+}
+
+}  // namespace
+
+double ContainerHistory::LimitAt(double when) const {
+  auto it = std::upper_bound(limit_t.begin(), limit_t.end(), when);
+  if (it == limit_t.begin()) return kNaN;
+  const double v = limit_bytes[static_cast<size_t>(it - limit_t.begin()) - 1];
+  return std::isfinite(v) && v > 0 ? v : kNaN;
+}
+
+HistoryMap HistoryFromOpenMetrics(const OpenMetricsData& data, std::string_view memory_metric,
+                                  std::string_view limit_metric) {
+  HistoryMap out;
+  for (const OpenMetricsSeries& s : data.series) {
+    const bool memory = s.metric == memory_metric;
+    const bool limit = s.metric == limit_metric;
+    if (!memory && !limit) continue;
+    ContainerKey key;
+    if (!KeyFromLabels(s.labels, &key)) continue;
+    ContainerHistory& h = out[key];
+    if (memory) {
+      AppendSorted(&h.t, &h.bytes, s.timestamps_s, s.values);
+    } else {
+      AppendSorted(&h.limit_t, &h.limit_bytes, s.timestamps_s, s.values);
+    }
+  }
+  // Containers with only a limit series have nothing to forecast.
+  for (auto it = out.begin(); it != out.end();) {
+    it = it->second.t.empty() ? out.erase(it) : std::next(it);
+  }
+  return out;
+}
+
+HistoryMap HistoryFromSeries(const std::vector<SeriesData>& memory,
+                             const std::vector<SeriesData>& limits) {
+  HistoryMap out;
+  for (const SeriesData& s : memory) {
+    ContainerKey key;
+    if (!KeyFromLabels(s.labels, &key)) continue;
+    ContainerHistory& h = out[key];
+    AppendSorted(&h.t, &h.bytes, s.timestamps_s, s.values);
+  }
+  for (const SeriesData& s : limits) {
+    ContainerKey key;
+    if (!KeyFromLabels(s.labels, &key)) continue;
+    auto it = out.find(key);
+    if (it == out.end()) continue;
+    AppendSorted(&it->second.limit_t, &it->second.limit_bytes, s.timestamps_s, s.values);
+  }
+  return out;
+}
+
+void WriteRecordJson(const BacktestRecord& r, std::ostream& out) {
+  std::string s;
+  s.reserve(320);
+  s += "{\"namespace\":";
+  AppendString(&s, r.key ? r.key->namespace_name : std::string());
+  s += ",\"pod\":";
+  AppendString(&s, r.key ? r.key->pod : std::string());
+  s += ",\"container\":";
+  AppendString(&s, r.key ? r.key->container : std::string());
+  s += ',';
+  AppendNumber(&s, "t", r.t, "%.3f");
+  s += ',';
+  AppendNumber(&s, "rss", r.rss_bytes, "%.0f");
+  s += ',';
+  AppendNumber(&s, "limit", r.limit_bytes, "%.0f");
+  s += ',';
+  AppendNumber(&s, "growth_rate", r.growth_rate_bytes_per_second);
+  s += ',';
+  AppendNumber(&s, "acceleration", r.acceleration_bytes_per_second2);
+  s += ',';
+  AppendNumber(&s, "eta_seconds", r.eta_seconds, "%.1f");
+  s += ',';
+  AppendNumber(&s, "risk", r.risk, "%.4f");
+  s += ",\"oom_predicted\":";
+  s += r.oom_predicted ? "true" : "false";
+  s += ",\"warming_up\":";
+  s += r.warming_up ? "true" : "false";
+  s += "}\n";
+  out << s;
+}
+
+Status ReplayHistory(const HistoryMap& history, const BacktestOptions& options,
+                     const std::function<void(const BacktestRecord&)>& sink) {
+  const double step = options.step_seconds;
+  if (!(step > 0)) return InvalidArgumentError("backtest: step must be > 0 seconds");
+  double first = kInf, last = -kInf;
+  for (const auto& [key, h] : history) {
+    if (h.t.empty()) continue;
+    first = std::min(first, h.t.front());
+    last = std::max(last, h.t.back());
+  }
+  if (!std::isfinite(first)) return FailedPreconditionError("backtest: no memory samples");
+  const double start =
+      std::isnan(options.start_s) ? std::ceil(first / step) * step : options.start_s;
+  const double end = std::isnan(options.end_s) ? last : options.end_s;
+  if (end < start) return InvalidArgumentError("backtest: end is before start");
+  const long steps = static_cast<long>(std::floor((end - start) / step + 1e-9)) + 1;
+  for (const auto& [key, h] : history) {
+    ContainerModel model(&options.model);
+    size_t next = 0;
+    for (long k = 0; k < steps; ++k) {
+      const double t = start + static_cast<double>(k) * step;
+      while (next < h.t.size() && h.t[next] <= t) {
+        model.Observe(h.t[next], h.bytes[next], h.LimitAt(h.t[next]));
+        ++next;
+      }
+      if (model.last_sample_t() == 0) continue;
+      if (t - model.last_sample_t() > kDropAfterSeconds) continue;
+      const double limit = h.LimitAt(t);
+      const ModelOutput o = model.Forecast(t, limit);
+      BacktestRecord r;
+      r.key = &key;
+      r.t = t;
+      r.rss_bytes = model.last_sample_bytes();
+      r.limit_bytes = limit;
+      r.growth_rate_bytes_per_second = o.growth_rate_bytes_per_second;
+      r.acceleration_bytes_per_second2 = o.acceleration_bytes_per_second2;
+      r.eta_seconds = o.eta_seconds;
+      r.risk = o.risk;
+      r.oom_predicted = o.oom_predicted;
+      r.warming_up = o.warming_up;
+      sink(r);
+    }
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::vector<TruthSeries>> ParseTruthJson(std::string_view text) {
+  nlohmann::json doc = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded()) return InvalidArgumentError("truth: not valid JSON");
+  if (!doc.is_array()) return InvalidArgumentError("truth: expected a JSON array of series");
+  std::vector<TruthSeries> out;
+  for (size_t i = 0; i < doc.size(); ++i) {
+    const nlohmann::json& o = doc[i];
+    const std::string where = "truth: entry " + std::to_string(i);
+    try {
+      if (!o.is_object()) return InvalidArgumentError(where + ": not an object");
+      TruthSeries s;
+      s.key.namespace_name = o.at("namespace").get<std::string>();
+      s.key.pod = o.at("pod").get<std::string>();
+      s.key.container = o.value("container", std::string());
+      s.family = o.value("family", std::string("unknown"));
+      if (o.contains("limit_bytes") && o["limit_bytes"].is_number())
+        s.limit_bytes = o["limit_bytes"].get<double>();
+      for (const auto& v : o.at("oom_times")) s.oom_times.push_back(v.get<double>());
+      std::sort(s.oom_times.begin(), s.oom_times.end());
+      s.predictable = o.value("predictable", true);
+      if (o.contains("predictable_each") && o["predictable_each"].is_array()) {
+        for (const auto& v : o["predictable_each"]) s.predictable_each.push_back(v.get<bool>());
+      }
+      s.start = o.at("start").get<double>();
+      s.end = o.at("end").get<double>();
+      out.push_back(std::move(s));
+    } catch (const nlohmann::json::exception& e) {
+      return InvalidArgumentError(where + ": " + e.what());
+    }
+  }
+  return out;
+}
+
+StatusOr<std::vector<TruthSeries>> ReadTruthFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFoundError("cannot open truth file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto truth = ParseTruthJson(ss.str());
+  if (!truth.ok()) return truth.status().WithContext(path);
+  return truth;
+}
+
+std::vector<TruthSeries> InferKills(const HistoryMap& history, double kill_fraction) {
+  std::vector<TruthSeries> out;
+  for (const auto& [key, h] : history) {
+    TruthSeries s;
+    s.key = key;
+    s.family = "inferred";
+    s.start = h.t.empty() ? 0 : h.t.front();
+    s.end = h.t.empty() ? 0 : h.t.back();
+    // Usual sample interval: the median spacing.
+    std::vector<double> dt;
+    for (size_t i = 1; i < h.t.size(); ++i) dt.push_back(h.t[i] - h.t[i - 1]);
+    double usual = 0;
+    if (!dt.empty()) {
+      std::nth_element(dt.begin(), dt.begin() + dt.size() / 2, dt.end());
+      usual = dt[dt.size() / 2];
+    }
+    for (size_t i = 0; i + 1 < h.t.size(); ++i) {
+      const double v = h.bytes[i];
+      const double limit = h.LimitAt(h.t[i]);
+      if (!std::isfinite(v) || !std::isfinite(limit) || v < kill_fraction * limit) continue;
+      const double nv = h.bytes[i + 1];
+      const bool dropped = std::isfinite(nv) && nv < 0.75 * v;
+      const bool gap = h.t[i + 1] - h.t[i] > 1.5 * usual;
+      if (dropped || gap) s.oom_times.push_back(h.t[i]);
+    }
+    s.limit_bytes = h.limit_bytes.empty() ? kNaN : h.limit_bytes.back();
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+ScoreSummary ScoreAlarms(const std::vector<TruthSeries>& truth,
+                         const std::map<ContainerKey, AlarmSeries>& alarms, double horizon,
+                         double tol) {
+  ScoreSummary summary;
+  std::vector<double> leads;
+  static const AlarmSeries kEmpty;
+  for (const TruthSeries& s : truth) {
+    auto found = alarms.find(s.key);
+    if (found == alarms.end()) ++summary.series_without_forecasts;
+    AlarmSeries pts = found == alarms.end() ? kEmpty : found->second;
+    std::sort(pts.begin(), pts.end());
+    ScoreCounts& st = summary.by_family[s.family];
+    const std::vector<double>& ooms = s.oom_times;  // Sorted by ParseTruthJson / InferKills.
+    std::vector<double> episodes;
+    for (size_t i = 0; i < ooms.size(); ++i) {
+      if (i == 0 || ooms[i] - ooms[i - 1] > kMergeSeconds) episodes.push_back(ooms[i]);
+    }
+    bool prev_false = false;
+    for (const auto& [t, alarm] : pts) {
+      if (t < s.start || t > s.end) continue;
+      ++st.points;
+      if (!alarm) {
+        prev_false = false;
+        continue;
+      }
+      const auto j = std::upper_bound(ooms.begin(), ooms.end(), t);
+      const bool true_alarm = j != ooms.end() && *j <= t + horizon + tol;
+      const bool early = j != ooms.end() && *j <= t + 2 * horizon;
+      if (true_alarm) {
+        ++st.true_alarm_points;
+        prev_false = false;
+      } else if (early) {
+        ++st.early_alarm_points;
+        prev_false = false;
+      } else {
+        ++st.false_alarm_points;
+        if (!prev_false) ++st.false_alarm_episodes;
+        prev_false = true;
+      }
+    }
+    st.series_hours += (s.end - s.start) / 3600.0;
+    ++st.series;
+    const bool per_kill = !s.predictable_each.empty() && s.predictable_each.size() == ooms.size() &&
+                          episodes.size() == ooms.size();
+    for (size_t ei = 0; ei < episodes.size(); ++ei) {
+      const double T = episodes[ei];
+      auto lo = std::lower_bound(pts.begin(), pts.end(), T - horizon - tol,
+                                 [](const auto& p, double v) { return p.first < v; });
+      auto hi = std::lower_bound(pts.begin(), pts.end(), T,
+                                 [](const auto& p, double v) { return p.first < v; });
+      double lead = 0;
+      bool have_first = false;
+      double first = 0;
+      for (auto it = hi; it != lo;) {
+        --it;
+        if (!it->second) break;
+        first = it->first;
+        have_first = true;
+      }
+      if (have_first) lead = T - first;
+      const bool predictable = per_kill ? s.predictable_each[ei] : s.predictable;
+      if (predictable) {
+        ++st.episodes_predictable;
+        leads.push_back(lead);
+        st.lead_sum += lead;
+        if (lead >= 300) ++st.recall_300;
+        if (lead >= 600) ++st.recall_600;
+        if (lead >= 870) ++st.recall_870;
+      } else {
+        ++st.episodes_unpredictable;
+        if (lead > 0) ++st.unpredictable_warned;
+      }
+    }
+  }
+  ScoreCounts tot;
+  for (const auto& [family, c] : summary.by_family) {
+    tot.points += c.points;
+    tot.true_alarm_points += c.true_alarm_points;
+    tot.early_alarm_points += c.early_alarm_points;
+    tot.false_alarm_points += c.false_alarm_points;
+    tot.false_alarm_episodes += c.false_alarm_episodes;
+    tot.episodes_predictable += c.episodes_predictable;
+    tot.recall_300 += c.recall_300;
+    tot.recall_600 += c.recall_600;
+    tot.recall_870 += c.recall_870;
+    tot.series_hours += c.series_hours;
+  }
+  const double ep = static_cast<double>(std::max<size_t>(tot.episodes_predictable, 1));
+  const size_t alarm_pts = tot.true_alarm_points + tot.false_alarm_points;
+  std::sort(leads.begin(), leads.end());
+  summary.episodes_predictable = tot.episodes_predictable;
+  summary.recall_5m = tot.recall_300 / ep;
+  summary.recall_10m = tot.recall_600 / ep;
+  summary.recall_15m = tot.recall_870 / ep;
+  summary.median_lead_s = leads.empty() ? 0.0 : leads[leads.size() / 2];
+  summary.precision_points =
+      alarm_pts ? static_cast<double>(tot.true_alarm_points) / static_cast<double>(alarm_pts) : 1.0;
+  summary.false_alarm_episodes = tot.false_alarm_episodes;
+  summary.false_alarm_episodes_per_series_day =
+      static_cast<double>(tot.false_alarm_episodes) / std::max(tot.series_hours / 24.0, 1e-9);
+  summary.early_alarm_points = tot.early_alarm_points;
+  summary.forecast_points = tot.points;
+  return summary;
+}
+
+void WriteSummaryJson(const ScoreSummary& s, std::ostream& out) {
+  nlohmann::json j;
+  j["episodes_predictable"] = s.episodes_predictable;
+  j["recall_5m"] = s.recall_5m;
+  j["recall_10m"] = s.recall_10m;
+  j["recall_15m"] = s.recall_15m;
+  j["median_lead_s"] = s.median_lead_s;
+  j["precision_points"] = s.precision_points;
+  j["false_alarm_episodes"] = s.false_alarm_episodes;
+  j["false_alarm_episodes_per_series_day"] = s.false_alarm_episodes_per_series_day;
+  j["early_alarm_points"] = s.early_alarm_points;
+  j["forecast_points"] = s.forecast_points;
+  j["series_without_forecasts"] = s.series_without_forecasts;
+  j["truth_inferred"] = s.truth_inferred;
+  nlohmann::json fam = nlohmann::json::object();
+  for (const auto& [name, c] : s.by_family) {
+    fam[name] = {
+        {"series", c.series},
+        {"episodes_predictable", c.episodes_predictable},
+        {"recall_15m",
+         c.episodes_predictable ? static_cast<double>(c.recall_870) / c.episodes_predictable : 0.0},
+        {"false_alarm_episodes", c.false_alarm_episodes},
+        {"true_alarm_points", c.true_alarm_points},
+        {"false_alarm_points", c.false_alarm_points}};
+  }
+  j["by_family"] = fam;
+  out << j.dump() << "\n";
+}
+
+void WriteSummaryText(const ScoreSummary& s, std::ostream& out) {
+  char buf[1024];
+  for (const auto& [name, c] : s.by_family) {
+    char recall[16] = "-";
+    if (c.episodes_predictable) {
+      std::snprintf(recall, sizeof(recall), "%.2f",
+                    static_cast<double>(c.recall_870) / c.episodes_predictable);
+    }
+    std::snprintf(buf, sizeof(buf),
+                  "%-16s series=%-3zu episodes=%-3zu recall15=%-5s false_eps=%-4zu "
+                  "alarm_pts(t/f)=%zu/%zu\n",
+                  name.c_str(), c.series, c.episodes_predictable, recall, c.false_alarm_episodes,
+                  c.true_alarm_points, c.false_alarm_points);
+    out << buf;
+  }
+  std::snprintf(buf, sizeof(buf),
+                "episodes_predictable: %zu\nrecall_5m: %.3f\nrecall_10m: %.3f\nrecall_15m: %.3f\n"
+                "median_lead_s: %.3f\nprecision_points: %.3f\nfalse_alarm_episodes: %zu\n"
+                "false_alarm_episodes_per_series_day: %.3f\nearly_alarm_points: %zu\n"
+                "forecast_points: %zu\nseries_without_forecasts: %zu\n",
+                s.episodes_predictable, s.recall_5m, s.recall_10m, s.recall_15m, s.median_lead_s,
+                s.precision_points, s.false_alarm_episodes, s.false_alarm_episodes_per_series_day,
+                s.early_alarm_points, s.forecast_points, s.series_without_forecasts);
+  out << buf;
+  if (s.truth_inferred) out << "(kills inferred from the data: no truth file)\n";
+}
+
+StatusOr<ScoreSummary> RunBacktest(const HistoryMap& history, const BacktestOptions& options,
+                                   const std::vector<TruthSeries>* truth,
+                                   std::ostream* records_out) {
+  std::map<ContainerKey, AlarmSeries> alarms;
+  const ContainerKey* current = nullptr;
+  AlarmSeries* current_series = nullptr;
+  Status st = ReplayHistory(history, options, [&](const BacktestRecord& r) {
+    if (records_out != nullptr) WriteRecordJson(r, *records_out);
+    if (r.key != current) {
+      current = r.key;
+      current_series = &alarms[*r.key];
+    }
+    current_series->emplace_back(r.t, r.oom_predicted);
+  });
+  if (!st.ok()) return st;
+  std::vector<TruthSeries> inferred;
+  if (truth == nullptr) inferred = InferKills(history);
+  ScoreSummary summary =
+      ScoreAlarms(truth ? *truth : inferred, alarms, options.score_horizon_seconds,
+                  options.score_tolerance_seconds);
+  summary.truth_inferred = truth == nullptr;
+  return summary;
+}
+
+}  // namespace oomcast::predictor
