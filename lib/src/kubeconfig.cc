@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "oomcast/kube_client.h"
@@ -55,12 +56,12 @@ StatusOr<std::string> Base64Decode(const std::string& in) {
 }
 
 // Finds the entry named `name` in a kubeconfig list (clusters, users, contexts).
-YAML::Node FindNamed(const YAML::Node& list, const std::string& name) {
-  if (!list || !list.IsSequence()) return YAML::Node();
+std::optional<YAML::Node> FindNamed(const YAML::Node& list, const std::string& name) {
+  if (!list || !list.IsSequence()) return std::nullopt;
   for (const auto& item : list) {
     if (item["name"] && item["name"].as<std::string>() == name) return item;
   }
-  return YAML::Node();
+  return std::nullopt;
 }
 
 std::string Str(const YAML::Node& node, const char* key) {
@@ -120,20 +121,20 @@ StatusOr<KubeRestConfig> LoadKubeconfig(const std::string& path_in, const std::s
   const std::filesystem::path base_dir = std::filesystem::path(path).parent_path();
   const std::string where = "kubeconfig " + path + ": ";
   try {
-    YAML::Node root = YAML::Load(*text);
+    const YAML::Node root = YAML::Load(*text);
     if (!root.IsMap()) return InvalidArgumentError(where + "not a YAML mapping");
     std::string ctx_name = context.empty() ? Str(root, "current-context") : context;
     if (ctx_name.empty()) return InvalidArgumentError(where + "current-context is not set");
-    YAML::Node ctx_entry = FindNamed(root["contexts"], ctx_name);
+    auto ctx_entry = FindNamed(root["contexts"], ctx_name);
     if (!ctx_entry) return InvalidArgumentError(where + "contexts: no context named " + ctx_name);
-    YAML::Node ctx = ctx_entry["context"];
+    const YAML::Node ctx = (*ctx_entry)["context"];
     std::string cluster_name = Str(ctx, "cluster");
-    YAML::Node cluster_entry = FindNamed(root["clusters"], cluster_name);
+    auto cluster_entry = FindNamed(root["clusters"], cluster_name);
     if (!cluster_entry) {
       return InvalidArgumentError(where + "clusters: no cluster named \"" + cluster_name +
                                   "\" (context " + ctx_name + ")");
     }
-    YAML::Node cluster = cluster_entry["cluster"];
+    const YAML::Node cluster = (*cluster_entry)["cluster"];
     KubeRestConfig config;
     config.server = Str(cluster, "server");
     if (config.server.empty()) {
@@ -154,11 +155,11 @@ StatusOr<KubeRestConfig> LoadKubeconfig(const std::string& path_in, const std::s
 
     std::string user_name = Str(ctx, "user");
     if (!user_name.empty()) {
-      YAML::Node user_entry = FindNamed(root["users"], user_name);
+      auto user_entry = FindNamed(root["users"], user_name);
       if (!user_entry) {
         return InvalidArgumentError(where + "users: no user named \"" + user_name + "\"");
       }
-      YAML::Node user = user_entry["user"];
+      const YAML::Node user = (*user_entry)["user"];
       const std::string uw = where + "users[" + user_name + "].user.";
       config.client_cert_file = Resolve(base_dir, Str(user, "client-certificate"));
       config.client_key_file = Resolve(base_dir, Str(user, "client-key"));
