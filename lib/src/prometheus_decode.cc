@@ -1,0 +1,982 @@
+// Decoding of Prometheus HTTP API bodies straight into QueryResult / Labels, without a DOM.
+//
+// Two decoders with the same contract:
+//  - FastDecoder: a hand-rolled single-pass recursive-descent parser specialized for the
+//    {"status","data":{"resultType","result":[{"metric":{...},"values":[[ts,"v"],...]}]}} shape.
+//    Unknown fields are skipped (validated, not stored). Used by DecodeQueryResponse.
+//  - SaxDecoder: nlohmann-json's SAX interface; the reference used to cross-check the fast one.
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "oomcast/prometheus_client.h"
+
+namespace oomcast {
+namespace {
+
+// True when the number text [b, e) has an exponent with a minus sign ("1e-400").
+bool HasNegativeExponent(const char* b, const char* e) {
+  for (const char* q = b; q != e; ++q) {
+    if (*q == 'e' || *q == 'E') return q + 1 != e && q[1] == '-';
+  }
+  return false;
+}
+
+// Parses a Prometheus sample value as sent in JSON strings: decimal/exponent floats, "NaN",
+// "+Inf", "-Inf", "Inf". Returns false on anything else.
+bool ParseSampleValue(std::string_view s, double* out) {
+  if (s.empty()) return false;
+  const char* b = s.data();
+  const char* e = b + s.size();
+  if (*b == '+') {
+    ++b;
+    if (b == e || *b == '-' || *b == '+') return false;
+  }
+  auto [ptr, ec] = std::from_chars(b, e, *out);
+  if (ec == std::errc() && ptr == e) return true;
+  if (ec == std::errc::result_out_of_range && ptr == e) {
+    // Overflow/underflow: keep the sign of an infinity or zero, as strconv.ParseFloat would.
+    bool neg = *b == '-';
+    bool tiny = HasNegativeExponent(b, e);
+    *out = tiny ? (neg ? -0.0 : 0.0)
+                : (neg ? -std::numeric_limits<double>::infinity()
+                       : std::numeric_limits<double>::infinity());
+    return true;
+  }
+  return false;
+}
+
+Status ErrorBodyStatus(std::string_view error_type, std::string_view error) {
+  std::string msg = "errorType=";
+  msg.append(error_type.empty() ? "unknown" : error_type);
+  msg.append(": ");
+  msg.append(error);
+  return Status(StatusCodeFromPrometheusErrorType(error_type), std::move(msg));
+}
+
+Status CheckResultType(std::string_view t) {
+  if (t == "matrix" || t == "vector") return Status::Ok();
+  if (t.empty()) return DataLossError("response has no data.resultType");
+  return InvalidArgumentError("unsupported resultType \"" + std::string(t) +
+                              "\" (only matrix and vector are accepted)");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fast decoder.
+
+class FastDecoder {
+ public:
+  explicit FastDecoder(std::string_view body)
+      : begin_(body.data()), p_(body.data()), end_(body.data() + body.size()) {}
+
+  enum class Mode { kQuery, kSeries };
+
+  // Decodes the whole body. For kQuery fills *result, for kSeries fills *series.
+  Status Decode(Mode mode, QueryResult* result, std::vector<Labels>* series) {
+    mode_ = mode;
+    result_ = result;
+    series_ = series;
+    SkipWs();
+    if (!Expect('{')) return status_;
+    std::string_view status_field, error_type, error;
+    bool has_data = false;
+    SkipWs();
+    if (Peek('}')) {
+      ++p_;
+    } else {
+      for (;;) {
+        std::string_view key;
+        if (!ParseKey(&key)) return status_;
+        if (key == "status") {
+          if (!ParseStringTo(&status_field, &scratch_status_)) return status_;
+        } else if (key == "data") {
+          has_data = true;
+          if (!ParseData()) return status_;
+        } else if (key == "warnings" && mode_ == Mode::kQuery) {
+          if (!ParseWarnings()) return status_;
+        } else if (key == "errorType") {
+          if (!ParseStringTo(&error_type, &scratch_error_type_)) return status_;
+        } else if (key == "error") {
+          if (!ParseStringTo(&error, &scratch_error_)) return status_;
+        } else {
+          if (!SkipValue(0)) return status_;
+        }
+        if (!NextMember('}')) return status_;
+        if (done_object_) break;
+      }
+    }
+    SkipWs();
+    if (p_ != end_) {
+      Malformed("trailing data after the JSON object");
+      return status_;
+    }
+    if (status_field == "error") return ErrorBodyStatus(error_type, error);
+    if (status_field != "success") {
+      return DataLossError("response status is \"" + std::string(status_field) +
+                           "\", want \"success\" or \"error\"");
+    }
+    if (!has_data) return DataLossError("response has no data");
+    if (mode_ == Mode::kQuery) {
+      if (!data_is_object_) return DataLossError("response data is not an object");
+      OOMCAST_RETURN_IF_ERROR(CheckResultType(result_->result_type));
+    } else if (!data_is_array_) {
+      return DataLossError("response data is not an array");
+    }
+    return Status::Ok();
+  }
+
+ private:
+  static constexpr int kMaxDepth = 256;
+
+  bool Peek(char c) const { return p_ < end_ && *p_ == c; }
+
+  void SkipWs() {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+
+  bool Malformed(std::string_view what) {
+    size_t off = static_cast<size_t>(p_ - begin_);
+    if (p_ >= end_) {
+      status_ =
+          DataLossError("truncated JSON at byte " + std::to_string(off) + ": " + std::string(what));
+    } else {
+      status_ =
+          DataLossError("malformed JSON at byte " + std::to_string(off) + ": " + std::string(what));
+    }
+    return false;
+  }
+
+  bool Semantic(Status s) {
+    status_ = std::move(s);
+    return false;
+  }
+
+  bool Expect(char c) {
+    SkipWs();
+    if (p_ < end_ && *p_ == c) {
+      ++p_;
+      return true;
+    }
+    char buf[] = "expected 'x'";
+    buf[10] = c;
+    return Malformed(buf);
+  }
+
+  // After a member/element: consumes ',' (done_object_=false) or `close` (done_object_=true).
+  bool NextMember(char close) {
+    SkipWs();
+    if (p_ < end_) {
+      if (*p_ == ',') {
+        ++p_;
+        done_object_ = false;
+        return true;
+      }
+      if (*p_ == close) {
+        ++p_;
+        done_object_ = true;
+        return true;
+      }
+    }
+    return Malformed(close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
+  }
+
+  // Parses `"key" :`.
+  bool ParseKey(std::string_view* key) {
+    SkipWs();
+    if (!ParseStringTo(key, &scratch_key_)) return false;
+    return Expect(':');
+  }
+
+  // Parses a JSON string at p_ (after whitespace). *out views the body when the string has no
+  // escapes, else *scratch (unescaped). Control characters are rejected as JSON requires.
+  bool ParseStringTo(std::string_view* out, std::string* scratch) {
+    SkipWs();
+    if (p_ >= end_ || *p_ != '"') return Malformed("expected string");
+    const char* s = ++p_;
+    const char* q = s;
+    // Fast scan: most strings have no escapes.
+    while (q < end_) {
+      unsigned char c = static_cast<unsigned char>(*q);
+      if (c == '"') {
+        *out = std::string_view(s, static_cast<size_t>(q - s));
+        p_ = q + 1;
+        return true;
+      }
+      if (c == '\\') break;
+      if (c < 0x20) {
+        p_ = q;
+        return Malformed("control character in string");
+      }
+      ++q;
+    }
+    if (q >= end_) {
+      p_ = end_;
+      return Malformed("unterminated string");
+    }
+    scratch->assign(s, static_cast<size_t>(q - s));
+    p_ = q;
+    while (p_ < end_) {
+      unsigned char c = static_cast<unsigned char>(*p_);
+      if (c == '"') {
+        ++p_;
+        *out = *scratch;
+        return true;
+      }
+      if (c < 0x20) return Malformed("control character in string");
+      if (c != '\\') {
+        scratch->push_back(static_cast<char>(c));
+        ++p_;
+        continue;
+      }
+      if (++p_ >= end_) return Malformed("unterminated escape");
+      char e = *p_++;
+      switch (e) {
+        case '"':
+          scratch->push_back('"');
+          break;
+        case '\\':
+          scratch->push_back('\\');
+          break;
+        case '/':
+          scratch->push_back('/');
+          break;
+        case 'b':
+          scratch->push_back('\b');
+          break;
+        case 'f':
+          scratch->push_back('\f');
+          break;
+        case 'n':
+          scratch->push_back('\n');
+          break;
+        case 'r':
+          scratch->push_back('\r');
+          break;
+        case 't':
+          scratch->push_back('\t');
+          break;
+        case 'u': {
+          uint32_t cp;
+          if (!ParseHex4(&cp)) return false;
+          if (cp >= 0xD800 && cp <= 0xDBFF) {
+            uint32_t lo;
+            if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') {
+              return Malformed("unpaired surrogate in \\u escape");
+            }
+            p_ += 2;
+            if (!ParseHex4(&lo)) return false;
+            if (lo < 0xDC00 || lo > 0xDFFF) return Malformed("bad low surrogate in \\u escape");
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            return Malformed("unpaired surrogate in \\u escape");
+          }
+          AppendUtf8(cp, scratch);
+          break;
+        }
+        default:
+          --p_;
+          return Malformed("bad escape in string");
+      }
+    }
+    return Malformed("unterminated string");
+  }
+
+  bool ParseHex4(uint32_t* cp) {
+    if (end_ - p_ < 4) {
+      p_ = end_;
+      return Malformed("truncated \\u escape");
+    }
+    uint32_t v = 0;
+    for (int i = 0; i < 4; ++i) {
+      char c = p_[i];
+      v <<= 4;
+      if (c >= '0' && c <= '9') {
+        v |= static_cast<uint32_t>(c - '0');
+      } else if (c >= 'a' && c <= 'f') {
+        v |= static_cast<uint32_t>(c - 'a' + 10);
+      } else if (c >= 'A' && c <= 'F') {
+        v |= static_cast<uint32_t>(c - 'A' + 10);
+      } else {
+        p_ += i;
+        return Malformed("bad hex digit in \\u escape");
+      }
+    }
+    p_ += 4;
+    *cp = v;
+    return true;
+  }
+
+  static void AppendUtf8(uint32_t cp, std::string* out) {
+    if (cp < 0x80) {
+      out->push_back(static_cast<char>(cp));
+    } else if (cp < 0x800) {
+      out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
+      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else if (cp < 0x10000) {
+      out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    } else {
+      out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+      out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+    }
+  }
+
+  // Parses a JSON number (strict grammar) into *out.
+  bool ParseNumber(double* out) {
+    SkipWs();
+    const char* s = p_;
+    const char* q = p_;
+    if (q < end_ && *q == '-') ++q;
+    if (q >= end_) {
+      p_ = q;
+      return Malformed("expected number");
+    }
+    if (*q == '0') {
+      ++q;
+    } else if (*q >= '1' && *q <= '9') {
+      while (q < end_ && *q >= '0' && *q <= '9') ++q;
+    } else {
+      p_ = q;
+      return Malformed("expected number");
+    }
+    if (q < end_ && *q == '.') {
+      ++q;
+      const char* d = q;
+      while (q < end_ && *q >= '0' && *q <= '9') ++q;
+      if (q == d) {
+        p_ = q;
+        return Malformed("expected digit after '.'");
+      }
+    }
+    if (q < end_ && (*q == 'e' || *q == 'E')) {
+      ++q;
+      if (q < end_ && (*q == '+' || *q == '-')) ++q;
+      const char* d = q;
+      while (q < end_ && *q >= '0' && *q <= '9') ++q;
+      if (q == d) {
+        p_ = q;
+        return Malformed("expected digit in exponent");
+      }
+    }
+    if (q >= end_) {
+      // A number may not end the document here (we are always inside an array/object).
+      p_ = q;
+      return Malformed("number at end of input");
+    }
+    auto [ptr, ec] = std::from_chars(s, q, *out);
+    if (ptr != q) return Malformed("bad number");
+    if (ec == std::errc::result_out_of_range) {
+      // from_chars leaves *out untouched: tell underflow (rounds to 0) from overflow (an error,
+      // as in nlohmann-json).
+      if (!HasNegativeExponent(s, q)) return Malformed("number overflow");
+      *out = 0;
+    }
+    p_ = q;
+    return true;
+  }
+
+  bool MatchLiteral(std::string_view lit) {
+    if (static_cast<size_t>(end_ - p_) < lit.size()) {
+      // Could be a truncated literal or garbage: report the first mismatch.
+      size_t n = static_cast<size_t>(end_ - p_);
+      if (std::memcmp(p_, lit.data(), n) == 0) {
+        p_ = end_;
+        return Malformed("truncated literal");
+      }
+      return Malformed("invalid literal");
+    }
+    if (std::memcmp(p_, lit.data(), lit.size()) != 0) return Malformed("invalid literal");
+    p_ += lit.size();
+    return true;
+  }
+
+  // Validates and skips any JSON value.
+  bool SkipValue(int depth) {
+    if (depth > kMaxDepth) return Malformed("nesting too deep");
+    SkipWs();
+    if (p_ >= end_) return Malformed("expected value");
+    switch (*p_) {
+      case '"': {
+        std::string_view ignored;
+        return ParseStringTo(&ignored, &scratch_skip_);
+      }
+      case '{': {
+        ++p_;
+        SkipWs();
+        if (Peek('}')) {
+          ++p_;
+          return true;
+        }
+        for (;;) {
+          std::string_view key;
+          if (!ParseKey(&key)) return false;
+          if (!SkipValue(depth + 1)) return false;
+          if (!NextMember('}')) return false;
+          if (done_object_) return true;
+        }
+      }
+      case '[': {
+        ++p_;
+        SkipWs();
+        if (Peek(']')) {
+          ++p_;
+          return true;
+        }
+        for (;;) {
+          if (!SkipValue(depth + 1)) return false;
+          if (!NextMember(']')) return false;
+          if (done_object_) return true;
+        }
+      }
+      case 't':
+        return MatchLiteral("true");
+      case 'f':
+        return MatchLiteral("false");
+      case 'n':
+        return MatchLiteral("null");
+      default: {
+        double ignored;
+        return ParseNumber(&ignored);
+      }
+    }
+  }
+
+  bool ParseWarnings() {
+    SkipWs();
+    if (!Peek('[')) return SkipValue(0);
+    ++p_;
+    SkipWs();
+    if (Peek(']')) {
+      ++p_;
+      return true;
+    }
+    for (;;) {
+      SkipWs();
+      if (Peek('"')) {
+        std::string_view w;
+        if (!ParseStringTo(&w, &scratch_value_)) return false;
+        result_->warnings.emplace_back(w);
+      } else if (!SkipValue(1)) {
+        return false;
+      }
+      if (!NextMember(']')) return false;
+      if (done_object_) return true;
+    }
+  }
+
+  bool ParseData() {
+    SkipWs();
+    if (mode_ == Mode::kSeries) {
+      if (!Peek('[')) return SkipValue(0);
+      data_is_array_ = true;
+      return ParseSeriesList();
+    }
+    if (!Peek('{')) return SkipValue(0);
+    data_is_object_ = true;
+    ++p_;
+    SkipWs();
+    if (Peek('}')) {
+      ++p_;
+      return true;
+    }
+    for (;;) {
+      std::string_view key;
+      if (!ParseKey(&key)) return false;
+      if (key == "resultType") {
+        std::string_view t;
+        if (!ParseStringTo(&t, &scratch_value_)) return false;
+        result_->result_type.assign(t);
+        if (!CheckResultType(t).ok()) return Semantic(CheckResultType(t));
+      } else if (key == "result") {
+        SkipWs();
+        if (!Peek('[')) return Malformed("data.result is not an array");
+        if (!ParseResult()) return false;
+      } else {
+        if (!SkipValue(1)) return false;
+      }
+      if (!NextMember('}')) return false;
+      if (done_object_) return true;
+    }
+  }
+
+  // data.result of a matrix or vector: an array of {"metric":{...},"values"|"value":...}.
+  bool ParseResult() {
+    ++p_;  // '['
+    SkipWs();
+    if (Peek(']')) {
+      ++p_;
+      return true;
+    }
+    for (;;) {
+      SkipWs();
+      if (!Peek('{')) {
+        // A scalar/string result ([ts, "v"]) seen before its resultType: skip the rest.
+        if (result_->result_type.empty()) {
+          for (;;) {
+            if (!SkipValue(2)) return false;
+            if (!NextMember(']')) return false;
+            if (done_object_) return true;
+          }
+        }
+        return Malformed("data.result element is not an object");
+      }
+      SeriesData& sd = result_->series.emplace_back();
+      if (!ParseSeries(&sd)) return false;
+      if (!NextMember(']')) return false;
+      if (done_object_) return true;
+    }
+  }
+
+  bool ParseSeries(SeriesData* sd) {
+    ++p_;  // '{'
+    SkipWs();
+    if (Peek('}')) {
+      ++p_;
+      return true;
+    }
+    for (;;) {
+      std::string_view key;
+      if (!ParseKey(&key)) return false;
+      if (key == "metric") {
+        if (!ParseLabels(&sd->labels)) return false;
+      } else if (key == "values") {
+        if (!Expect('[')) return false;
+        SkipWs();
+        if (Peek(']')) {
+          ++p_;
+        } else {
+          for (;;) {
+            if (!ParseSample(sd)) return false;
+            if (!NextMember(']')) return false;
+            if (done_object_) break;
+          }
+        }
+      } else if (key == "value") {
+        if (!ParseSample(sd)) return false;
+      } else {
+        if (!SkipValue(3)) return false;  // "histogram(s)", unknown fields.
+      }
+      if (!NextMember('}')) return false;
+      if (done_object_) return true;
+    }
+  }
+
+  // [ts, "value"]
+  bool ParseSample(SeriesData* sd) {
+    if (!Expect('[')) return false;
+    double ts;
+    if (!ParseNumber(&ts)) return false;
+    if (!Expect(',')) return false;
+    SkipWs();
+    double v;
+    if (Peek('"')) {
+      const char* at = p_;
+      std::string_view text;
+      if (!ParseStringTo(&text, &scratch_value_)) return false;
+      if (!ParseSampleValue(text, &v)) {
+        p_ = at;
+        return Malformed("bad sample value \"" + std::string(text.substr(0, 64)) + "\"");
+      }
+    } else {
+      if (!ParseNumber(&v)) return false;  // Tolerated: a bare number.
+    }
+    if (!Expect(']')) return false;
+    sd->timestamps_s.push_back(ts);
+    sd->values.push_back(v);
+    ++result_->samples;
+    return true;
+  }
+
+  bool ParseLabels(Labels* labels) {
+    if (!Expect('{')) return false;
+    SkipWs();
+    if (Peek('}')) {
+      ++p_;
+      return true;
+    }
+    for (;;) {
+      std::string_view name, value;
+      if (!ParseKey(&name)) return false;
+      // Copy the key out of scratch before the value may reuse scratch buffers.
+      std::string key_copy(name);
+      SkipWs();
+      if (!ParseStringTo(&value, &scratch_value_)) return false;
+      // Prometheus sends labels sorted: append at the end in O(1).
+      labels->insert_or_assign(labels->end(), std::move(key_copy), std::string(value));
+      if (!NextMember('}')) return false;
+      if (done_object_) return true;
+    }
+  }
+
+  bool ParseSeriesList() {
+    ++p_;  // '['
+    SkipWs();
+    if (Peek(']')) {
+      ++p_;
+      return true;
+    }
+    for (;;) {
+      Labels& l = series_->emplace_back();
+      if (!ParseLabels(&l)) return false;
+      if (!NextMember(']')) return false;
+      if (done_object_) return true;
+    }
+  }
+
+  const char* begin_;
+  const char* p_;
+  const char* end_;
+  Mode mode_ = Mode::kQuery;
+  QueryResult* result_ = nullptr;
+  std::vector<Labels>* series_ = nullptr;
+  Status status_;
+  bool done_object_ = false;
+  bool data_is_object_ = false;
+  bool data_is_array_ = false;
+  std::string scratch_status_, scratch_error_type_, scratch_error_, scratch_key_, scratch_value_,
+      scratch_skip_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// SAX decoder (reference).
+
+using json = nlohmann::json;
+
+class SaxDecoder final : public nlohmann::json_sax<json> {
+ public:
+  SaxDecoder(QueryResult* result, std::vector<Labels>* series) : result_(result), series_(series) {}
+
+  // Final status after sax_parse returned `parsed_ok`.
+  Status Finish(bool parsed_ok) {
+    if (!status_.ok()) return status_;
+    if (!parsed_ok) return DataLossError("malformed JSON");
+    if (status_field_ == "error") return ErrorBodyStatus(error_type_, error_);
+    if (status_field_ != "success") {
+      return DataLossError("response status is \"" + status_field_ +
+                           "\", want \"success\" or \"error\"");
+    }
+    if (!has_data_) return DataLossError("response has no data");
+    if (result_ != nullptr) {
+      if (!data_is_object_) return DataLossError("response data is not an object");
+      return CheckResultType(result_->result_type);
+    }
+    if (!data_is_array_) return DataLossError("response data is not an array");
+    return Status::Ok();
+  }
+
+  bool null() override { return Scalar(); }
+  bool boolean(bool) override { return Scalar(); }
+  bool number_integer(number_integer_t v) override { return Number(static_cast<double>(v)); }
+  bool number_unsigned(number_unsigned_t v) override { return Number(static_cast<double>(v)); }
+  bool number_float(number_float_t v, const string_t&) override { return Number(v); }
+  bool binary(binary_t&) override { return Scalar(); }
+
+  bool string(string_t& s) override {
+    if (skip_ > 0) return true;
+    if (stack_.empty()) return NotAnObject();
+    switch (Top()) {
+      case Ctx::kTop:
+        if (key_ == "status") status_field_ = s;
+        if (key_ == "errorType") error_type_ = s;
+        if (key_ == "error") error_ = s;
+        break;
+      case Ctx::kData:
+        if (key_ == "resultType") {
+          result_->result_type = s;
+          Status st = CheckResultType(s);
+          if (!st.ok()) return Fail(st);
+        }
+        break;
+      case Ctx::kLabels:
+        (*labels_)[key_] = s;
+        break;
+      case Ctx::kWarnings:
+        result_->warnings.push_back(s);
+        break;
+      case Ctx::kSample:
+        if (sample_pos_ != 1) {
+          return Fail(DataLossError("malformed JSON: sample is not [timestamp, \"value\"]"));
+        }
+        {
+          double v;
+          if (!ParseSampleValue(s, &v)) {
+            return Fail(
+                DataLossError("malformed JSON: bad sample value \"" + s.substr(0, 64) + "\""));
+          }
+          PushSample(v);
+        }
+        ++sample_pos_;
+        break;
+      default:
+        break;
+    }
+    return true;
+  }
+
+  bool start_object(std::size_t) override {
+    if (skip_ > 0) return ++skip_, true;
+    if (stack_.empty()) return Push(Ctx::kTop);
+    switch (Top()) {
+      case Ctx::kTop:
+        if (key_ == "data" && result_ != nullptr) {
+          has_data_ = data_is_object_ = true;
+          return Push(Ctx::kData);
+        }
+        if (key_ == "data") has_data_ = true;
+        break;
+      case Ctx::kResult:
+        series_data_ = &result_->series.emplace_back();
+        return Push(Ctx::kSeries);
+      case Ctx::kSeries:
+        if (key_ == "metric") {
+          labels_ = &series_data_->labels;
+          return Push(Ctx::kLabels);
+        }
+        break;
+      case Ctx::kSeriesList:
+        labels_ = &series_->emplace_back();
+        return Push(Ctx::kLabels);
+      default:
+        break;
+    }
+    skip_ = 1;
+    return true;
+  }
+
+  bool end_object() override {
+    if (skip_ > 0) return --skip_, true;
+    stack_.pop_back();
+    return true;
+  }
+
+  bool start_array(std::size_t) override {
+    if (skip_ > 0) return ++skip_, true;
+    if (stack_.empty()) return NotAnObject();
+    switch (Top()) {
+      case Ctx::kTop:
+        if (key_ == "warnings" && result_ != nullptr) return Push(Ctx::kWarnings);
+        if (key_ == "data" && series_ != nullptr) {
+          has_data_ = data_is_array_ = true;
+          return Push(Ctx::kSeriesList);
+        }
+        if (key_ == "data") has_data_ = true;
+        break;
+      case Ctx::kData:
+        if (key_ == "result") return Push(Ctx::kResult);
+        break;
+      case Ctx::kSeries:
+        if (key_ == "values") return Push(Ctx::kValues);
+        if (key_ == "value") {
+          sample_pos_ = 0;
+          return Push(Ctx::kSample);
+        }
+        break;
+      case Ctx::kValues:
+        sample_pos_ = 0;
+        return Push(Ctx::kSample);
+      case Ctx::kResult:
+        if (result_->result_type.empty()) break;  // Scalar before resultType: skip.
+        return Fail(DataLossError("malformed JSON: data.result element is not an object"));
+      default:
+        break;
+    }
+    skip_ = 1;
+    return true;
+  }
+
+  bool end_array() override {
+    if (skip_ > 0) return --skip_, true;
+    if (Top() == Ctx::kSample && sample_pos_ != 2) {
+      return Fail(DataLossError("malformed JSON: sample is not [timestamp, \"value\"]"));
+    }
+    stack_.pop_back();
+    return true;
+  }
+
+  bool key(string_t& k) override {
+    if (skip_ == 0) key_ = k;
+    return true;
+  }
+
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::detail::exception& ex) override {
+    // nlohmann positions are 1-based counts of characters read; report a 0-based offset.
+    size_t off = position > 0 ? position - 1 : 0;
+    status_ = DataLossError("malformed JSON at byte " + std::to_string(off) + ": " + ex.what());
+    return false;
+  }
+
+ private:
+  enum class Ctx {
+    kTop,
+    kData,
+    kResult,
+    kSeries,
+    kLabels,
+    kValues,
+    kSample,
+    kWarnings,
+    kSeriesList
+  };
+
+  Ctx Top() const { return stack_.back(); }
+  bool Push(Ctx c) {
+    stack_.push_back(c);
+    return true;
+  }
+  bool Fail(Status s) {
+    status_ = std::move(s);
+    return false;
+  }
+  bool NotAnObject() {
+    return Fail(DataLossError("malformed JSON at byte 0: body is not a JSON object"));
+  }
+  bool Scalar() {
+    if (skip_ == 0 && stack_.empty()) return NotAnObject();
+    if (skip_ == 0 && !stack_.empty() && Top() == Ctx::kSample) {
+      return Fail(DataLossError("malformed JSON: sample is not [timestamp, \"value\"]"));
+    }
+    if (skip_ == 0 && !stack_.empty() && Top() == Ctx::kLabels) {
+      return Fail(DataLossError("malformed JSON: label value is not a string"));
+    }
+    return true;
+  }
+  bool Number(double v) {
+    if (skip_ > 0) return true;
+    if (stack_.empty()) return NotAnObject();
+    if (Top() == Ctx::kSample) {
+      if (sample_pos_ == 0) {
+        ts_ = v;
+      } else if (sample_pos_ == 1) {
+        PushSample(v);
+      } else {
+        return Fail(DataLossError("malformed JSON: sample is not [timestamp, \"value\"]"));
+      }
+      ++sample_pos_;
+      return true;
+    }
+    return Scalar();
+  }
+  void PushSample(double v) {
+    series_data_->timestamps_s.push_back(ts_);
+    series_data_->values.push_back(v);
+    ++result_->samples;
+  }
+
+  QueryResult* result_;
+  std::vector<Labels>* series_;
+  std::vector<Ctx> stack_;
+  int skip_ = 0;
+  std::string key_;
+  SeriesData* series_data_ = nullptr;
+  Labels* labels_ = nullptr;
+  int sample_pos_ = 0;
+  double ts_ = 0;
+  std::string status_field_, error_type_, error_;
+  bool has_data_ = false, data_is_object_ = false, data_is_array_ = false;
+  Status status_;
+};
+
+}  // namespace
+
+StatusCode HttpStatusToCode(int http_status) {
+  switch (http_status) {
+    case 400:
+    case 422:
+      return StatusCode::kInvalidArgument;
+    case 401:
+      return StatusCode::kUnauthenticated;
+    case 403:
+      return StatusCode::kPermissionDenied;
+    case 404:
+      return StatusCode::kNotFound;
+    case 429:
+      return StatusCode::kResourceExhausted;
+    case 504:
+      return StatusCode::kDeadlineExceeded;
+    default:
+      break;
+  }
+  if (http_status >= 500 && http_status <= 599) return StatusCode::kUnavailable;
+  if (http_status >= 400 && http_status <= 499) return StatusCode::kInvalidArgument;
+  return StatusCode::kInternal;
+}
+
+StatusCode StatusCodeFromPrometheusErrorType(std::string_view t) {
+  if (t == "bad_data" || t == "execution") return StatusCode::kInvalidArgument;
+  if (t == "timeout") return StatusCode::kDeadlineExceeded;
+  if (t == "canceled" || t == "unavailable") return StatusCode::kUnavailable;
+  if (t == "not_found") return StatusCode::kNotFound;
+  if (t.size() == 3 && t[0] >= '1' && t[0] <= '5') {  // VictoriaMetrics: "422", "503", ...
+    int code = 0;
+    auto [ptr, ec] = std::from_chars(t.data(), t.data() + 3, code);
+    if (ec == std::errc() && ptr == t.data() + 3) return HttpStatusToCode(code);
+  }
+  return StatusCode::kInternal;
+}
+
+StatusOr<QueryResult> DecodeQueryResponse(std::string_view body) {
+  QueryResult result;
+  result.response_bytes = body.size();
+  FastDecoder decoder(body);
+  Status st = decoder.Decode(FastDecoder::Mode::kQuery, &result, nullptr);
+  if (!st.ok()) return st;
+  return result;
+}
+
+StatusOr<QueryResult> DecodeQueryResponseSax(std::string_view body) {
+  QueryResult result;
+  result.response_bytes = body.size();
+  SaxDecoder decoder(&result, nullptr);
+  bool ok = false;
+  try {
+    ok = json::sax_parse(body.begin(), body.end(), &decoder);
+  } catch (const std::exception& e) {  // sax_parse reports through parse_error; belt and braces.
+    return DataLossError(std::string("malformed JSON: ") + e.what());
+  }
+  Status st = decoder.Finish(ok);
+  if (!st.ok()) return st;
+  return result;
+}
+
+StatusOr<std::vector<Labels>> DecodeSeriesResponse(std::string_view body) {
+  std::vector<Labels> series;
+  FastDecoder decoder(body);
+  Status st = decoder.Decode(FastDecoder::Mode::kSeries, nullptr, &series);
+  if (!st.ok()) return st;
+  return series;
+}
+
+bool ParsePrometheusErrorBody(std::string_view body, PrometheusApiError* out) {
+  // Small bodies only in practice; a throwaway DOM is fine here.
+  json doc;
+  try {
+    doc = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  } catch (const std::exception&) {
+    return false;
+  }
+  if (!doc.is_object()) return false;
+  auto status = doc.find("status");
+  if (status == doc.end() || !status->is_string() || status->get<std::string>() != "error") {
+    return false;
+  }
+  PrometheusApiError e;
+  if (auto it = doc.find("errorType"); it != doc.end() && it->is_string()) {
+    e.error_type = it->get<std::string>();
+  }
+  if (auto it = doc.find("error"); it != doc.end() && it->is_string()) {
+    e.error = it->get<std::string>();
+  }
+  *out = std::move(e);
+  return true;
+}
+
+}  // namespace oomcast

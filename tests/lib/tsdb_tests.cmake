@@ -1,0 +1,4 @@
+# Tests of the HTTP client and the Prometheus API client (lib/tsdb.cmake).
+oomcast_add_unit_test(prometheus_decode_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/prometheus_decode_test.cc
+  LIBS oomcast::lib)
