@@ -181,9 +181,22 @@ void ContainerModel::Restart(double t) {
   head_ = 0;
   size_ = 0;
   open_count_ = 0;
+  open_sum_t_ = 0;
+  open_sum_v_ = 0;
   open_index_ = -1;
   origin_t_ = t;
   segment_start_t_ = t;
+}
+
+double ContainerModel::RecentFloor(double t) const {
+  double floor = open_count_ > 0 ? open_min_ : last_bytes_;
+  const double since = t - config_->restart_floor_seconds - origin_t_;
+  for (int i = size_ - 1; i >= 0; --i) {
+    const Bucket& b = ring_[(head_ + i) % kBuckets];
+    if (b.t_mean < since) break;
+    floor = std::min<double>(floor, b.min);
+  }
+  return floor;
 }
 
 void ContainerModel::FlushOpenBucket() {
@@ -192,12 +205,15 @@ void ContainerModel::FlushOpenBucket() {
   b.t_mean = static_cast<float>(open_sum_t_ / open_count_);
   b.mean = static_cast<float>(open_sum_v_ / open_count_);
   b.max = static_cast<float>(open_max_);
-  b.count = static_cast<float>(open_count_);
+  b.min = static_cast<float>(open_min_);
+  const uint8_t count = static_cast<uint8_t>(std::min<uint32_t>(open_count_, 255));
   if (size_ < kBuckets) {
     ring_[(head_ + size_) % kBuckets] = b;
+    counts_[(head_ + size_) % kBuckets] = count;
     ++size_;
   } else {
     ring_[head_] = b;
+    counts_[head_] = count;
     head_ = static_cast<uint16_t>((head_ + 1) % kBuckets);
   }
   open_count_ = 0;
@@ -219,20 +235,19 @@ void ContainerModel::Observe(double t, double bytes, double limit_bytes) {
     origin_t_ = t;
     segment_start_t_ = t;
   } else {
-    // Restart detection: a big drop from near the limit (the kernel's kill, then the restart at
-    // baseline), or without a limit a drop to less than half.
-    const double prev = last_bytes_;
-    const double limit = std::isfinite(limit_bytes) && limit_bytes > 0 ? limit_bytes : last_limit_;
-    bool restart = false;
-    if (std::isfinite(limit) && limit > 0) {
-      restart = prev >= config_->restart_near_limit_fraction * limit &&
-                bytes < (1 - config_->restart_drop_fraction) * prev;
-    } else {
-      restart = bytes < (1 - config_->restart_drop_fraction_no_limit) * prev;
+    // Restart detection: a big drop to below the recent floor (the kernel's kill, then the
+    // restart at baseline). A garbage collection returns to the floor, not below it.
+    if (killed_ || (bytes < (1 - config_->restart_drop_fraction) * last_bytes_ &&
+                    bytes < config_->restart_floor_fraction * RecentFloor(t))) {
+      Restart(t);
     }
-    if (restart) Restart(t);
   }
   if (std::isfinite(limit_bytes) && limit_bytes > 0) last_limit_ = limit_bytes;
+  killed_ = std::isfinite(last_limit_) && bytes >= config_->kill_fraction * last_limit_;
+  if (killed_) {
+    prev_kill_t_ = last_kill_t_;
+    last_kill_t_ = t;
+  }
   // Keep relative times small enough for float precision.
   const double width = std::max(1.0, config_->bucket_seconds);
   const double index = std::floor((t - origin_t_) / width);
@@ -243,6 +258,7 @@ void ContainerModel::Observe(double t, double bytes, double limit_bytes) {
   open_sum_t_ += t - origin_t_;
   open_sum_v_ += bytes;
   open_max_ = open_count_ == 0 ? bytes : std::max(open_max_, bytes);
+  open_min_ = open_count_ == 0 ? bytes : std::min(open_min_, bytes);
   ++open_count_;
   last_t_ = t;
   last_bytes_ = bytes;
@@ -264,7 +280,8 @@ ModelOutput ContainerModel::Forecast(double now, double limit_bytes) const {
     const Bucket& b = ring_[(head_ + i) % kBuckets];
     const double t = origin_t_ + b.t_mean;
     if (t < window_start) continue;
-    pts[n++] = {(t - now) / kTimeScale, b.mean, b.max, b.count};
+    pts[n++] = {(t - now) / kTimeScale, b.mean, b.max,
+                static_cast<double>(counts_[(head_ + i) % kBuckets])};
   }
   if (open_count_ > 0) {
     pts[n++] = {(origin_t_ + open_sum_t_ / open_count_ - now) / kTimeScale,
@@ -274,6 +291,17 @@ ModelOutput ContainerModel::Forecast(double now, double limit_bytes) const {
   const double since_restart = last_t_ - segment_start_t_;
   out.warming_up = since_restart < config_->min_fit_seconds;
   const bool has_limit = std::isfinite(limit_bytes) && limit_bytes > 0;
+  if (killed_) {
+    // The newest sample is the kill itself. The next instance has no data yet: only a crash
+    // loop (kills in quick succession) predicts the next kill.
+    out.warming_up = true;
+    if (has_limit && prev_kill_t_ > 0 && last_kill_t_ - prev_kill_t_ <= config_->crash_loop_seconds) {
+      out.eta_seconds = 0;
+      out.risk = 1;
+      out.oom_predicted = true;
+    }
+    return out;
+  }
 
   if (n < 3 || span < 30) {
     // Too little to fit: only the crash-loop case (already at the limit) can alarm.
@@ -327,7 +355,7 @@ ModelOutput ContainerModel::Forecast(double now, double limit_bytes) const {
   if (out.warming_up && last_bytes_ < limit_bytes) {
     // Early after a start/restart only a crash loop straight back at the limit is trusted.
     out.risk = std::min(
-        out.risk, last_bytes_ >= config_->restart_near_limit_fraction * limit_bytes ? 1.0 : 0.0);
+        out.risk, last_bytes_ >= config_->warmup_alarm_fraction * limit_bytes ? 1.0 : 0.0);
   }
   out.oom_predicted = out.risk >= config_->alarm_risk_threshold;
   return out;

@@ -25,14 +25,21 @@ struct ModelConfig {
   double acceleration_min_t = 4.0;
   // Quantile (0..1) of bucket peaks above the trend line used as the peak envelope.
   double envelope_quantile = 0.9;
-  // A sample lower than (1 - restart_drop_fraction) x the previous one, when the previous was
-  // at least restart_near_limit_fraction x the limit (a kill), restarts the fit. Without a
-  // limit, a drop larger than restart_drop_fraction_no_limit restarts it.
+  // A sample lower than (1 - restart_drop_fraction) x the previous one and lower than
+  // restart_floor_fraction x the lowest sample of the last restart_floor_seconds restarts the fit
+  // (a container restart, e.g. after an OOM kill, or a release of memory to a new regime). A
+  // garbage collection drops to the usual floor, not below it, and does not restart the fit.
   double restart_drop_fraction = 0.25;
-  double restart_near_limit_fraction = 0.9;
-  double restart_drop_fraction_no_limit = 0.5;
-  // A time gap longer than this (seconds) between samples also breaks nothing by itself, but
-  // buckets are never interpolated across it: the fit only sees real samples.
+  double restart_floor_fraction = 0.9;
+  double restart_floor_seconds = 600;
+  // A sample at or above kill_fraction x the limit is the kernel's OOM kill (RSS cannot exceed
+  // the limit): the fit restarts with the next sample. While the newest sample is such a kill,
+  // the forecast alarms only in a crash loop (another kill less than crash_loop_seconds before).
+  double kill_fraction = 0.9999;
+  double crash_loop_seconds = 900;
+  // Early after a start/restart (warming_up), a forecast alarms only when the newest sample is
+  // at least this fraction of the limit (a crash loop straight back at the limit).
+  double warmup_alarm_fraction = 0.9;
 };
 
 struct ModelOutput {
@@ -83,11 +90,13 @@ class ContainerModel {
     float t_mean;  // Mean sample time.
     float mean;    // Mean value.
     float max;     // Largest value.
-    float count;   // Samples in the bucket.
+    float min;     // Smallest value.
   };
 
   void Restart(double t);
   void FlushOpenBucket();
+  // Lowest sample of the last restart_floor_seconds before `t` (bucket minima), bytes.
+  double RecentFloor(double t) const;
 
   const ModelConfig* config_;
   double origin_t_ = 0;         // Unix seconds that Bucket::t_mean is relative to.
@@ -100,12 +109,17 @@ class ContainerModel {
   double open_sum_t_ = 0;
   double open_sum_v_ = 0;
   double open_max_ = 0;
+  double open_min_ = 0;
   uint32_t open_count_ = 0;
+  double last_kill_t_ = 0;  // Time of the newest kill sample; 0: none.
+  double prev_kill_t_ = 0;  // Time of the kill before it; 0: none.
+  bool killed_ = false;     // The newest sample is a kill: the next one starts a new fit.
   uint32_t restarts_ = 0;
   uint32_t rejected_ = 0;
   uint16_t head_ = 0;  // Index of the oldest bucket in ring_.
   uint16_t size_ = 0;  // Buckets in ring_.
   std::array<Bucket, kBuckets> ring_;
+  std::array<uint8_t, kBuckets> counts_;  // Samples per bucket (saturates at 255).
 };
 
 }  // namespace oomcast::predictor
