@@ -101,12 +101,18 @@ app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 {{- end }}
 
-{{/* Pod-level security context: the shared one merged with the component's. (dict "ctx" $ "c" .Values.x) */}}
+{{/* Security contexts: the shared one, with the keys the component sets replacing the shared ones
+     (a component can set readOnlyRootFilesystem: false, which a deep merge would lose).
+     (dict "ctx" $ "c" .Values.x) */}}
 {{- define "oomcast.podSecurityContext" -}}
-{{- toYaml (merge (deepCopy .c.podSecurityContext) (deepCopy .ctx.Values.podSecurityContext)) }}
+{{- $r := deepCopy .ctx.Values.podSecurityContext }}
+{{- range $k, $v := .c.podSecurityContext }}{{ $_ := set $r $k $v }}{{ end }}
+{{- toYaml $r }}
 {{- end }}
 {{- define "oomcast.securityContext" -}}
-{{- toYaml (merge (deepCopy .c.securityContext) (deepCopy .ctx.Values.securityContext)) }}
+{{- $r := deepCopy .ctx.Values.securityContext }}
+{{- range $k, $v := .c.securityContext }}{{ $_ := set $r $k $v }}{{ end }}
+{{- toYaml $r }}
 {{- end }}
 
 {{/* Volumes and mounts every oomcast container has: config, credentials, a writable /tmp. */}}

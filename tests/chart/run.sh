@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# The chart, manifests and Dockerfile checks that tests/chart/tests.cmake registers with CTest.
+#
+#   tests/chart/run.sh lint VALUES           helm lint --strict (VALUES: default or a file)
+#   tests/chart/run.sh template VALUES       helm template, every object schema-validated,
+#                                            secure-default policy checked
+#   tests/chart/run.sh rules                 promtool check rules + promtool test rules
+#   tests/chart/run.sh dashboard             dashboard JSON parses, its metric names are known,
+#                                            its queries are valid PromQL
+#   tests/chart/run.sh crd-examples          the MemoryScaler CRD and its examples
+#   tests/chart/run.sh drift                 manifests/ matches the chart
+#   tests/chart/run.sh dockerfile            Dockerfile and scripts/setup.sh agree
+#   tests/chart/run.sh validator-selftest    validate.mjs rejects known-bad objects
+#
+# A check whose tool is missing (helm, node and tests/chart/node_modules, promtool) prints
+# "SKIPPED: <why>" and exits 77; scripts/setup.sh installs them all.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+CHART="$ROOT/charts/oomcast"
+export OOMCAST_SOURCE_DIR="$ROOT"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+skip() {
+  echo "SKIPPED: $*"
+  exit 77
+}
+
+need_helm() {
+  if [ -x "$ROOT/.tools/bin/helm" ]; then HELM="$ROOT/.tools/bin/helm"
+  elif command -v helm >/dev/null 2>&1; then HELM=$(command -v helm)
+  else skip "helm not found (scripts/setup.sh installs it into .tools/bin)"; fi
+}
+need_node() {
+  command -v node >/dev/null 2>&1 || skip "node not found (scripts/setup.sh installs nodejs)"
+}
+need_node_modules() {
+  need_node
+  [ -d "$HERE/node_modules/kubernetes-models" ] || skip "tests/chart/node_modules missing (scripts/setup.sh runs npm ci there)"
+}
+need_promtool() {
+  command -v promtool >/dev/null 2>&1 || skip "promtool not found (apt-get install prometheus)"
+}
+
+values_args() {
+  case "$1" in
+    default) ;;
+    *) echo "-f" "$HERE/$1" ;;
+  esac
+}
+
+render() { # VALUES [extra helm args...]
+  local values=$1
+  shift
+  # shellcheck disable=SC2046
+  "$HELM" template oomcast "$CHART" --namespace oomcast --include-crds $(values_args "$values") "$@"
+}
+
+check=${1:-}
+case "$check" in
+  lint)
+    need_helm
+    # shellcheck disable=SC2046
+    "$HELM" lint --strict "$CHART" --namespace oomcast $(values_args "${2:?values}")
+    ;;
+  template)
+    need_helm
+    need_node_modules
+    render "${2:?values}" > "$WORK/rendered.yaml"
+    echo "helm template: $(grep -c '^kind:' "$WORK/rendered.yaml") objects"
+    node "$HERE/validate.mjs" "$WORK/rendered.yaml"
+    node "$HERE/check_policy.mjs" "$WORK/rendered.yaml"
+    ;;
+  rules)
+    need_helm
+    need_node_modules
+    need_promtool
+    # Every alert on: the standalone predictor adds OomcastPredictorDown.
+    render default --set prometheusRule.enabled=true --set predictor.enabled=true > "$WORK/rendered.yaml"
+    node "$HERE/extract_rules.mjs" "$WORK/rendered.yaml" > "$WORK/rules.yaml"
+    cp "$HERE/rules_test.yaml" "$WORK/rules_test.yaml"
+    promtool check rules "$WORK/rules.yaml"
+    (cd "$WORK" && promtool test rules rules_test.yaml)
+    # The rules as configured in the all-features values must load too.
+    render values-all-features.yaml > "$WORK/all.yaml"
+    node "$HERE/extract_rules.mjs" "$WORK/all.yaml" > "$WORK/all-rules.yaml"
+    promtool check rules "$WORK/all-rules.yaml"
+    ;;
+  dashboard)
+    need_helm
+    need_node_modules
+    need_promtool
+    render values-all-features.yaml > "$WORK/rendered.yaml"
+    node "$HERE/check_metrics.mjs" "$WORK/rendered.yaml" --promql-rules "$WORK/dashboard-queries.yaml"
+    promtool check rules "$WORK/dashboard-queries.yaml"
+    ;;
+  crd-examples)
+    need_node_modules
+    node "$HERE/validate.mjs" --crd-examples
+    ;;
+  drift)
+    need_helm
+    HELM="$HELM" "$ROOT/scripts/render-manifests.sh" --check
+    ;;
+  dockerfile)
+    need_node
+    node "$HERE/check_dockerfile.mjs"
+    ;;
+  validator-selftest)
+    need_node_modules
+    set +e
+    node "$HERE/validate.mjs" "$HERE/testdata/invalid-objects.yaml" > "$WORK/out.txt" 2>&1
+    rc=$?
+    set -e
+    cat "$WORK/out.txt"
+    [ "$rc" = 1 ] || { echo "FAIL: validate.mjs exited $rc on invalid objects, want 1"; exit 1; }
+    missing=0
+    while IFS= read -r want; do
+      [ -z "$want" ] && continue
+      grep -qF -- "$want" "$WORK/out.txt" || { echo "FAIL: expected in the output: $want"; missing=1; }
+    done < "$HERE/testdata/invalid-objects.expected"
+    [ "$missing" = 0 ] || exit 1
+    grep -q "validate: 1 valid, " "$WORK/out.txt" || { echo "FAIL: the one valid object was not accepted"; exit 1; }
+    echo "validator-selftest: every invalid object rejected for the expected reason"
+    ;;
+  *)
+    echo "usage: $0 lint|template VALUES | rules | dashboard | crd-examples | drift | dockerfile | validator-selftest" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,40 @@
+# Checks of charts/oomcast, manifests/ and the Dockerfile (labels unit;chart: ctest -L chart).
+# Each runs tests/chart/run.sh, which needs helm (.tools/bin or PATH), node with
+# tests/chart/node_modules and promtool as each check requires; all come from scripts/setup.sh.
+# A check whose tool is missing prints "SKIPPED: <why>" and exits 77, which CTest reports as
+# skipped (SKIP_RETURN_CODE).
+set(_oomcast_chart_run ${CMAKE_CURRENT_LIST_DIR}/run.sh)
+
+# oomcast_add_chart_test(NAME ARGS...): run.sh ARGS as the CTest test NAME.
+function(oomcast_add_chart_test name)
+  add_test(NAME ${name} COMMAND bash ${_oomcast_chart_run} ${ARGN})
+  set_tests_properties(${name} PROPERTIES
+    LABELS "unit;chart"
+    SKIP_RETURN_CODE 77
+    TIMEOUT 180
+    ENVIRONMENT "OOMCAST_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+endfunction()
+
+# helm lint --strict, and helm template with every object validated against the official
+# schemas (kubernetes-models, @kubernetes-models/prometheus-operator, @kubernetes-models/cert-manager;
+# unknown fields and kinds fail) and against the chart's secure-default policy: with default
+# values, with every optional feature on, and with a user's own serving certificate.
+foreach(_values default values-all-features.yaml values-tls-secret.yaml)
+  string(REGEX REPLACE "^values-|\\.yaml$" "" _suffix ${_values})
+  string(REPLACE "-" "_" _suffix ${_suffix})
+  oomcast_add_chart_test(chart_lint_${_suffix} lint ${_values})
+  oomcast_add_chart_test(chart_template_${_suffix} template ${_values})
+endforeach()
+
+# promtool check rules + promtool test rules (tests/chart/rules_test.yaml) on the PrometheusRule.
+oomcast_add_chart_test(chart_alert_rules rules)
+# The dashboard JSON parses, uses only metrics oomcast exports or standard ones, valid PromQL.
+oomcast_add_chart_test(chart_dashboard_metrics dashboard)
+# The MemoryScaler CRD (charts/oomcast/crds/) and its examples against its openAPIV3Schema.
+oomcast_add_chart_test(chart_crd_examples crd-examples)
+# manifests/oomcast.yaml matches the chart (generated certificate material masked).
+oomcast_add_chart_test(chart_manifests_drift drift)
+# The Dockerfile's build and runtime stages agree with scripts/setup.sh and the binaries' ldd.
+oomcast_add_chart_test(chart_dockerfile dockerfile)
+# validate.mjs rejects known-bad objects for the right reasons.
+oomcast_add_chart_test(chart_validator_selftest validator-selftest)
