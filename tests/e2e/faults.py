@@ -1,0 +1,310 @@
+"""The faults scenario: the whole system while things break.
+
+Time axis: seconds since the workloads started.
+  10 .. 136  fault proxy between the predictor and Prometheus: 3 cycles of 7 modes (truncate,
+             malformed, wrongtype, oversized, trickle, error500, reset), 4 s each with 2 s of
+             clean answers after each; the predictor's RSS is sampled at the end of every cycle.
+  30 .. 55   Prometheus paused (SIGSTOP): queries hang past the clients' timeouts.
+  75 .. 100  Prometheus killed (SIGKILL), restarted on the same storage at 100.
+  108 .. 138 wrk against the adapter's metric endpoint (TLS keep-alive).
+  ~187       the steady leak is killed by the kernel.
+Checks: the adapter answers errors (503), never values, while its data is stale; the predictor
+drops its forecasts (never reports "safe") while stale; the controller never scales down and
+holds; everything recovers; the proxy's faults are counted in oomcast_query_errors_total and
+logged; no binary crashes; the predictor's memory is flat from cycle to cycle; wrk's p99 is
+within the adapter's latency target; the leak is still forecast before its kill.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+from e2elib import free_port, http_get, log, wait_until
+from workloads import MIB, WorkloadSpec
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+PROXY_MODES = ["truncate", "malformed", "wrongtype", "oversized", "trickle", "error500", "reset"]
+PROXY_START = 10
+PROXY_FAULT_S = 4
+PROXY_PASS_S = 2
+PROXY_CYCLES = 3
+PAUSE = (30, 55)
+KILL = (75, 100)
+WRK = (108, 30)
+STALE_AFTER = 10
+MAX_RESPONSE_BYTES = 32 << 20
+
+
+def fault_specs():
+    return [
+        # 16 MiB + 0.6 MiB/s reaches 128 MiB at ~187 s.
+        WorkloadSpec("steady-leak", "steady", 128, True, 187, base_mib=16, rate_mib=0.6),
+        WorkloadSpec("sawtooth-steady", "sawtooth", 160, False, None, base_mib=32, amp_mib=64,
+                     period_s=20),
+        WorkloadSpec("warmup-plateau", "plateau", 128, False, None, base_mib=16, plateau_mib=72,
+                     tau_s=45),
+    ]
+
+
+class Schedule(threading.Thread):
+    """Runs (time, name, action) entries at their times on the workloads' time axis."""
+
+    def __init__(self, env, report, entries):
+        super().__init__(daemon=True)
+        self.env = env
+        self.report = report
+        self.entries = sorted(entries, key=lambda e: e[0])
+        self.stop_event = threading.Event()
+        self.errors = []
+
+    def run(self):
+        h = self.env.harness
+        for at, name, action in self.entries:
+            while not self.stop_event.is_set() and h.now() - self.env.t_start < at:
+                self.stop_event.wait(0.05)
+            if self.stop_event.is_set():
+                return
+            try:
+                detail = action()
+                self.report.event(h, name, at_s=round(h.now() - self.env.t_start, 2),
+                                  **(detail or {}))
+            except Exception as e:  # noqa: BLE001 - recorded and reported as a failed check
+                self.errors.append(f"{name}: {e}")
+                log(f"schedule {name} failed: {e}")
+
+
+def run_wrk(adapter, seconds, out_path, headers=()):
+    """wrk with TLS keep-alive on the adapter's risk endpoint; returns the parsed summary."""
+    wrk = shutil.which("wrk")
+    if not wrk:
+        return {"skipped": "wrk not installed"}
+    lua = out_path + ".lua"
+    with open(lua, "w") as f:
+        f.write("done = function(summary, latency, requests)\n"
+                "  io.write(string.format('JSON {\"requests\":%d,\"errors_status\":%d,"
+                "\"errors_connect\":%d,\"errors_read\":%d,\"errors_timeout\":%d,"
+                "\"p50_us\":%d,\"p99_us\":%d,\"max_us\":%d,\"duration_us\":%d}\\n',"
+                " summary.requests, summary.errors.status, summary.errors.connect,"
+                " summary.errors.read, summary.errors.timeout, latency:percentile(50),"
+                " latency:percentile(99), latency.max, summary.duration))\n"
+                "end\n")
+    url = (adapter.url + "/apis/external.metrics.k8s.io/v1beta1/namespaces/e2e/memory_oom_risk"
+           "?labelSelector=app%3Dsteady-leak")
+    argv = [wrk, "-t1", "-c4", f"-d{seconds}s", "--latency", "-s", lua]
+    for h in headers:
+        argv += ["-H", h]
+    argv.append(url)
+    p = subprocess.run(argv, capture_output=True, timeout=seconds + 30)
+    text = p.stdout.decode(errors="replace")
+    with open(out_path, "w") as f:
+        f.write(text + p.stderr.decode(errors="replace"))
+    m = re.search(r"^JSON (\{.*\})$", text, re.M)
+    if not m:
+        return {"error": f"wrk exit {p.returncode}: {text[-300:]} {p.stderr[-300:]!r}"}
+    out = json.loads(m.group(1))
+    out["rps"] = round(out["requests"] / max(1e-9, out["duration_us"] / 1e6), 1)
+    out["p99_ms"] = round(out["p99_us"] / 1000, 3)
+    out["p50_ms"] = round(out["p50_us"] / 1000, 3)
+    return out
+
+
+def run(harness, args, report, checks, Env, System, namespace, evaluate_workloads):  # noqa: N803
+    env = Env(harness, report)
+    prom = env.prometheus
+
+    # The fault proxy in front of Prometheus, for the predictor only.
+    proxy_port = free_port()
+    proxy = harness.spawn("fault-proxy", [sys.executable, os.path.join(HERE, "fault_proxy.py"),
+                                          "--port", str(proxy_port), "--upstream", prom.url,
+                                          "--oversized-mib", str(MAX_RESPONSE_BYTES * 1.5 / MIB)])
+    proxy_url = f"http://127.0.0.1:{proxy_port}"
+    wait_until(lambda: http_get(proxy_url + "/__fault/stats", timeout=1)[0] == 200, 20,
+               what="fault proxy")
+    predictor_config = os.path.join(harness.workdir, "predictor.yaml")
+    with open(predictor_config, "w") as f:
+        f.write(f"prometheus:\n  maxResponseBytes: {MAX_RESPONSE_BYTES}\n")
+    args.predictor_extra = ["--config", predictor_config]
+    sysm = System(env, args, checks, prometheus_url_for_predictor=proxy_url)
+    specs = fault_specs()
+    sysm.start_controller(specs)
+    report.event(harness, "system up", predictor=bool(sysm.predictor),
+                 adapter=bool(sysm.adapter), controller=bool(sysm.controller))
+
+    def set_mode(mode):
+        return lambda: (http_get(proxy_url + f"/__fault/mode?set={mode}", timeout=2), None)[1]
+
+    rss_marks = []
+
+    def mark_rss(cycle):
+        def act():
+            if sysm.predictor and sysm.predictor.proc.alive():
+                s = sysm.predictor.proc.sample()
+                if s:
+                    rss_marks.append((cycle, s[0]))
+                    return {"predictor_rss_mib": round(s[0] / MIB, 1)}
+            return None
+        return act
+
+    entries = []
+    t = PROXY_START
+    for cycle in range(PROXY_CYCLES):
+        for mode in PROXY_MODES:
+            entries.append((t, f"proxy {mode}", set_mode(mode)))
+            entries.append((t + PROXY_FAULT_S, "proxy pass", set_mode("pass")))
+            t += PROXY_FAULT_S + PROXY_PASS_S
+        entries.append((t - 0.5, f"predictor RSS after proxy cycle {cycle + 1}", mark_rss(cycle)))
+    proxy_end = t
+    entries += [
+        (PAUSE[0], "Prometheus paused (SIGSTOP)", lambda: prom.pause()),
+        (PAUSE[1], "Prometheus resumed (SIGCONT)", lambda: prom.resume()),
+        (KILL[0], "Prometheus killed (SIGKILL)", lambda: prom.kill()),
+        (KILL[1], "Prometheus restarted", lambda: (prom.start(), None)[1]),
+    ]
+    wrk_result = {}
+
+    def start_wrk():
+        if not sysm.adapter:
+            wrk_result["skipped"] = "metrics-adapter not built"
+            return None
+
+        def go():
+            wrk_result.update(run_wrk(sysm.adapter, WRK[1],
+                                      os.path.join(harness.workdir, "wrk.txt"),
+                                      headers=getattr(sysm, "wrk_headers", ())))
+        threading.Thread(target=go, daemon=True).start()
+        return {"seconds": WRK[1]}
+
+    entries.append((WRK[0], "wrk started on the adapter", start_wrk))
+
+    env.start_workloads(specs)
+    sysm.start_pollers()
+    schedule = Schedule(env, report, entries)
+    schedule.start()
+    leak_kill = max(s.expected_kill_s for s in specs if s.leak)
+    from run_e2e import run_until_kills  # noqa: PLC0415 - shared helper, avoids a cycle at import
+    run_until_kills(env, sysm, deadline_s=max(leak_kill + 60, proxy_end + 10))
+    schedule.stop_event.set()
+    schedule.join(timeout=5)
+    wait_until(lambda: wrk_result or not sysm.adapter, 40, what="wrk to finish")
+    sysm.stop_pollers()
+    env.stop_monitor()
+    for e in env.monitor.events:
+        report.event(harness, f"{e['workload']} exited", code=e["code"], oom_kill=e["oom_kill"],
+                     at_s=env.rel(e["t"]))
+    checks.check("fault schedule ran", not schedule.errors, "; ".join(schedule.errors) or "ok")
+    dead = sysm.processes_alive()
+    checks.check("no oomcast binary crashed under faults", not dead, ", ".join(dead) or "all up")
+
+    rel = env.rel
+    outages = [("pause", PAUSE[0], PAUSE[1]), ("kill", KILL[0], KILL[1])]
+    report.data["outages"] = [{"kind": k, "from_s": a, "to_s": b} for k, a, b in outages]
+    # A client sees stale data after stale-after + one cycle + one query timeout.
+    settle = STALE_AFTER + 2 + 3 + 3
+
+    if sysm.adapter and sysm.kubectl:
+        for kind, a, b in outages:
+            window = [(rel(t), st, d) for t, st, d in sysm.kpoll.results
+                      if a + settle <= rel(t) <= b]
+            oks = [w for w in window if w[1] == "ok"]
+            errs = [w for w in window if w[1] == "error"]
+            unavailable = [w for w in errs if "ServiceUnavailable" in str(w[2])
+                           or "503" in str(w[2])]
+            checks.check(f"adapter answers errors, not values, while Prometheus is {kind}ed",
+                         window and not oks and len(unavailable) == len(errs),
+                         f"{len(window)} kubectl polls in [{a + settle}, {b}]s: {len(oks)} with "
+                         f"values, {len(unavailable)} ServiceUnavailable of {len(errs)} errors; "
+                         f"e.g. {errs[0][2] if errs else oks[:1]}")
+            after = [rel(t) for t, st, _ in sysm.kpoll.results if st == "ok" and rel(t) > b]
+            checks.check(f"adapter recovers after the {kind}",
+                         bool(after) and after[0] - b <= 30,
+                         f"first value {None if not after else round(after[0] - b, 1)}s after")
+        report.data["kubectl_errors"] = [(rel(t), d) for t, st, d in sysm.kpoll.results
+                                         if st == "error"][:40]
+
+    if sysm.predictor:
+        tl = sysm.ppoll.timeline
+        for kind, a, b in outages:
+            window = [(rel(t), n, age) for t, n, age, _ in tl if a + settle <= rel(t) <= b]
+            stale_ok = window and all(n == 0 and (age is None or age > STALE_AFTER)
+                                      for _, n, age in window)
+            checks.check(f"predictor drops its forecasts while Prometheus is {kind}ed",
+                         stale_ok, f"{len(window)} polls in [{a + settle}, {b}]s; forecasts "
+                         f"exposed per poll: {sorted({n for _, n, _ in window})}, max age "
+                         f"{max((age or 0) for _, _, age in window) if window else None}")
+        back = [rel(t) for t, n, _, _ in tl if n > 0 and rel(t) > proxy_end]
+        checks.check("predictor forecasts again after the faults", bool(back),
+                     f"first fresh forecast {back[0] if back else None}s")
+        errors = [(rel(t), e) for t, _, _, e in tl]
+        in_proxy = [e for t, e in errors if PROXY_START <= t <= proxy_end + 5]
+        before = [e for t, e in errors if t < PROXY_START]
+        inc = (in_proxy[-1] - (before[-1] if before else 0)) if in_proxy else 0
+        stats = json.loads(http_get(proxy_url + "/__fault/stats", timeout=3)[1] or b"{}")
+        faulted = sum(n for m, n in stats.get("requests", {}).items() if m != "pass")
+        report.data["faults"] = {"proxy_requests": stats.get("requests"),
+                                 "query_errors_total_increase": inc,
+                                 "query_errors_by_reason": sysm.ppoll.error_reasons}
+        checks.check("proxy faults counted in oomcast_query_errors_total",
+                     faulted > 0 and inc >= 0.5 * faulted,
+                     f"{faulted} faulted responses, counter +{inc:.0f} "
+                     f"(reasons {sysm.ppoll.error_reasons})")
+        logged = 0
+        try:
+            with open(sysm.predictor.proc.log_path, errors="replace") as f:
+                logged = sum(1 for line in f if re.search(r"error|warn", line, re.I))
+        except OSError:
+            pass
+        checks.check("query errors logged by the predictor", logged > 0,
+                     f"{logged} warn/error lines in {os.path.basename(sysm.predictor.proc.log_path)}")
+        samples = sysm.predictor.proc.rss_samples
+        report.data["predictor_rss"] = {
+            "after_cycle_mib": [round(r / MIB, 2) for _, r in rss_marks],
+            "min_mib": round(min((r for _, r in samples), default=0) / MIB, 2),
+            "max_mib": round(max((r for _, r in samples), default=0) / MIB, 2),
+            "final_mib": round(samples[-1][1] / MIB, 2) if samples else None,
+        }
+        if len(rss_marks) >= 2:
+            first, last = rss_marks[0][1], rss_marks[-1][1]
+            growth = last - first
+            checks.check("predictor memory flat across fault cycles",
+                         growth <= max(4 * MIB, 0.10 * first),
+                         f"RSS after cycle 1 {first / MIB:.1f} MiB, after cycle "
+                         f"{len(rss_marks)} {last / MIB:.1f} MiB (+{growth / MIB:.1f} MiB; "
+                         f"allowed max(4 MiB, 10%)), peak {sysm.predictor.proc.peak_rss / MIB:.1f}")
+        else:
+            checks.check("predictor memory flat across fault cycles", False,
+                         f"only {len(rss_marks)} RSS marks")
+
+    if sysm.standin and sysm.controller:
+        downs = {n: sysm.spoll.decreases(n) for n in sysm.spoll.replicas}
+        any_down = {n: [(rel(t), a, b) for t, a, b in d] for n, d in downs.items() if d}
+        checks.check("controller never scaled down during the faults", not any_down,
+                     json.dumps(any_down) if any_down else
+                     f"replicas {json.dumps({n: [(rel(t), r) for t, r in v] for n, v in sysm.spoll.replicas.items()})}")
+        report.data["scaler_conditions"] = {k: [(rel(t), c) for t, c in v]
+                                            for k, v in sysm.spoll.conditions.items()}
+
+    if sysm.adapter:
+        report.data["wrk"] = wrk_result
+        if "skipped" in wrk_result:
+            checks.skip("adapter latency under wrk", wrk_result["skipped"])
+        elif "error" in wrk_result:
+            checks.check("adapter latency under wrk", False, wrk_result["error"])
+        else:
+            errors = (wrk_result["errors_status"] + wrk_result["errors_connect"] +
+                      wrk_result["errors_read"] + wrk_result["errors_timeout"])
+            checks.check("adapter answers wrk without errors", errors == 0
+                         and wrk_result["requests"] > 0,
+                         f"{wrk_result['requests']} requests, {errors} errors "
+                         f"(non-2xx {wrk_result['errors_status']})")
+            checks.check("adapter p99 latency within target under wrk",
+                         wrk_result["p99_ms"] <= args.adapter_p99_ms,
+                         f"p50 {wrk_result['p50_ms']} ms, p99 {wrk_result['p99_ms']} ms "
+                         f"(target {args.adapter_p99_ms} ms), {wrk_result['rps']} req/s")
+
+    evaluate_workloads(env, sysm, checks, report, args.horizon)
