@@ -323,34 +323,55 @@ ModelOutput ContainerModel::Forecast(double now, double limit_bytes) const {
     }
   }
 
-  // Envelope: a high quantile of bucket peaks above the trend.
-  double above[kBuckets + 1];
-  for (int i = 0; i < n; ++i) above[i] = pts[i].peak - Eval(fit.beta, pts[i].x);
-  const int qi =
-      std::clamp(static_cast<int>(std::ceil(config_->envelope_quantile * n)) - 1, 0, n - 1);
-  std::nth_element(above, above + qi, above + n);
-  const double envelope = std::max(0.0, above[qi]);
-  out.envelope_bytes = envelope;
-
   out.level_bytes = fit.beta[0];
   out.growth_rate_bytes_per_second = fit.beta[1] / kTimeScale;
   out.acceleration_bytes_per_second2 = 2 * fit.beta[2] / (kTimeScale * kTimeScale);
 
+  // The peaks: a high quantile of the recent bucket peaks above the trend. Garbage-collected
+  // heaps peak at a multiple of their live size, so the envelope grows in proportion to the
+  // trend (never shrinks below its current size).
+  double above[kBuckets + 1];
+  int m = 0;
+  const double recent = -config_->envelope_window_seconds / kTimeScale;
+  for (int i = 0; i < n; ++i) {
+    if (pts[i].x >= recent) above[m++] = pts[i].peak - Eval(fit.beta, pts[i].x);
+  }
+  const int qi =
+      std::clamp(static_cast<int>(std::ceil(config_->envelope_quantile * m)) - 1, 0, m - 1);
+  std::nth_element(above, above + qi, above + m);
+  const double envelope = std::max(0.0, above[qi]);
+  out.envelope_bytes = envelope;
+  const double level0 = std::max(1.0, fit.beta[0]);
+  // Forecast peak at x (kiloseconds ahead): trend * (1 + envelope / level0) when growing.
+  const double gain = 1.0 + envelope / level0;
+  auto peak_at = [&](double x) {
+    const double trend = Eval(fit.beta, x);
+    return trend + envelope + std::max(0.0, trend - fit.beta[0]) * (gain - 1.0);
+  };
   const double h = config_->horizon_seconds / kTimeScale;
   // The highest forecast trend point within [0, h].
   double x_peak = h;
   if (fit.beta[2] < 0) {
-    const double vertex = -fit.beta[1] / (2 * fit.beta[2]);
-    x_peak = std::clamp(vertex, 0.0, h);
+    x_peak = std::clamp(-fit.beta[1] / (2 * fit.beta[2]), 0.0, h);
   } else if (Eval(fit.beta, 0) > Eval(fit.beta, h)) {
     x_peak = 0;
   }
-  const double peak = Eval(fit.beta, x_peak) + envelope;
-  out.peak_at_horizon_bytes = Eval(fit.beta, h) + envelope;
+  const double peak = peak_at(x_peak);
+  out.peak_at_horizon_bytes = peak_at(h);
   if (!has_limit) return out;
 
-  out.eta_seconds = FirstCrossing(fit.beta, envelope, limit_bytes) * kTimeScale;
-  const double sd = std::sqrt(FitVariance(fit.inv, fit.p, fit.s2, x_peak)) + 1e-3 * limit_bytes;
+  // ETA: first crossing of the peak forecast; growth is scaled by `gain` above the level.
+  double eta = kInfinity;
+  if (peak_at(0) >= limit_bytes) {
+    eta = 0;
+  } else {
+    // Solve trend(x) = level0 + (limit - level0 - envelope) / gain.
+    const double target = fit.beta[0] + (limit_bytes - fit.beta[0] - envelope) / gain;
+    eta = FirstCrossing(fit.beta, 0, target);
+  }
+  out.eta_seconds = eta * kTimeScale;
+  const double sd =
+      gain * std::sqrt(FitVariance(fit.inv, fit.p, fit.s2, x_peak)) + 1e-3 * limit_bytes;
   out.risk = StudentUpperTail((limit_bytes - peak) / sd, fit.dof);
   if (out.warming_up && last_bytes_ < limit_bytes) {
     // Early after a start/restart only a crash loop straight back at the limit is trusted.

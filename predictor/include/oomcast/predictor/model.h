@@ -25,6 +25,8 @@ struct ModelConfig {
   double acceleration_min_t = 4.0;
   // Quantile (0..1) of bucket peaks above the trend line used as the peak envelope.
   double envelope_quantile = 0.9;
+  // ... of the buckets of the last this many seconds (the current shape of the peaks).
+  double envelope_window_seconds = 900;
   // A sample lower than (1 - restart_drop_fraction) x the previous one and lower than
   // restart_floor_fraction x the lowest sample of the last restart_floor_seconds restarts the fit
   // (a container restart, e.g. after an OOM kill, or a release of memory to a new regime). A
