@@ -2,3 +2,6 @@
 oomcast_add_unit_test(prometheus_decode_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/prometheus_decode_test.cc
   LIBS oomcast::lib)
+oomcast_add_unit_test(prometheus_client_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/prometheus_client_test.cc
+  LIBS oomcast::lib)
