@@ -8,6 +8,7 @@
 #   tests/chart/run.sh dashboard             dashboard JSON parses, its metric names are known,
 #                                            its queries are valid PromQL
 #   tests/chart/run.sh crd-examples          the MemoryScaler CRD and its examples
+#   tests/chart/run.sh readme-examples       the objects in the chart README's examples
 #   tests/chart/run.sh drift                 manifests/ matches the chart
 #   tests/chart/run.sh dockerfile            Dockerfile and scripts/setup.sh agree
 #   tests/chart/run.sh validator-selftest    validate.mjs rejects known-bad objects
@@ -82,6 +83,13 @@ case "$check" in
     cp "$HERE/rules_test.yaml" "$WORK/rules_test.yaml"
     promtool check rules "$WORK/rules.yaml"
     (cd "$WORK" && promtool test rules rules_test.yaml)
+    # Every alert has its runbook section in the chart README (runbook_url points there), and a
+    # unit test in rules_test.yaml.
+    for alert in $(sed -n 's/^ *- alert: *//p' "$WORK/rules.yaml"); do
+      grep -qx "### $alert" "$CHART/README.md" || { echo "FAIL: no runbook section '### $alert' in charts/oomcast/README.md"; exit 1; }
+      grep -q "alertname: $alert\$" "$HERE/rules_test.yaml" || { echo "FAIL: no promtool test of $alert in rules_test.yaml"; exit 1; }
+    done
+    echo "every alert has a runbook section and a unit test"
     # The rules as configured in the all-features values must load too.
     render values-all-features.yaml > "$WORK/all.yaml"
     node "$HERE/extract_rules.mjs" "$WORK/all.yaml" > "$WORK/all-rules.yaml"
@@ -98,6 +106,10 @@ case "$check" in
   crd-examples)
     need_node_modules
     node "$HERE/validate.mjs" --crd-examples
+    ;;
+  readme-examples)
+    need_node_modules
+    node "$HERE/validate.mjs" --readme
     ;;
   drift)
     need_helm
@@ -125,7 +137,7 @@ case "$check" in
     echo "validator-selftest: every invalid object rejected for the expected reason"
     ;;
   *)
-    echo "usage: $0 lint|template VALUES | rules | dashboard | crd-examples | drift | dockerfile | validator-selftest" >&2
+    echo "usage: $0 lint|template VALUES | rules | dashboard | crd-examples | readme-examples | drift | dockerfile | validator-selftest" >&2
     exit 2
     ;;
 esac

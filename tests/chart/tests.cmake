@@ -18,8 +18,9 @@ endfunction()
 # helm lint --strict, and helm template with every object validated against the official
 # schemas (kubernetes-models, @kubernetes-models/prometheus-operator, @kubernetes-models/cert-manager;
 # unknown fields and kinds fail) and against the chart's secure-default policy: with default
-# values, with every optional feature on, and with a user's own serving certificate.
-foreach(_values default values-all-features.yaml values-tls-secret.yaml)
+# values, with every optional feature on, with a user's own serving certificate, and for an
+# alerting-only install (standalone predictor, no adapter or controller).
+foreach(_values default values-all-features.yaml values-tls-secret.yaml values-alerting-only.yaml)
   string(REGEX REPLACE "^values-|\\.yaml$" "" _suffix ${_values})
   string(REPLACE "-" "_" _suffix ${_suffix})
   oomcast_add_chart_test(chart_lint_${_suffix} lint ${_values})
@@ -32,6 +33,8 @@ oomcast_add_chart_test(chart_alert_rules rules)
 oomcast_add_chart_test(chart_dashboard_metrics dashboard)
 # The MemoryScaler CRD (charts/oomcast/crds/) and its examples against its openAPIV3Schema.
 oomcast_add_chart_test(chart_crd_examples crd-examples)
+# The HPA and MemoryScaler examples of the chart README against their schemas.
+oomcast_add_chart_test(chart_readme_examples readme-examples)
 # manifests/oomcast.yaml matches the chart (generated certificate material masked).
 oomcast_add_chart_test(chart_manifests_drift drift)
 # The Dockerfile's build and runtime stages agree with scripts/setup.sh and the binaries' ldd.

@@ -2,6 +2,8 @@
 //
 //   node validate.mjs FILE...            every object in FILE (or "-" for stdin)
 //   node validate.mjs --crd-examples     the MemoryScaler CRD and its example objects
+//   node validate.mjs --readme           every object in the chart README's YAML blocks (the
+//                                        MemoryScaler ones only when the CRD exists)
 //
 // Each object is checked with the model class of its apiVersion/kind from the npm packages
 // kubernetes-models (core API), @kubernetes-models/prometheus-operator (ServiceMonitor,
@@ -274,8 +276,28 @@ function memoryScalerExamples() {
   return docs;
 }
 
+function readmeObjects() {
+  const readme = join(root, "charts", "oomcast", "README.md");
+  const text = readFileSync(readme, "utf8");
+  return [...text.matchAll(/```ya?ml\n([\s\S]*?)```/g)].flatMap((m) => parseDocs(m[1], "charts/oomcast/README.md"));
+}
+
 async function main(argv) {
   const crds = new CrdRegistry();
+  if (argv[0] === "--readme") {
+    loadChartCrds(crds);
+    let docs = readmeObjects();
+    if (!existsSync(memoryScalerCrdFile)) {
+      const n = docs.filter((d) => d.value?.kind === "MemoryScaler").length;
+      docs = docs.filter((d) => d.value?.kind !== "MemoryScaler");
+      console.log(`note: ${n} MemoryScaler example(s) not checked: ${memoryScalerCrdFile} does not exist yet`);
+    }
+    if (docs.length === 0) {
+      console.error("FAIL: no objects in the README's YAML blocks");
+      return 1;
+    }
+    return (await validateAll(docs, crds)) > 0 ? 1 : 0;
+  }
   if (argv[0] === "--crd-examples") {
     if (!existsSync(memoryScalerCrdFile)) {
       console.log(`SKIPPED: ${memoryScalerCrdFile} does not exist yet (written with the controller)`);
