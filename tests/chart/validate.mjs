@@ -86,7 +86,7 @@ function track(value, path, registry) {
   if (value === null || typeof value !== "object") return value;
   const wrapped = {};
   for (const [k, v] of Object.entries(value)) wrapped[k] = track(v, `${path}.${k}`, registry);
-  const entry = { path, keys: Object.keys(value), read: new Set() };
+  const entry = { path, keys: Object.keys(value), read: new Set(), value };
   registry.push(entry);
   return new Proxy(wrapped, {
     get(t, p, r) {
@@ -116,11 +116,37 @@ function validateWithModel(cls, obj) {
   for (const entry of registry) {
     if (entry.read.size === 0) continue; // free-form: no declared properties were looked up
     for (const key of entry.keys) {
-      if (!entry.read.has(key)) errors.push(`unknown field "${entry.path.slice(1) ? entry.path.slice(1) + "." : ""}${key}"`);
+      if (entry.read.has(key)) continue;
+      const field = `${entry.path.slice(1) ? entry.path.slice(1) + "." : ""}${key}`;
+      // JSONSchemaProps' vendor extensions, which the generated schema leaves out (an object read
+      // as JSONSchemaProps is one whose "nullable" and "additionalProperties" were looked up).
+      if (key in SCHEMA_EXTENSIONS && entry.read.has("nullable") && entry.read.has("additionalProperties")) {
+        const problem = SCHEMA_EXTENSIONS[key](entry.value[key]);
+        if (problem) errors.push(`${field}: ${problem}`);
+        continue;
+      }
+      errors.push(`unknown field "${field}"`);
     }
   }
   return errors;
 }
+
+// The x-kubernetes-* fields of apiextensions.k8s.io/v1 JSONSchemaProps, with their types.
+const isBool = (v) => (typeof v === "boolean" ? null : "must be boolean");
+const isStrings = (v) => (Array.isArray(v) && v.every((x) => typeof x === "string") ? null : "must be a list of strings");
+const SCHEMA_EXTENSIONS = {
+  "x-kubernetes-embedded-resource": isBool,
+  "x-kubernetes-int-or-string": isBool,
+  "x-kubernetes-preserve-unknown-fields": isBool,
+  "x-kubernetes-list-map-keys": isStrings,
+  "x-kubernetes-list-type": (v) => (["atomic", "set", "map"].includes(v) ? null : "must be atomic, set or map"),
+  "x-kubernetes-map-type": (v) => (["atomic", "granular"].includes(v) ? null : "must be atomic or granular"),
+  "x-kubernetes-validations": (v) =>
+    Array.isArray(v) && v.every((r) => r && typeof r.rule === "string" &&
+      Object.keys(r).every((k) => ["rule", "message", "messageExpression", "reason", "fieldPath", "optionalOldSelf"].includes(k)))
+      ? null
+      : "must be a list of {rule, message, messageExpression, reason, fieldPath, optionalOldSelf}",
+};
 
 // --- CRDs ----------------------------------------------------------------------------------
 
