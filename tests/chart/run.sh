@@ -134,6 +134,18 @@ case "$check" in
     done < "$HERE/testdata/invalid-objects.expected"
     [ "$missing" = 0 ] || exit 1
     grep -q "validate: 1 valid, " "$WORK/out.txt" || { echo "FAIL: the one valid object was not accepted"; exit 1; }
+    # The CRD path: objects of a CRD's kind against its openAPIV3Schema (a stand-in CRD).
+    set +e
+    node "$HERE/validate.mjs" "$HERE/testdata/fixture-crd.yaml" "$HERE/testdata/fixture-crd-objects.yaml" > "$WORK/crd.txt" 2>&1
+    rc=$?
+    set -e
+    cat "$WORK/crd.txt"
+    [ "$rc" = 1 ] || { echo "FAIL: validate.mjs exited $rc on the CRD fixture, want 1"; exit 1; }
+    while IFS= read -r want; do
+      [ -z "$want" ] && continue
+      grep -qF -- "$want" "$WORK/crd.txt" || { echo "FAIL: expected in the output: $want"; missing=1; }
+    done < "$HERE/testdata/fixture-crd.expected"
+    [ "$missing" = 0 ] || exit 1
     echo "validator-selftest: every invalid object rejected for the expected reason"
     ;;
   *)
