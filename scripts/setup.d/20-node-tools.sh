@@ -54,9 +54,11 @@ if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$LAYER_VERSION" ] || [ ! -x "$BIN
 fi
 
 # 3. Put them on PATH for people and scripts, without replacing anything already installed there.
+# A dangling symlink (left by a checkout that is gone) is replaced.
 for tool in helm kubectl; do
   link="/usr/local/bin/$tool"
   if [ -L "$link" ] && [ "$(readlink "$link")" = "$BIN/$tool" ]; then continue; fi
+  if [ -L "$link" ] && [ ! -e "$link" ] && [ -w /usr/local/bin ]; then rm -f "$link"; fi
   if [ -e "$link" ] || [ -L "$link" ]; then continue; fi
   if [ -w /usr/local/bin ]; then
     ln -s "$BIN/$tool" "$link"
