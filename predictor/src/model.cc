@@ -292,14 +292,8 @@ ModelOutput ContainerModel::Forecast(double now, double limit_bytes) const {
   out.warming_up = since_restart < config_->min_fit_seconds;
   const bool has_limit = std::isfinite(limit_bytes) && limit_bytes > 0;
   if (killed_) {
-    // The newest sample is the kill itself. The next instance has no data yet: only a crash
-    // loop (kills in quick succession) predicts the next kill.
+    // The newest sample is the kill itself: the forecast restarts with the next instance.
     out.warming_up = true;
-    if (has_limit && prev_kill_t_ > 0 && last_kill_t_ - prev_kill_t_ <= config_->crash_loop_seconds) {
-      out.eta_seconds = 0;
-      out.risk = 1;
-      out.oom_predicted = true;
-    }
     return out;
   }
 

@@ -20,11 +20,11 @@ struct ModelConfig {
   double window_seconds = 3600;
   // A fit needs at least this much history since the start/restart (seconds) to be trusted;
   // before that the output is warming_up and only a crash-loop at the limit can alarm.
-  double min_fit_seconds = 300;
+  double min_fit_seconds = 600;
   // Quadratic term used only when |acceleration| / its standard error exceeds this.
   double acceleration_min_t = 4.0;
   // Quantile (0..1) of bucket peaks above the trend line used as the peak envelope.
-  double envelope_quantile = 0.9;
+  double envelope_quantile = 1.0;
   // ... of the buckets of the last this many seconds (the current shape of the peaks).
   double envelope_window_seconds = 900;
   // A sample lower than (1 - restart_drop_fraction) x the previous one and lower than
@@ -35,10 +35,9 @@ struct ModelConfig {
   double restart_floor_fraction = 0.9;
   double restart_floor_seconds = 600;
   // A sample at or above kill_fraction x the limit is the kernel's OOM kill (RSS cannot exceed
-  // the limit): the fit restarts with the next sample. While the newest sample is such a kill,
-  // the forecast alarms only in a crash loop (another kill less than crash_loop_seconds before).
+  // the limit): the fit restarts with the next sample, and while the newest sample is the kill
+  // the forecast (of the next instance) is warming_up with no alarm.
   double kill_fraction = 0.9999;
-  double crash_loop_seconds = 900;
   // Early after a start/restart (warming_up), a forecast alarms only when the newest sample is
   // at least this fraction of the limit (a crash loop straight back at the limit).
   double warmup_alarm_fraction = 0.9;
