@@ -72,8 +72,7 @@ class Schedule(threading.Thread):
                 return
             try:
                 detail = action()
-                self.report.event(h, name, at_s=round(h.now() - self.env.t_start, 2),
-                                  **(detail or {}))
+                self.report.event(h, name, **(detail or {}))
             except Exception as e:  # noqa: BLE001 - recorded and reported as a failed check
                 self.errors.append(f"{name}: {e}")
                 log(f"schedule {name} failed: {e}")
@@ -195,8 +194,8 @@ def run(harness, args, report, checks, Env, System, namespace, evaluate_workload
     sysm.stop_pollers()
     env.stop_monitor()
     for e in env.monitor.events:
-        report.event(harness, f"{e['workload']} exited", code=e["code"], oom_kill=e["oom_kill"],
-                     at_s=env.rel(e["t"]))
+        report.event(harness, f"{e['workload']} exited", t=e["t"], code=e["code"],
+                     oom_kill=e["oom_kill"])
     checks.check("fault schedule ran", not schedule.errors, "; ".join(schedule.errors) or "ok")
     dead = sysm.processes_alive()
     checks.check("no oomcast binary crashed under faults", not dead, ", ".join(dead) or "all up")

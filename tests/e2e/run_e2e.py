@@ -71,12 +71,18 @@ class Report:
                      "workdir": workdir, "timeline": []}
         self.workdir = workdir
 
-    def event(self, harness, what, **kw):
-        entry = {"t": round(harness.now(), 2), "event": what, **kw}
+    t_offset = 0.0  # harness time at which the workloads started: the report's time axis
+
+    def event(self, harness, what, t=None, **kw):
+        at = harness.now() if t is None else t
+        entry = {"t": round(at - self.t_offset, 2), "event": what, "_h": at, **kw}
         self.data["timeline"].append(entry)
         log(f"event t={entry['t']:.1f}s {what} {kw if kw else ''}")
 
     def write(self, checks, harness):
+        for e in self.data["timeline"]:
+            e["t"] = round(e.pop("_h") - self.t_offset, 2)
+        self.data["timeline"].sort(key=lambda e: e["t"])
         self.data["checks"] = checks.results
         self.data["resources"] = harness.resource_report() if harness else {}
         self.data["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -169,6 +175,7 @@ class Env:
 
     def start_workloads(self, specs):
         self.t_start = self.harness.now()
+        self.report.t_offset = self.t_start
         self.workloads = [Workload(self.harness, s, self.workload_bin, NAMESPACE) for s in specs]
         self.monitor = WorkloadMonitor(self.harness, self.workloads, self.targets_path)
         self.monitor.start()
@@ -468,11 +475,13 @@ def evaluate_workloads(env, sysm, checks, report, horizon, require_lead=True):
                 row["predictor_last_eta_s"] = last_eta[-1][2] if last_eta else None
                 if require_lead:
                     lead = row["predictor_lead_s"]
+                    need = horizon - sysm.args.lead_tolerance
                     checks.check(
                         f"{w.spec.name}: predictor forecast the kill >= one horizon ahead",
-                        lead is not None and lead >= horizon,
+                        lead is not None and lead >= need,
                         f"alarm at {row['predictor_alarm_s']}s, killed at {rel(kill_t)}s, lead "
-                        f"{lead}s (horizon {horizon}s; first alarm lead "
+                        f"{lead}s (need >= {need:g}s: horizon {horizon}s less "
+                        f"{sysm.args.lead_tolerance:g}s of pipeline latency; first alarm lead "
                         f"{row['predictor_first_lead_s']}s, max risk {ptrack.max_risk:.2f})")
             elif sysm.predictor:
                 checks.check(f"{w.spec.name}: predictor forecast the kill", False,
@@ -522,6 +531,10 @@ def evaluate_workloads(env, sysm, checks, report, horizon, require_lead=True):
                 checks.check(f"{w.spec.name}: controller did not scale it", rise is None,
                              f"replicas {sysm.spoll.replicas.get(w.spec.name)}")
             false_alarms[w.spec.name] = fa
+        for name, tr in (("predictor_trace", ptrack), ("kubectl_trace", ktrack)):
+            if tr is not None:  # every 2nd poll: (t, risk, eta) for diagnosis
+                row[name] = [(rel(t), r if r is None else round(r, 3),
+                              e if e is None else round(e, 1)) for t, r, e in tr.samples[::2]]
         rows.append(row)
     report.data["workloads"] = rows
     report.data["false_alarms"] = false_alarms
@@ -557,8 +570,8 @@ def scenario_forecast(harness, args, report, checks):
     sysm.stop_pollers()
     env.stop_monitor()
     for e in env.monitor.events:
-        report.event(harness, f"{e['workload']} exited", code=e["code"], oom_kill=e["oom_kill"],
-                     at_s=env.rel(e["t"]))
+        report.event(harness, f"{e['workload']} exited", t=e["t"], code=e["code"],
+                     oom_kill=e["oom_kill"])
     dead = sysm.processes_alive()
     checks.check("oomcast binaries alive through the run", not dead, ", ".join(dead) or "all up")
     evaluate_workloads(env, sysm, checks, report, args.horizon)
@@ -592,6 +605,9 @@ def main():
     ap.add_argument("--horizon", type=float, default=60.0)
     ap.add_argument("--threshold", type=float, default=0.5)
     ap.add_argument("--adapter-p99-ms", type=float, default=5.0)
+    # An alarm can only be seen after a scrape (1 s), a forecast cycle (2 s) and a poll (1 s):
+    # the lead must reach the horizon less this, as the corpus' recall@15m counts 870 of 900 s.
+    ap.add_argument("--lead-tolerance", type=float, default=4.0)
     args = ap.parse_args()
     args.horizon = int(args.horizon)
     workdir = os.path.abspath(args.workdir or os.path.join(os.getcwd(), f"e2e-{args.scenario}"))
