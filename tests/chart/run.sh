@@ -12,6 +12,9 @@
 #   tests/chart/run.sh drift                 manifests/ matches the chart
 #   tests/chart/run.sh dockerfile            Dockerfile and scripts/setup.sh agree
 #   tests/chart/run.sh validator-selftest    validate.mjs rejects known-bad objects
+#   tests/chart/run.sh cert-lookup           the generated serving certificate: valid for the
+#                                            Service, trusted by the caBundle, and kept across
+#                                            upgrades (lookup, against fake_apiserver.py)
 #
 # A check whose tool is missing (helm, node and tests/chart/node_modules, promtool) prints
 # "SKIPPED: <why>" and exits 77; scripts/setup.sh installs them all.
@@ -148,8 +151,76 @@ case "$check" in
     [ "$missing" = 0 ] || exit 1
     echo "validator-selftest: every invalid object rejected for the expected reason"
     ;;
+  cert-lookup)
+    need_helm
+    command -v python3 >/dev/null 2>&1 || skip "python3 not found"
+    command -v openssl >/dev/null 2>&1 || skip "openssl not found"
+    mkdir -p "$WORK/objects"
+    python3 "$HERE/fake_apiserver.py" --objects-dir "$WORK/objects" --log "$WORK/requests.log" > "$WORK/port" &
+    fake_pid=$!
+    trap 'kill "$fake_pid" 2>/dev/null; rm -rf "$WORK"' EXIT
+    for _ in $(seq 50); do [ -s "$WORK/port" ] && break; sleep 0.1; done
+    [ -s "$WORK/port" ] || { echo "FAIL: fake_apiserver.py did not start"; exit 1; }
+    cat > "$WORK/kubeconfig" <<KUBECONFIG
+apiVersion: v1
+kind: Config
+clusters: [{name: fake, cluster: {server: "http://127.0.0.1:$(head -n1 "$WORK/port")"}}]
+users: [{name: fake, user: {token: fake}}]
+contexts: [{name: fake, context: {cluster: fake, user: fake, namespace: oomcast}}]
+current-context: fake
+KUBECONFIG
+    server_render() {
+      KUBECONFIG="$WORK/kubeconfig" "$HELM" template oomcast "$CHART" --namespace oomcast \
+        --dry-run=server --disable-openapi-validation > "$WORK/$1.yaml"
+      for key in tls.crt tls.key ca.crt caBundle; do
+        sed -n "s/^  $key: //p" "$WORK/$1.yaml" > "$WORK/$1.$key"
+        [ "$(wc -l < "$WORK/$1.$key")" = 1 ] || { echo "FAIL: $1: expected one $key"; exit 1; }
+      done
+    }
+    secret_path="$WORK/objects/oomcast.oomcast-metrics-adapter-tls.json"
+    seed_secret() { # RENDER [without-ca]: the Secret as an earlier release of the chart left it
+      {
+        printf '{"apiVersion":"v1","kind":"Secret","type":"kubernetes.io/tls","metadata":{"name":"oomcast-metrics-adapter-tls","namespace":"oomcast","labels":{"app.kubernetes.io/managed-by":"Helm"},"annotations":{"meta.helm.sh/release-name":"oomcast","meta.helm.sh/release-namespace":"oomcast"}},"data":{'
+        printf '"tls.crt":"%s","tls.key":"%s"' "$(cat "$WORK/$1.tls.crt")" "$(cat "$WORK/$1.tls.key")"
+        [ "${2:-}" = without-ca ] || printf ',"ca.crt":"%s"' "$(cat "$WORK/$1.ca.crt")"
+        printf '}}'
+      } > "$secret_path"
+    }
+
+    # 1. First install: no Secret yet, so a new CA and serving certificate.
+    server_render first
+    grep -qx /api/v1/namespaces/oomcast/secrets/oomcast-metrics-adapter-tls "$WORK/requests.log" \
+      || { echo "FAIL: the chart did not look up the existing Secret"; exit 1; }
+    cmp -s "$WORK/first.ca.crt" "$WORK/first.caBundle" || { echo "FAIL: caBundle is not the Secret's ca.crt"; exit 1; }
+    base64 -d < "$WORK/first.ca.crt" > "$WORK/ca.pem"
+    base64 -d < "$WORK/first.tls.crt" > "$WORK/tls.pem"
+    base64 -d < "$WORK/first.tls.key" > "$WORK/key.pem"
+    openssl verify -CAfile "$WORK/ca.pem" "$WORK/tls.pem"
+    sans=$(openssl x509 -in "$WORK/tls.pem" -noout -ext subjectAltName)
+    echo "$sans"
+    for name in oomcast-metrics-adapter oomcast-metrics-adapter.oomcast.svc oomcast-metrics-adapter.oomcast.svc.cluster.local; do
+      grep -q "DNS:$name\(,\|\$\)" <<< "$sans" || { echo "FAIL: serving certificate lacks DNS:$name"; exit 1; }
+    done
+    [ "$(openssl x509 -in "$WORK/tls.pem" -noout -pubkey | openssl sha256)" = "$(openssl pkey -in "$WORK/key.pem" -pubout | openssl sha256)" ] \
+      || { echo "FAIL: tls.key does not match tls.crt"; exit 1; }
+    openssl x509 -in "$WORK/tls.pem" -noout -checkend $((365 * 24 * 3600)) || { echo "FAIL: serving certificate expires within a year"; exit 1; }
+
+    # 2. Upgrade: the Secret exists, so the same certificate, key and caBundle.
+    seed_secret first
+    server_render upgrade
+    for key in tls.crt tls.key ca.crt caBundle; do
+      cmp -s "$WORK/first.$key" "$WORK/upgrade.$key" || { echo "FAIL: upgrade changed $key instead of keeping the existing Secret"; exit 1; }
+    done
+
+    # 3. A Secret without ca.crt (not one the chart made) is replaced by a new pair.
+    seed_secret first without-ca
+    server_render incomplete
+    cmp -s "$WORK/first.tls.crt" "$WORK/incomplete.tls.crt" && { echo "FAIL: an incomplete Secret was kept"; exit 1; }
+    cmp -s "$WORK/incomplete.ca.crt" "$WORK/incomplete.caBundle" || { echo "FAIL: caBundle is not the new ca.crt"; exit 1; }
+    echo "cert-lookup: generated certificate valid for the Service, trusted by the caBundle, kept on upgrade"
+    ;;
   *)
-    echo "usage: $0 lint|template VALUES | rules | dashboard | crd-examples | readme-examples | drift | dockerfile | validator-selftest" >&2
+    echo "usage: $0 lint|template VALUES | rules | dashboard | crd-examples | readme-examples | cert-lookup | drift | dockerfile | validator-selftest" >&2
     exit 2
     ;;
 esac

@@ -35,6 +35,10 @@ oomcast_add_chart_test(chart_dashboard_metrics dashboard)
 oomcast_add_chart_test(chart_crd_examples crd-examples)
 # The HPA and MemoryScaler examples of the chart README against their schemas.
 oomcast_add_chart_test(chart_readme_examples readme-examples)
+# The chart-generated serving certificate: valid for the Service's names, trusted by the
+# APIService caBundle, and kept across upgrades through lookup (helm --dry-run=server against
+# tests/chart/fake_apiserver.py).
+oomcast_add_chart_test(chart_cert_lookup cert-lookup)
 # manifests/oomcast.yaml matches the chart (generated certificate material masked).
 oomcast_add_chart_test(chart_manifests_drift drift)
 # The Dockerfile's build and runtime stages agree with scripts/setup.sh and the binaries' ldd.
