@@ -44,12 +44,21 @@ std::string Lower(std::string s) {
 }
 
 // Waits for `t` until `deadline`. Returns false on timeout (the task keeps running detached).
+// The continuation observes the task's exception: pplx traps (SIGTRAP) on an exception that no
+// one observed, which is what an abandoned, later-cancelled request would otherwise be.
 template <typename T>
 bool WaitUntil(const pplx::task<T>& t, SteadyTime deadline) {
   if (t.is_done()) return true;
   auto done = std::make_shared<std::promise<void>>();
   std::future<void> f = done->get_future();
-  t.then([done](pplx::task<T>) { done->set_value(); });
+  t.then([done](pplx::task<T> finished) {
+    try {
+      finished.wait();
+    } catch (...) {
+      // Observed; the caller reads the outcome with get() when it is still waiting.
+    }
+    done->set_value();
+  });
   return f.wait_until(deadline) == std::future_status::ready;
 }
 

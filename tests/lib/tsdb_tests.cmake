@@ -5,3 +5,7 @@ oomcast_add_unit_test(prometheus_decode_test
 oomcast_add_unit_test(prometheus_client_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/prometheus_client_test.cc
   LIBS oomcast::lib)
+# Loopback HTTP/HTTPS server inside the test; needs Boost.Asio and OpenSSL directly.
+oomcast_add_unit_test(cpprest_http_client_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/cpprest_http_client_test.cc
+  LIBS oomcast::lib Boost::system OpenSSL::SSL OpenSSL::Crypto)
