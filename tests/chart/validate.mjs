@@ -281,8 +281,8 @@ function loadChartCrds(crds) {
   return docs;
 }
 
-// Examples of MemoryScaler objects: the YAML blocks of the chart README that hold one, and
-// tests/chart/examples/*.yaml.
+// Examples of MemoryScaler objects: the YAML blocks of the chart README that hold one,
+// tests/chart/examples/*.yaml and controller/examples/*.yaml.
 function memoryScalerExamples() {
   const docs = [];
   const readme = join(root, "charts", "oomcast", "README.md");
@@ -293,8 +293,8 @@ function memoryScalerExamples() {
       if (/^kind:\s*MemoryScaler\s*$/m.test(b)) docs.push(...parseDocs(b, "charts/oomcast/README.md"));
     }
   }
-  const exDir = join(here, "examples");
-  if (existsSync(exDir)) {
+  for (const exDir of [join(here, "examples"), join(root, "controller", "examples")]) {
+    if (!existsSync(exDir)) continue;
     for (const f of readdirSync(exDir).filter((f) => /\.ya?ml$/.test(f)).sort()) {
       docs.push(...readDocs(join(exDir, f)).filter((d) => d.value?.kind === "MemoryScaler"));
     }
@@ -332,7 +332,7 @@ async function main(argv) {
     const crdDocs = loadChartCrds(crds);
     const examples = memoryScalerExamples();
     if (examples.length === 0) {
-      console.error("FAIL: no MemoryScaler examples found (charts/oomcast/README.md, tests/chart/examples/)");
+      console.error("FAIL: no MemoryScaler examples found (charts/oomcast/README.md, tests/chart/examples/, controller/examples/)");
       return 1;
     }
     if (!crds.lookup(examples[0].value.apiVersion, "MemoryScaler")) {
