@@ -1,0 +1,50 @@
+// Reads forecasts through the external metrics API (external.metrics.k8s.io/v1beta1), exactly
+// as the HPA does: through the API server's aggregation layer, or straight from the adapter.
+#pragma once
+
+#include <string>
+
+#include "oomcast/clock.h"
+#include "oomcast/controller/decision.h"
+#include "oomcast/kube_client.h"
+
+namespace oomcast::controller {
+
+inline constexpr const char* kGrowthMetric = "memory_growth_rate_bytes_per_second";
+inline constexpr const char* kEtaMetric = "memory_oom_eta_seconds";
+inline constexpr const char* kRiskMetric = "memory_oom_risk";
+
+class ForecastSource {
+ public:
+  virtual ~ForecastSource() = default;
+  // The forecast of the containers in `namespace_name` matching `label_selector`. Never fails:
+  // errors (API error, metav1.Status such as 503, no items, items older than
+  // `max_age_seconds`) come back as Forecast{available=false, error=...}.
+  virtual Forecast Fetch(const std::string& namespace_name, const std::string& label_selector,
+                         double max_age_seconds) = 0;
+};
+
+// Per-container items of the three forecast metrics, aggregated here (max growth, min ETA, max
+// risk) so that the pod that will run out first is known. The growth rate is required; an empty
+// ETA or risk list means "no OOM forecast" (the adapter omits containers without one).
+// `client` and `clock` must outlive this object. Thread-compatible.
+class ExternalMetricsForecastSource final : public ForecastSource {
+ public:
+  ExternalMetricsForecastSource(KubeClient* client, Clock* clock)
+      : client_(client), clock_(clock) {}
+  Forecast Fetch(const std::string& namespace_name, const std::string& label_selector,
+                 double max_age_seconds) override;
+
+ private:
+  KubeClient* client_;
+  Clock* clock_;
+};
+
+// Parses "2026-01-01T00:00:00Z" (also with fractional seconds or a numeric offset) to Unix
+// seconds; kInvalidArgument otherwise.
+StatusOr<double> ParseRfc3339(const std::string& text);
+
+// Percent-encodes a query parameter value (RFC 3986 unreserved characters kept).
+std::string UrlEncode(const std::string& text);
+
+}  // namespace oomcast::controller

@@ -1,0 +1,63 @@
+// Reconciles one MemoryScaler: reads the target's /scale, the HPA on the same target, the
+// forecast and the pods; decides (decision.h); writes /scale (optimistic concurrency), or the
+// HPA's minReplicas floor, or an Eviction; reports in status, Events and metrics.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "oomcast/clock.h"
+#include "oomcast/controller/decision.h"
+#include "oomcast/controller/forecast_source.h"
+#include "oomcast/controller/metrics.h"
+#include "oomcast/kube_client.h"
+
+namespace oomcast::controller {
+
+// Annotations on an HPA whose minReplicas the controller raised.
+inline constexpr const char* kOriginalMinReplicasAnnotation = "oomcast.io/original-min-replicas";
+inline constexpr const char* kFloorUntilAnnotation = "oomcast.io/floor-until";
+inline constexpr const char* kFloorOwnerAnnotation = "oomcast.io/floor-owner";
+
+struct ReconcilerOptions {
+  std::string identity = "oomcast-controller";  // reportingInstance of Events.
+  int max_conflict_retries = 3;                 // Re-read and decide again after a 409.
+};
+
+struct ReconcileResult {
+  std::string outcome;  // The decisions_total label (see metrics.h).
+  Decision decision;
+  EvictionDecision eviction;
+  bool hpa_mode = false;
+  std::string hpa_name;
+};
+
+// Thread-compatible: call from one reconcile loop. Pointers must outlive the reconciler;
+// `metrics` may be null.
+class Reconciler {
+ public:
+  Reconciler(KubeClient* kube, ForecastSource* forecasts, Clock* clock, ControllerMetrics* metrics,
+             ReconcilerOptions options = {});
+  ~Reconciler();
+
+  // Reconciles the MemoryScaler given as served by the API (JSON). Errors of the target or the
+  // API are reported in the scaler's status and returned; a missing forecast is not an error
+  // (the result's outcome is "hold").
+  StatusOr<ReconcileResult> Reconcile(const std::string& scaler_json);
+
+  // Drops the in-memory history (stabilization, policies) of a deleted scaler.
+  void Forget(const std::string& namespace_name, const std::string& name);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// "/apis/apps/v1/namespaces/ns/deployments/web" for {apps/v1, Deployment, web}: the lowercase
+// plural of the kind (Deployment, StatefulSet, ReplicaSet, ReplicationController, and custom
+// kinds with a regular English plural).
+std::string TargetPath(const std::string& api_version, const std::string& kind,
+                       const std::string& namespace_name, const std::string& name);
+
+}  // namespace oomcast::controller

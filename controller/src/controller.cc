@@ -1,0 +1,132 @@
+#include "oomcast/controller/controller.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "oomcast/controller/informer.h"
+#include "oomcast/controller/reconciler.h"
+#include "oomcast/log.h"
+
+namespace oomcast::controller {
+
+struct ControllerRunner::Impl {
+  KubeClient* kube;
+  ForecastSource* forecasts;
+  Clock* clock;
+  ControllerMetrics* metrics;
+  RunnerConfig config;
+  std::unique_ptr<ScalerInformer> informer;
+  std::unique_ptr<LeaderElector> elector;
+  std::unique_ptr<Reconciler> reconciler;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool dirty = true;
+  std::vector<std::pair<std::string, std::string>> deleted;
+
+  void Wake() {
+    std::lock_guard<std::mutex> lock(mu);
+    dirty = true;
+    cv.notify_all();
+  }
+
+  // Sleeps up to `seconds` of real time, returning early when stopping.
+  void Wait(double seconds, const std::atomic<bool>& stop) {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait_for(lock, std::chrono::duration<double>(seconds), [&] { return stop.load(); });
+  }
+
+  bool Leading() const { return !config.leader_elect || elector->IsLeader(); }
+};
+
+ControllerRunner::ControllerRunner(KubeClient* kube, ForecastSource* forecasts, Clock* clock,
+                                   ControllerMetrics* metrics, RunnerConfig config)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->kube = kube;
+  impl_->forecasts = forecasts;
+  impl_->clock = clock;
+  impl_->metrics = metrics;
+  impl_->config = std::move(config);
+  Impl* impl = impl_.get();
+  impl_->informer = std::make_unique<ScalerInformer>(
+      kube, clock, impl_->config.watch_namespace,
+      [impl](const std::string& ns, const std::string& name, bool deleted) {
+        if (deleted) {
+          std::lock_guard<std::mutex> lock(impl->mu);
+          impl->deleted.push_back({ns, name});
+        }
+        impl->Wake();
+      });
+  impl_->elector = std::make_unique<LeaderElector>(kube, clock, impl_->config.leader_election);
+  ReconcilerOptions ro;
+  ro.identity = impl_->config.identity;
+  impl_->reconciler = std::make_unique<Reconciler>(kube, forecasts, clock, metrics, ro);
+}
+
+ControllerRunner::~ControllerRunner() = default;
+
+bool ControllerRunner::Ready() const { return impl_->informer->synced(); }
+bool ControllerRunner::IsLeader() const { return impl_->Leading(); }
+
+void ControllerRunner::Run(const std::atomic<bool>& stop) {
+  Impl& impl = *impl_;
+  std::thread informer([&] { impl.informer->Run(stop, 60); });
+  std::thread elector;
+  if (impl.config.leader_elect) {
+    elector = std::thread([&] {
+      bool was_leader = false;
+      while (!stop.load()) {
+        bool leader = impl.elector->TryAcquireOrRenew();
+        if (impl.metrics != nullptr) impl.metrics->SetLeader(leader);
+        if (leader && !was_leader) {
+          LogInfo("became leader", {{"identity", impl.config.identity}});
+          impl.Wake();
+        } else if (!leader && was_leader) {
+          LogWarn("stopped leading", {{"identity", impl.config.identity}});
+        }
+        was_leader = leader;
+        impl.Wait(impl.config.leader_election.retry_period_seconds, stop);
+      }
+    });
+  } else if (impl.metrics != nullptr) {
+    impl.metrics->SetLeader(true);
+  }
+
+  auto last_sync = std::chrono::steady_clock::now() - std::chrono::hours(1);
+  while (!stop.load()) {
+    {
+      std::unique_lock<std::mutex> lock(impl.mu);
+      auto next = last_sync + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                  std::chrono::duration<double>(impl.config.sync_period_seconds));
+      impl.cv.wait_until(lock, next, [&] { return stop.load() || impl.dirty; });
+      if (stop.load()) break;
+      impl.dirty = false;
+      for (const auto& [ns, name] : impl.deleted) impl.reconciler->Forget(ns, name);
+      impl.deleted.clear();
+    }
+    if (!impl.informer->synced() || !impl.Leading()) {
+      // Not acting: re-check at the next change or sync period.
+      if (std::chrono::steady_clock::now() - last_sync >
+          std::chrono::duration<double>(impl.config.sync_period_seconds)) {
+        last_sync = std::chrono::steady_clock::now();
+      }
+      continue;
+    }
+    last_sync = std::chrono::steady_clock::now();
+    for (const std::string& scaler : impl.informer->Snapshot()) {
+      if (stop.load() || !impl.Leading()) break;
+      auto r = impl.reconciler->Reconcile(scaler);
+      if (!r.ok()) LogWarn("reconcile failed", {{"err", r.status().ToString()}});
+    }
+  }
+  impl.cv.notify_all();
+  if (elector.joinable()) elector.join();
+  if (impl.config.leader_elect) {
+    Status st = impl.elector->Release();
+    if (!st.ok()) LogWarn("cannot release the lease", {{"err", st.ToString()}});
+  }
+  informer.join();  // Ends within the watch timeout.
+}
+
+}  // namespace oomcast::controller

@@ -1,0 +1,172 @@
+#include "oomcast/controller/forecast_source.h"
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "oomcast/units.h"
+
+namespace oomcast::controller {
+namespace {
+
+using nlohmann::json;
+
+struct Item {
+  std::string pod;
+  std::string container;
+  double value = 0;
+  double time = 0;
+};
+
+// GETs one metric; kFailedPrecondition for stale items.
+StatusOr<std::vector<Item>> FetchMetric(KubeClient* client, const std::string& ns,
+                                        const std::string& metric, const std::string& selector,
+                                        double now, double max_age) {
+  std::string path = "/apis/external.metrics.k8s.io/v1beta1/namespaces/" + ns + "/" + metric;
+  if (!selector.empty()) path += "?labelSelector=" + UrlEncode(selector);
+  auto r = client->Request("GET", path);
+  if (!r.ok()) return r.status();
+  Status st = KubeResponseStatus(*r, "external metric " + metric);
+  if (!st.ok()) return st;
+  json list = json::parse(r->body, nullptr, false);
+  if (list.is_discarded() || !list.is_object() || !list.contains("items") ||
+      !list["items"].is_array()) {
+    return DataLossError("external metric " + metric + ": not an ExternalMetricValueList");
+  }
+  std::vector<Item> out;
+  for (const auto& it : list["items"]) {
+    Item item;
+    const json labels = it.value("metricLabels", json::object());
+    if (labels.is_object()) {
+      item.pod = labels.value("pod", "");
+      item.container = labels.value("container", "");
+    }
+    auto value = ParseQuantity(it.value("value", ""));
+    if (!value.ok()) {
+      return DataLossError("external metric " + metric +
+                           ": bad value: " + value.status().message());
+    }
+    item.value = *value;
+    auto t = ParseRfc3339(it.value("timestamp", ""));
+    if (!t.ok()) return DataLossError("external metric " + metric + ": bad timestamp");
+    item.time = *t;
+    if (now - item.time > max_age) {
+      return FailedPreconditionError("external metric " + metric + ": stale forecast from " +
+                                     it.value("timestamp", "") + " (" +
+                                     FormatDurationHuman(now - item.time) + " old, max " +
+                                     FormatDurationHuman(max_age) + ")");
+    }
+    out.push_back(item);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string UrlEncode(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof(buf), "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+StatusOr<double> ParseRfc3339(const std::string& text) {
+  int y, mo, d, h, mi;
+  double s;
+  char rest[32] = {0};
+  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%lf%31s", &y, &mo, &d, &h, &mi, &s, rest) < 6) {
+    return InvalidArgumentError("bad RFC 3339 time \"" + text + "\"");
+  }
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = 0;
+  double t = static_cast<double>(timegm(&tm)) + s;
+  std::string zone = rest;
+  if (zone.empty() || zone == "Z" || zone == "z") return t;
+  int oh = 0, om = 0;
+  if ((zone[0] == '+' || zone[0] == '-') && std::sscanf(zone.c_str() + 1, "%d:%d", &oh, &om) == 2) {
+    double offset = oh * 3600.0 + om * 60.0;
+    return zone[0] == '+' ? t - offset : t + offset;
+  }
+  return InvalidArgumentError("bad RFC 3339 time zone in \"" + text + "\"");
+}
+
+Forecast ExternalMetricsForecastSource::Fetch(const std::string& ns, const std::string& selector,
+                                              double max_age) {
+  Forecast f;
+  const double now = clock_->NowUnixSeconds();
+  auto growth = FetchMetric(client_, ns, kGrowthMetric, selector, now, max_age);
+  if (!growth.ok()) {
+    f.error = growth.status().ToString();
+    return f;
+  }
+  if (growth->empty()) {
+    f.error = std::string("no forecast: ") + kGrowthMetric + " has no items for selector \"" +
+              selector + "\" in namespace " + ns;
+    return f;
+  }
+  auto eta = FetchMetric(client_, ns, kEtaMetric, selector, now, max_age);
+  if (!eta.ok()) {
+    f.error = eta.status().ToString();
+    return f;
+  }
+  auto risk = FetchMetric(client_, ns, kRiskMetric, selector, now, max_age);
+  if (!risk.ok()) {
+    f.error = risk.status().ToString();
+    return f;
+  }
+  std::map<std::pair<std::string, std::string>, PodForecast> pods;
+  f.time_unix_seconds = now;
+  f.max_growth_bytes_per_second = -INFINITY;
+  for (const auto& it : *growth) {
+    auto& p = pods[{it.pod, it.container}];
+    p.pod = it.pod;
+    p.container = it.container;
+    p.growth_bytes_per_second = it.value;
+    f.max_growth_bytes_per_second = std::max(f.max_growth_bytes_per_second, it.value);
+    f.time_unix_seconds = std::min(f.time_unix_seconds, it.time);
+  }
+  for (const auto& it : *eta) {
+    auto& p = pods[{it.pod, it.container}];
+    p.pod = it.pod;
+    p.container = it.container;
+    p.oom_eta_seconds = it.value;
+    f.min_oom_eta_seconds = std::min(f.min_oom_eta_seconds, it.value);
+  }
+  for (const auto& it : *risk) {
+    auto& p = pods[{it.pod, it.container}];
+    p.pod = it.pod;
+    p.container = it.container;
+    p.oom_risk = it.value;
+    f.max_oom_risk = std::max(f.max_oom_risk, it.value);
+  }
+  const PodForecast* worst = nullptr;
+  for (auto& [_, p] : pods) {
+    f.pods.push_back(p);
+  }
+  for (const auto& p : f.pods) {
+    if (worst == nullptr || p.oom_eta_seconds < worst->oom_eta_seconds ||
+        (p.oom_eta_seconds == worst->oom_eta_seconds &&
+         p.growth_bytes_per_second > worst->growth_bytes_per_second)) {
+      worst = &p;
+    }
+  }
+  if (worst != nullptr) f.worst_pod = worst->pod;
+  f.available = true;
+  return f;
+}
+
+}  // namespace oomcast::controller
