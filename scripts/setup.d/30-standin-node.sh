@@ -5,9 +5,8 @@
 set -euo pipefail
 DIR="$(cd "$(dirname "$0")/../.." && pwd)/tests/support/kube_standin"
 cd "$DIR"
-if [ -f node_modules/.package-lock.json ] && cmp -s <(sed -n '/"packages"/,$p' package-lock.json | grep -c '"version"') \
-     <(sed -n '/"packages"/,$p' node_modules/.package-lock.json | grep -c '"version"') \
-   && [ -d node_modules/kubernetes-models ]; then
+if [ -d node_modules/kubernetes-models ] && [ -d node_modules/js-yaml ] \
+   && [ node_modules/.package-lock.json -nt package-lock.json ]; then
   exit 0
 fi
 echo "setup: npm ci in tests/support/kube_standin"
