@@ -118,6 +118,12 @@ function validateWithModel(cls, obj) {
     for (const key of entry.keys) {
       if (entry.read.has(key)) continue;
       const field = `${entry.path.slice(1) ? entry.path.slice(1) + "." : ""}${key}`;
+      // kubernetes-models strips every "description" from its schemas, also the fields of that
+      // name (JSONSchemaProps, CRD printer columns, PriorityClass): accept them as strings.
+      if (key === "description") {
+        if (typeof entry.value[key] !== "string") errors.push(`${field}: must be string`);
+        continue;
+      }
       // JSONSchemaProps' vendor extensions, which the generated schema leaves out (an object read
       // as JSONSchemaProps is one whose "nullable" and "additionalProperties" were looked up).
       if (key in SCHEMA_EXTENSIONS && entry.read.has("nullable") && entry.read.has("additionalProperties")) {
@@ -165,8 +171,9 @@ function makeAjv() {
   return ajv;
 }
 
-// openAPIV3Schema -> JSON schema with the API server's semantics: int-or-string, nullable, and
-// unknown fields rejected where the schema declares properties and does not preserve unknowns.
+// openAPIV3Schema -> JSON schema with the API server's semantics: int-or-string, nullable,
+// OpenAPI 3.0 boolean exclusive bounds, and unknown fields rejected where the schema declares
+// properties and does not preserve unknowns.
 function structuralToJsonSchema(schema, isRoot) {
   if (Array.isArray(schema)) return schema.map((s) => structuralToJsonSchema(s, false));
   if (schema === null || typeof schema !== "object") return schema;
@@ -180,6 +187,16 @@ function structuralToJsonSchema(schema, isRoot) {
       continue;
     } else {
       out[k] = structuralToJsonSchema(v, false);
+    }
+  }
+  // OpenAPI 3.0's boolean exclusiveMinimum/exclusiveMaximum (with minimum/maximum) -> numbers.
+  for (const [excl, bound] of [["exclusiveMinimum", "minimum"], ["exclusiveMaximum", "maximum"]]) {
+    if (typeof schema[excl] === "boolean") {
+      delete out[excl];
+      if (schema[excl] && typeof schema[bound] === "number") {
+        out[excl] = schema[bound];
+        delete out[bound];
+      }
     }
   }
   if (schema["x-kubernetes-int-or-string"]) {
