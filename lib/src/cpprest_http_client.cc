@@ -26,6 +26,7 @@ namespace {
 using SteadyTime = std::chrono::steady_clock::time_point;
 
 constexpr size_t kReadChunkBytes = 256 << 10;
+constexpr size_t kMaxUrlInMessage = 300;
 
 StatusOr<std::string> ReadFile(const std::string& path, std::string_view what) {
   std::ifstream in(path, std::ios::binary);
@@ -95,7 +96,10 @@ class CpprestHttpClient final : public HttpClient {
     const SteadyTime deadline = std::chrono::steady_clock::now() +
                                 std::chrono::duration_cast<std::chrono::steady_clock::duration>(
                                     std::chrono::duration<double>(timeout_s));
-    const std::string& url = request.url;
+    // The URL as named in error messages; long query strings are cut.
+    const std::string url = request.url.size() <= kMaxUrlInMessage
+                                ? request.url
+                                : request.url.substr(0, kMaxUrlInMessage) + "...";
     auto timeout_error = [&](std::string_view phase) {
       return DeadlineExceededError(request.method + " " + url + ": timed out after " +
                                    FormatSeconds(timeout_s) + " s " + std::string(phase));
@@ -104,7 +108,7 @@ class CpprestHttpClient final : public HttpClient {
     std::shared_ptr<web::http::client::http_client> client;
     web::http::http_request req;
     try {
-      web::uri uri(url);
+      web::uri uri(request.url);
       if (uri.scheme() != "http" && uri.scheme() != "https") {
         return InvalidArgumentError("unsupported URL scheme in " + url);
       }
