@@ -2,7 +2,8 @@
 Deployment, Service and PodDisruptionBudget of a component serving plain HTTP on 8080
 (/metrics, /healthz, /readyz): the controller and the standalone predictor.
 (dict "ctx" $ "component" "controller" "v" .Values.controller "name" "..." "serviceAccountName" "..."
-      "binary" "oomcast-controller" "args" (list ...) "automount" true)
+      "binary" "oomcast-controller" "args" (list ...) "automount" true
+      ["extraVolumes" (list ...) "extraVolumeMounts" (list ...)])
 */}}
 {{- define "oomcast.httpWorkload" -}}
 {{- $ctx := .ctx }}
@@ -76,8 +77,14 @@ spec:
             {{- include "oomcast.securityContext" (dict "ctx" $ctx "c" $v) | nindent 12 }}
           volumeMounts:
             {{- include "oomcast.commonVolumeMounts" $ctx | nindent 12 }}
+            {{- with .extraVolumeMounts }}
+            {{- toYaml . | nindent 12 }}
+            {{- end }}
       volumes:
         {{- include "oomcast.commonVolumes" $ctx | nindent 8 }}
+        {{- with .extraVolumes }}
+        {{- toYaml . | nindent 8 }}
+        {{- end }}
       affinity:
         {{- include "oomcast.affinity" (dict "ctx" $ctx "component" .component "affinity" $v.affinity) | trim | nindent 8 }}
       {{- with $v.topologySpreadConstraints }}
