@@ -341,6 +341,45 @@ TEST_CASE("cpprest client: a truncated body is kDataLoss", "[http]") {
   CHECK_THAT(r.status().message(), Catch::Contains(server.url("/truncated")));
 }
 
+TEST_CASE("cpprest client: a chunked body cut mid-chunk is kDataLoss", "[http]") {
+  LoopbackServer server([](const ReceivedRequest&) {
+    return Reply{0,
+                 "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                 "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                 "64\r\n{\"status\":\"succ"};
+  });
+  StatusOr<HttpResponse> r = MakeClient()->Do(Get(server.url("/chunked-cut")));
+  REQUIRE(!r.ok());
+  CHECK(r.status().code() == StatusCode::kDataLoss);
+}
+
+TEST_CASE("cpprest client: concurrent requests from several threads", "[http]") {
+  LoopbackServer server([](const ReceivedRequest& req) {
+    // Echo the request line back as the body.
+    std::string line = req.head.substr(0, req.head.find("\r\n"));
+    return Reply{0, Response(200, "OK", line)};
+  });
+  auto client = MakeClient();
+  std::vector<std::thread> threads;
+  std::vector<std::string> errors(4);
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < 5; ++i) {
+        std::string path = "/t" + std::to_string(t) + "/" + std::to_string(i);
+        StatusOr<HttpResponse> r = client->Do(Get(server.url(path)));
+        if (!r.ok()) {
+          errors[t] = r.status().ToString();
+        } else if (r->body != "GET " + path + " HTTP/1.1") {
+          errors[t] = "wrong body " + r->body;
+        }
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  for (const std::string& e : errors) CHECK(e.empty());
+  CHECK(server.requests().size() == 20);
+}
+
 TEST_CASE("cpprest client: TLS", "[http][tls]") {
   SECTION("verified with the CA file") {
     LoopbackServer server(

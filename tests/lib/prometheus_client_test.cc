@@ -10,12 +10,14 @@
 
 #include "support/fake_clock.h"
 #include "support/fake_http_client.h"
+#include "support/fake_prometheus_client.h"
 
 namespace oomcast {
 namespace {
 
 using testing::FakeClock;
 using testing::FakeHttpClient;
+using testing::FakePrometheusClient;
 using testing::JsonResponse;
 
 std::string ReadTestdata(const std::string& name) {
@@ -387,6 +389,79 @@ TEST_CASE("prometheus client: long queries are truncated in messages", "[prometh
   CHECK_THAT(m, Catch::Contains("query_range \"sum(rate(xxxx"));
   CHECK_THAT(m, Catch::Contains("...(1015 bytes)"));
   CHECK(m.size() < 600);
+}
+
+TEST_CASE("fake http client: table, sequences, handler, POST keys", "[fake]") {
+  FakeHttpClient http;
+  http.Add("/a?x=1", JsonResponse(200, "a"));
+  http.AddSequence("/b", {UnavailableError("down"), JsonResponse(200, "b")});
+  http.SetHandler([](const HttpRequest& r) -> StatusOr<HttpResponse> {
+    return JsonResponse(200, "handler:" + FakeHttpClient::KeyOf(r));
+  });
+  HttpRequest r;
+  r.url = "http://h:1/a?x=1";
+  CHECK(http.Do(r)->body == "a");
+  r.url = "https://h/b";
+  CHECK(http.Do(r).status().code() == StatusCode::kUnavailable);
+  CHECK(http.Do(r)->body == "b");
+  CHECK(http.Do(r)->body == "b");  // The last entry repeats.
+  r.url = "http://h/c";
+  r.method = "POST";
+  r.body = "q=1";
+  CHECK(http.Do(r)->body == "handler:/c?q=1");
+  CHECK(http.request_count() == 5);
+  FakeHttpClient empty;
+  StatusOr<HttpResponse> missing = empty.Do(r);
+  REQUIRE(missing.ok());
+  CHECK(missing->status_code == 404);
+}
+
+TEST_CASE("fake prometheus client: range filtering, instant lookback, errors", "[fake]") {
+  FakePrometheusClient prom;
+  const Labels a{{"namespace", "n"}, {"pod", "a"}, {"container", "c"}};
+  const Labels b{{"namespace", "n"}, {"pod", "b"}, {"container", "c"}};
+  prom.AddSamples("rss", a, {100, 115, 130}, {1, 2, 3});
+  prom.AddSamples("rss", b, {100}, {10});
+  prom.AddSamples("rss", a, {145}, {4});  // Appended later, as a live TSDB would.
+
+  StatusOr<QueryResult> r = prom.QueryRange("rss", 115, 145, 15);
+  REQUIRE(r.ok());
+  CHECK(r->result_type == "matrix");
+  REQUIRE(r->series.size() == 1);  // b has no sample in [115, 145].
+  CHECK(r->series[0].labels == a);
+  CHECK(r->series[0].timestamps_s == std::vector<double>{115, 130, 145});
+  CHECK(r->series[0].values == std::vector<double>{2, 3, 4});
+  CHECK(r->samples == 3);
+
+  StatusOr<QueryResult> v = prom.Query("rss", 140);
+  REQUIRE(v.ok());
+  CHECK(v->result_type == "vector");
+  REQUIRE(v->series.size() == 2);
+  CHECK(v->series[0].values == std::vector<double>{3});  // a: latest at or before 140.
+  CHECK(v->series[1].values == std::vector<double>{10});
+  CHECK(prom.Query("rss", 100 + 300 + 1)->series.size() == 1);  // b is past the lookback.
+  CHECK(prom.Query("unknown", 140)->series.empty());
+
+  CHECK(prom.Series("rss", 120, 200)->size() == 1);
+  prom.SetSeriesResult("rss", {a, b});
+  CHECK(prom.Series("rss", 120, 200)->size() == 2);
+
+  prom.SetError("rss", UnavailableError("down"));
+  CHECK(prom.QueryRange("rss", 0, 200, 15).status().code() == StatusCode::kUnavailable);
+  prom.ClearError("rss");
+  int n = 0;
+  prom.SetErrorFunc([&n](const FakePrometheusClient::Call&) {
+    return ++n == 2 ? DeadlineExceededError("slow") : Status::Ok();
+  });
+  CHECK(prom.Query("rss", 140).ok());
+  CHECK(prom.Query("rss", 140).status().code() == StatusCode::kDeadlineExceeded);
+  CHECK(prom.Query("rss", 140).ok());
+  auto calls = prom.calls();
+  REQUIRE(calls.size() == 10);
+  CHECK(calls[0].kind == "query_range");
+  CHECK(calls[0].start_s == 115);
+  CHECK(calls[0].end_s == 145);
+  CHECK(calls[0].step_s == 15);
 }
 
 }  // namespace oomcast
