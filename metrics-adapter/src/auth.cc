@@ -1,0 +1,527 @@
+#include "oomcast/metrics_adapter/auth.h"
+
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "oomcast/log.h"
+
+namespace oomcast::metrics_adapter {
+namespace {
+
+using nlohmann::json;
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && s.compare(0, prefix.size(), prefix) == 0;
+}
+
+std::string PercentUnescape(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
+      out.push_back(static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr);
+  static const char* kHex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out.push_back(kHex[md[i] >> 4]);
+    out.push_back(kHex[md[i] & 15]);
+  }
+  return out;
+}
+
+void AddGroupOnce(std::vector<std::string>* groups, const std::string& g) {
+  if (std::find(groups->begin(), groups->end(), g) == groups->end()) groups->push_back(g);
+}
+
+StatusOr<X509_STORE*> StoreFromPem(const std::string& pem, std::string_view what) {
+  BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+  X509_STORE* store = X509_STORE_new();
+  int n = 0;
+  while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+    X509_STORE_add_cert(store, cert);
+    X509_free(cert);
+    ++n;
+  }
+  BIO_free(bio);
+  if (n == 0) {
+    X509_STORE_free(store);
+    return InvalidArgumentError(std::string(what) + ": no PEM certificate found");
+  }
+  return store;
+}
+
+std::vector<std::string> NameEntries(X509_NAME* name, int nid) {
+  std::vector<std::string> out;
+  int idx = -1;
+  while ((idx = X509_NAME_get_index_by_NID(name, nid, idx)) >= 0) {
+    ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, idx));
+    unsigned char* utf8 = nullptr;
+    int len = ASN1_STRING_to_UTF8(&utf8, data);
+    if (len >= 0) out.emplace_back(reinterpret_cast<char*>(utf8), static_cast<size_t>(len));
+    OPENSSL_free(utf8);
+  }
+  return out;
+}
+
+bool VerifyChain(X509_STORE* store, X509* leaf, STACK_OF(X509) * intermediates,
+                 std::string* error) {
+  if (store == nullptr) {
+    *error = "no CA configured";
+    return false;
+  }
+  X509_STORE_CTX* ctx = X509_STORE_CTX_new();
+  X509_STORE_CTX_init(ctx, store, leaf, intermediates);
+  X509_STORE_CTX_set_purpose(ctx, X509_PURPOSE_SSL_CLIENT);
+  bool ok = X509_verify_cert(ctx) == 1;
+  if (!ok) *error = X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx));
+  X509_STORE_CTX_free(ctx);
+  return ok;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+StatusOr<AuthnConfig> LoadAuthnConfigFromCluster(KubeClient* kube, AuthnConfig base) {
+  const std::string path =
+      "/api/v1/namespaces/kube-system/configmaps/extension-apiserver-authentication";
+  auto resp = kube->Request("GET", path);
+  if (!resp.ok()) return resp.status().WithContext("reading " + path);
+  if (resp->status_code != 200) {
+    return Status(resp->status_code == 404 ? StatusCode::kNotFound
+                                           : StatusCode::kUnavailable,
+                  "reading " + path + ": HTTP " + std::to_string(resp->status_code));
+  }
+  try {
+    json cm = json::parse(resp->body);
+    const json& data = cm.value("data", json::object());
+    auto str = [&](const char* key) -> std::string {
+      return data.contains(key) && data[key].is_string() ? data[key].get<std::string>() : "";
+    };
+    auto list = [&](const char* key) -> StatusOr<std::vector<std::string>> {
+      std::string v = str(key);
+      if (v.empty()) return std::vector<std::string>{};
+      try {
+        return json::parse(v).get<std::vector<std::string>>();
+      } catch (const std::exception& e) {
+        return InvalidArgumentError("configmap kube-system/extension-apiserver-authentication key " +
+                                    std::string(key) + ": not a JSON list of strings: " + e.what());
+      }
+    };
+    if (base.client_ca_pem.empty()) base.client_ca_pem = str("client-ca-file");
+    if (base.requestheader_ca_pem.empty()) {
+      base.requestheader_ca_pem = str("requestheader-client-ca-file");
+      auto allowed = list("requestheader-allowed-names");
+      if (!allowed.ok()) return allowed.status();
+      if (base.requestheader_allowed_names.empty()) base.requestheader_allowed_names = *allowed;
+      struct {
+        const char* key;
+        std::vector<std::string>* field;
+      } lists[] = {{"requestheader-username-headers", &base.username_headers},
+                   {"requestheader-group-headers", &base.group_headers},
+                   {"requestheader-extra-headers-prefix", &base.extra_headers_prefixes}};
+      for (auto& l : lists) {
+        auto v = list(l.key);
+        if (!v.ok()) return v.status();
+        if (!v->empty()) *l.field = *v;
+      }
+    }
+  } catch (const std::exception& e) {
+    return DataLossError("configmap kube-system/extension-apiserver-authentication: " +
+                         std::string(e.what()));
+  }
+  return base;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+struct CertificateVerifier::Impl {
+  X509_STORE* client_store = nullptr;
+  X509_STORE* requestheader_store = nullptr;
+  std::set<std::string> allowed_names;
+  ~Impl() {
+    if (client_store) X509_STORE_free(client_store);
+    if (requestheader_store) X509_STORE_free(requestheader_store);
+  }
+};
+
+CertificateVerifier::~CertificateVerifier() = default;
+
+StatusOr<std::shared_ptr<const CertificateVerifier>> CertificateVerifier::Create(
+    const AuthnConfig& config) {
+  std::shared_ptr<CertificateVerifier> v(new CertificateVerifier());
+  v->impl_ = std::make_unique<Impl>();
+  if (!config.client_ca_pem.empty()) {
+    auto s = StoreFromPem(config.client_ca_pem, "client CA");
+    if (!s.ok()) return s.status();
+    v->impl_->client_store = *s;
+  }
+  if (!config.requestheader_ca_pem.empty()) {
+    auto s = StoreFromPem(config.requestheader_ca_pem, "requestheader client CA");
+    if (!s.ok()) return s.status();
+    v->impl_->requestheader_store = *s;
+  }
+  v->impl_->allowed_names.insert(config.requestheader_allowed_names.begin(),
+                                 config.requestheader_allowed_names.end());
+  return std::shared_ptr<const CertificateVerifier>(std::move(v));
+}
+
+PeerIdentity CertificateVerifier::Classify(const std::vector<std::string>& chain_der) const {
+  PeerIdentity id;
+  if (chain_der.empty()) return id;
+  std::vector<X509*> certs;
+  for (const std::string& der : chain_der) {
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(der.data());
+    X509* c = d2i_X509(nullptr, &p, static_cast<long>(der.size()));
+    if (c) certs.push_back(c);
+  }
+  if (certs.empty()) {
+    id.kind = PeerIdentity::Kind::kInvalid;
+    id.error = "unparseable client certificate";
+    return id;
+  }
+  STACK_OF(X509)* intermediates = sk_X509_new_null();
+  for (size_t i = 1; i < certs.size(); ++i) sk_X509_push(intermediates, certs[i]);
+  X509* leaf = certs[0];
+  X509_NAME* subject = X509_get_subject_name(leaf);
+  auto cns = NameEntries(subject, NID_commonName);
+  std::string cn = cns.empty() ? "" : cns[0];
+  id.subject = cn;
+
+  std::string client_err, rh_err;
+  bool client_ok = VerifyChain(impl_->client_store, leaf, intermediates, &client_err);
+  std::optional<UserInfo> client_user;
+  if (client_ok && !cn.empty()) {
+    UserInfo u;
+    u.name = cn;
+    u.groups = NameEntries(subject, NID_organizationName);
+    client_user = u;
+  }
+  bool rh_ok = VerifyChain(impl_->requestheader_store, leaf, intermediates, &rh_err);
+  if (rh_ok && !impl_->allowed_names.empty() && !impl_->allowed_names.count(cn)) {
+    rh_ok = false;
+    rh_err = "common name \"" + cn + "\" is not an allowed requestheader name";
+  }
+  if (rh_ok) {
+    id.kind = PeerIdentity::Kind::kFrontProxy;
+    id.client_cert_user = client_user;
+  } else if (client_user) {
+    id.kind = PeerIdentity::Kind::kClientCert;
+    id.user = *client_user;
+  } else {
+    id.kind = PeerIdentity::Kind::kInvalid;
+    id.error = client_ok ? "client certificate has no common name"
+                         : "client certificate verifies against no configured CA (client CA: " +
+                               client_err + "; requestheader CA: " + rh_err + ")";
+  }
+  sk_X509_free(intermediates);
+  for (X509* c : certs) X509_free(c);
+  return id;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+UserInfo UserFromJson(const json& u) {
+  UserInfo user;
+  user.name = u.value("username", "");
+  user.uid = u.value("uid", "");
+  if (u.contains("groups") && u["groups"].is_array()) {
+    user.groups = u["groups"].get<std::vector<std::string>>();
+  }
+  if (u.contains("extra") && u["extra"].is_object()) {
+    for (const auto& [k, v] : u["extra"].items()) {
+      if (v.is_array()) user.extra[k] = v.get<std::vector<std::string>>();
+    }
+  }
+  return user;
+}
+
+}  // namespace
+
+StatusOr<std::optional<UserInfo>> KubeTokenReviewer::Review(const std::string& token) {
+  json body = {{"apiVersion", "authentication.k8s.io/v1"},
+               {"kind", "TokenReview"},
+               {"spec", {{"token", token}}}};
+  auto resp = kube_->Request("POST", "/apis/authentication.k8s.io/v1/tokenreviews", body.dump());
+  if (!resp.ok()) return resp.status().WithContext("TokenReview");
+  if (resp->status_code != 200 && resp->status_code != 201) {
+    return UnavailableError("TokenReview: HTTP " + std::to_string(resp->status_code));
+  }
+  try {
+    json r = json::parse(resp->body);
+    const json& st = r.value("status", json::object());
+    if (!st.value("authenticated", false)) return std::optional<UserInfo>();
+    return std::optional<UserInfo>(UserFromJson(st.value("user", json::object())));
+  } catch (const std::exception& e) {
+    return DataLossError(std::string("TokenReview: malformed response: ") + e.what());
+  }
+}
+
+StatusOr<AccessDecision> KubeAccessReviewer::Review(const UserInfo& user,
+                                                    const RequestAttributes& a) {
+  json spec = {{"user", user.name}, {"groups", user.groups}};
+  if (!user.uid.empty()) spec["uid"] = user.uid;
+  if (!user.extra.empty()) spec["extra"] = user.extra;
+  if (a.resource_request) {
+    json ra = {{"verb", a.verb}, {"group", a.group}, {"version", a.version},
+               {"resource", a.resource}};
+    if (!a.namespace_name.empty()) ra["namespace"] = a.namespace_name;
+    spec["resourceAttributes"] = ra;
+  } else {
+    spec["nonResourceAttributes"] = {{"path", a.path}, {"verb", a.verb}};
+  }
+  json body = {{"apiVersion", "authorization.k8s.io/v1"},
+               {"kind", "SubjectAccessReview"},
+               {"spec", spec}};
+  auto resp =
+      kube_->Request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", body.dump());
+  if (!resp.ok()) return resp.status().WithContext("SubjectAccessReview");
+  if (resp->status_code != 200 && resp->status_code != 201) {
+    return UnavailableError("SubjectAccessReview: HTTP " + std::to_string(resp->status_code));
+  }
+  try {
+    json r = json::parse(resp->body);
+    const json& st = r.value("status", json::object());
+    AccessDecision d;
+    d.allowed = st.value("allowed", false) && !st.value("denied", false);
+    d.reason = st.value("reason", "");
+    return d;
+  } catch (const std::exception& e) {
+    return DataLossError(std::string("SubjectAccessReview: malformed response: ") + e.what());
+  }
+}
+
+RequestAttributes AttributesForPath(std::string_view method, std::string_view path) {
+  RequestAttributes a;
+  std::string verb = Lower(method);
+  if (verb == "head") verb = "get";
+  std::vector<std::string_view> parts;
+  size_t start = 1;
+  while (start <= path.size() && path.size() > 1) {
+    size_t slash = path.find('/', start);
+    parts.push_back(path.substr(start, slash == path.npos ? path.npos : slash - start));
+    if (slash == path.npos) break;
+    start = slash + 1;
+  }
+  // /apis/{group}/{version}/namespaces/{ns}/{resource}[/{name}]
+  if (parts.size() >= 4 && parts[0] == "apis") {
+    a.resource_request = true;
+    a.group = std::string(parts[1]);
+    a.version = std::string(parts[2]);
+    size_t i = 3;
+    if (parts[i] == "namespaces" && parts.size() >= 5) {
+      a.namespace_name = std::string(parts[4]);
+      i = 5;
+    }
+    bool has_name = false;
+    if (i < parts.size()) {
+      a.resource = std::string(parts[i]);
+      has_name = i + 1 < parts.size();
+    } else {
+      a.resource = "namespaces";  // GET /apis/g/v/namespaces/{ns}: the namespace object.
+      has_name = true;
+    }
+    a.verb = verb == "get" && !has_name ? "list" : verb;
+    return a;
+  }
+  a.resource_request = false;
+  a.verb = verb;
+  a.path = std::string(path);
+  return a;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Authenticator::Authenticator(AuthnConfig config, TokenReviewer* tokens, const Clock* clock,
+                             AuthOptions options)
+    : config_(std::move(config)), tokens_(tokens), clock_(clock), options_(options) {
+  for (auto* list : {&config_.username_headers, &config_.group_headers,
+                     &config_.extra_headers_prefixes}) {
+    for (std::string& h : *list) h = Lower(h);
+  }
+}
+
+AuthnResult Authenticator::Authenticate(const PeerIdentity& peer, const Headers& headers,
+                                        bool may_block) {
+  AuthnResult result;
+  auto finish = [&](UserInfo user) {
+    AddGroupOnce(&user.groups, "system:authenticated");
+    result.user = std::move(user);
+    return result;
+  };
+  // 1. Front proxy.
+  if (peer.kind == PeerIdentity::Kind::kFrontProxy) {
+    UserInfo user;
+    for (const std::string& h : config_.username_headers) {
+      for (const auto& [name, value] : headers) {
+        if (name == h && !value.empty()) {
+          user.name = value;
+          break;
+        }
+      }
+      if (!user.name.empty()) break;
+    }
+    if (!user.name.empty()) {
+      for (const auto& [name, value] : headers) {
+        for (const std::string& h : config_.group_headers) {
+          if (name == h) user.groups.push_back(value);
+        }
+        for (const std::string& prefix : config_.extra_headers_prefixes) {
+          if (StartsWith(name, prefix) && name.size() > prefix.size()) {
+            user.extra[Lower(PercentUnescape(name.substr(prefix.size())))].push_back(value);
+          }
+        }
+      }
+      return finish(std::move(user));
+    }
+    // No user header: the x509 authenticator may still accept the same certificate.
+    if (peer.client_cert_user) return finish(*peer.client_cert_user);
+  }
+  // 2. Client certificate.
+  if (peer.kind == PeerIdentity::Kind::kClientCert) return finish(peer.user);
+  // 3. Bearer token.
+  std::string token;
+  for (const auto& [name, value] : headers) {
+    if (name != "authorization") continue;
+    std::string_view v = value;
+    size_t sp = v.find(' ');
+    if (sp != v.npos && Lower(v.substr(0, sp)) == "bearer") {
+      std::string_view t = v.substr(sp + 1);
+      while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+      while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+      token = std::string(t);
+    }
+    break;
+  }
+  if (!token.empty() && tokens_ != nullptr) {
+    const std::string key = Sha256Hex(token);
+    const double now = clock_->NowUnixSeconds();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = token_cache_.find(key);
+      if (it != token_cache_.end() && it->second.expires > now) {
+        if (it->second.user) return finish(*it->second.user);
+        result.status = UnauthenticatedError("invalid bearer token");
+        return result;
+      }
+    }
+    if (!may_block) {
+      result.would_block = true;
+      return result;
+    }
+    auto reviewed = tokens_->Review(token);
+    if (!reviewed.ok()) {
+      LogWarn("token review failed", {{"err", reviewed.status().ToString()}});
+      result.status = UnauthenticatedError("token review failed");
+      return result;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (token_cache_.size() > 10000) token_cache_.clear();
+      token_cache_[key] = {now + options_.token_cache_ttl_seconds, *reviewed};
+    }
+    if (*reviewed) return finish(**reviewed);
+    result.status = UnauthenticatedError("invalid bearer token");
+    return result;
+  }
+  if (peer.kind == PeerIdentity::Kind::kInvalid) {
+    result.status = UnauthenticatedError("invalid client certificate: " + peer.error);
+  } else if (!token.empty()) {
+    result.status = UnauthenticatedError("bearer tokens are not accepted (no TokenReview)");
+  } else {
+    result.status = UnauthenticatedError("no credentials");
+  }
+  return result;
+}
+
+Authorizer::Authorizer(AccessReviewer* reviewer, const Clock* clock, AuthOptions options)
+    : reviewer_(reviewer), clock_(clock), options_(options) {}
+
+AuthzResult Authorizer::Authorize(const UserInfo& user, const RequestAttributes& a,
+                                  bool may_block) {
+  AuthzResult result;
+  if (options_.always_allow) return result;
+  for (const std::string& g : user.groups) {
+    if (g == "system:masters") return result;
+  }
+  auto deny = [&](const std::string& reason) {
+    std::string msg = a.resource_request
+                          ? "user \"" + user.name + "\" cannot " + a.verb + " resource \"" +
+                                a.resource + "\" in API group \"" + a.group +
+                                "\" in the namespace \"" + a.namespace_name + "\""
+                          : "user \"" + user.name + "\" cannot " + a.verb + " path \"" + a.path +
+                                "\"";
+    if (!reason.empty()) msg += ": " + reason;
+    result.status = PermissionDeniedError(msg);
+    return result;
+  };
+  if (reviewer_ == nullptr) return deny("no authorizer configured");
+  std::string key = user.name + '\n' + user.uid + '\n';
+  for (const auto& g : user.groups) key += g + ',';
+  key += '\n';
+  for (const auto& [k, vs] : user.extra) {
+    key += k + '=';
+    for (const auto& v : vs) key += v + ',';
+    key += ';';
+  }
+  key += '\n' + a.verb + '\n' + a.namespace_name + '\n' + a.group + '\n' + a.version + '\n' +
+         a.resource + '\n' + a.path;
+  const double now = clock_->NowUnixSeconds();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = cache_.find(key);
+    if (it != cache_.end() && it->second.expires > now) {
+      if (it->second.decision.allowed) return result;
+      return deny(it->second.decision.reason);
+    }
+  }
+  if (!may_block) {
+    result.would_block = true;
+    return result;
+  }
+  auto d = reviewer_->Review(user, a);
+  if (!d.ok()) {
+    LogWarn("subject access review failed", {{"err", d.status().ToString()}});
+    result.status = UnavailableError("authorization failed: " + d.status().message());
+    return result;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cache_.size() > 10000) cache_.clear();
+    cache_[key] = {now + (d->allowed ? options_.authorized_cache_ttl_seconds
+                                     : options_.unauthorized_cache_ttl_seconds),
+                   *d};
+  }
+  if (d->allowed) return result;
+  return deny(d->reason);
+}
+
+}  // namespace oomcast::metrics_adapter

@@ -1,0 +1,408 @@
+#include "oomcast/metrics_adapter/metrics_api.h"
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <unordered_map>
+
+#include "oomcast/label_selector.h"
+#include "oomcast/metrics_adapter/api_objects.h"
+#include "oomcast/units.h"
+
+namespace oomcast::metrics_adapter {
+
+using predictor::Forecast;
+using predictor::ForecastSnapshot;
+
+const std::vector<std::string>& ServedMetricNames() {
+  static const std::vector<std::string> kNames = {
+      std::string(kGrowthRateMetric), std::string(kAccelerationMetric), std::string(kEtaMetric),
+      std::string(kRiskMetric)};
+  return kNames;
+}
+
+int MetricIndex(std::string_view metric) {
+  const auto& names = ServedMetricNames();
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == metric) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+ApiResponse StatusResponse(int code, std::string_view message) {
+  return {code, StatusObjectJson(code, ReasonForCode(code), message)};
+}
+
+namespace {
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+StatusOr<std::string> FormDecode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '+') {
+      out.push_back(' ');
+    } else if (c == '%') {
+      int hi = i + 2 < text.size() ? HexValue(text[i + 1]) : -1;
+      int lo = i + 2 < text.size() ? HexValue(text[i + 2]) : -1;
+      if (hi < 0 || lo < 0) {
+        return InvalidArgumentError("malformed percent-escape at position " + std::to_string(i) +
+                                    " of the query");
+      }
+      out.push_back(static_cast<char>(hi * 16 + lo));
+      i += 2;
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+StatusOr<std::optional<std::string>> QueryParameter(std::string_view query,
+                                                    std::string_view name) {
+  size_t start = 0;
+  while (start <= query.size()) {
+    size_t amp = query.find('&', start);
+    std::string_view pair = query.substr(start, amp == query.npos ? query.npos : amp - start);
+    size_t eq = pair.find('=');
+    std::string_view raw_key = pair.substr(0, eq);
+    auto key = FormDecode(raw_key);
+    if (!key.ok()) return key.status();
+    if (*key == name) {
+      auto value = FormDecode(eq == pair.npos ? std::string_view() : pair.substr(eq + 1));
+      if (!value.ok()) return value.status();
+      return std::optional<std::string>(std::move(value).value());
+    }
+    if (amp == query.npos) break;
+    start = amp + 1;
+  }
+  return std::optional<std::string>();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The per-snapshot index.
+
+struct MetricsApi::Index {
+  struct Entry {
+    std::string pod;
+    std::string container;
+    // metricLabels sorted by key: pod labels, overridden by namespace/pod/container.
+    std::vector<std::pair<std::string, std::string>> labels;
+    std::string labels_json;
+    std::string timestamp;  // RFC 3339 of the forecast's evaluation time.
+    double t = 0;
+    std::array<double, kMetricCount> values{};
+    std::array<std::string, kMetricCount> quantities;  // Empty: no value for that metric.
+
+    const std::string* Lookup(std::string_view key) const {
+      auto it = std::lower_bound(labels.begin(), labels.end(), key,
+                                 [](const auto& kv, std::string_view k) { return kv.first < k; });
+      return it != labels.end() && it->first == key ? &it->second : nullptr;
+    }
+  };
+  struct Namespace {
+    std::vector<Entry> entries;  // Sorted by pod, container.
+    std::unordered_map<std::string, std::vector<uint32_t>> postings;  // "key\0value" -> ids.
+  };
+  const std::vector<Forecast>* source = nullptr;  // Identity of the snapshot indexed.
+  std::shared_ptr<const std::vector<Forecast>> keep_alive;
+  std::unordered_map<std::string, Namespace> namespaces;
+};
+
+namespace {
+
+std::string PostingKey(std::string_view key, std::string_view value) {
+  std::string k;
+  k.reserve(key.size() + value.size() + 1);
+  k.append(key);
+  k.push_back('\0');
+  k.append(value);
+  return k;
+}
+
+std::string QuantityOrEmpty(double v) {
+  if (!std::isfinite(v)) return "";
+  auto q = FormatQuantity(v);
+  return q.ok() ? *q : "";
+}
+
+enum class Aggregation { kNone, kMax, kMin, kSum, kAvg };
+
+}  // namespace
+
+MetricsApi::MetricsApi(const predictor::ForecastSource* source, const Clock* clock,
+                       MetricsApiOptions options)
+    : source_(source), clock_(clock), options_(options) {}
+
+MetricsApi::~MetricsApi() = default;
+
+std::shared_ptr<const MetricsApi::Index> MetricsApi::CurrentIndex(
+    const ForecastSnapshot& snap) const {
+  {
+    std::lock_guard<std::mutex> lock(build_mu_);
+    if (index_ && index_->source == snap.forecasts.get()) return index_;
+  }
+  auto index = std::make_shared<Index>();
+  index->source = snap.forecasts.get();
+  index->keep_alive = snap.forecasts;
+  for (const Forecast& f : *snap.forecasts) {
+    Index::Entry e;
+    e.pod = f.key.pod;
+    e.container = f.key.container;
+    std::map<std::string, std::string> merged = f.pod_labels;
+    merged["namespace"] = f.key.namespace_name;
+    merged["pod"] = f.key.pod;
+    merged["container"] = f.key.container;
+    e.labels.assign(merged.begin(), merged.end());
+    e.labels_json.push_back('{');
+    for (const auto& [k, v] : e.labels) {
+      if (e.labels_json.size() > 1) e.labels_json.push_back(',');
+      AppendJsonString(k, &e.labels_json);
+      e.labels_json.push_back(':');
+      AppendJsonString(v, &e.labels_json);
+    }
+    e.labels_json.push_back('}');
+    e.t = f.t;
+    e.timestamp = FormatRfc3339(f.t);
+    double eta = f.eta_seconds;
+    if (std::isnan(eta) || eta > options_.eta_cap_seconds) eta = options_.eta_cap_seconds;
+    if (eta < 0) eta = 0;
+    e.values = {f.growth_rate_bytes_per_second, f.acceleration_bytes_per_second2, eta, f.risk};
+    for (int m = 0; m < kMetricCount; ++m) e.quantities[m] = QuantityOrEmpty(e.values[m]);
+    index->namespaces[f.key.namespace_name].entries.push_back(std::move(e));
+  }
+  for (auto& [ns, space] : index->namespaces) {
+    std::sort(space.entries.begin(), space.entries.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.pod, a.container) < std::tie(b.pod, b.container);
+    });
+    for (uint32_t i = 0; i < space.entries.size(); ++i) {
+      for (const auto& [k, v] : space.entries[i].labels) space.postings[PostingKey(k, v)].push_back(i);
+    }
+  }
+  std::lock_guard<std::mutex> lock(build_mu_);
+  if (!index_ || index_->source != index->source) index_ = index;
+  return index_;
+}
+
+bool MetricsApi::Ready() const { return source_->Snapshot().last_success_unix_s > 0; }
+
+double MetricsApi::ForecastAgeSeconds() const {
+  ForecastSnapshot snap = source_->Snapshot();
+  if (snap.last_success_unix_s <= 0) return std::numeric_limits<double>::infinity();
+  return std::max(0.0, clock_->NowUnixSeconds() - snap.last_success_unix_s);
+}
+
+ApiResponse MetricsApi::ListMetric(std::string_view ns, std::string_view metric,
+                                   std::string_view query) const {
+  const int mi = MetricIndex(metric);
+  if (mi < 0) {
+    return StatusResponse(404, "the server could not find the metric " + std::string(metric));
+  }
+  auto selector_text = QueryParameter(query, "labelSelector");
+  if (!selector_text.ok()) return StatusResponse(400, selector_text.status().message());
+  auto parsed = LabelSelector::Parse(selector_text->value_or(""));
+  if (!parsed.ok()) return StatusResponse(400, parsed.status().message());
+
+  // Split off the reserved aggregation requirement.
+  Aggregation agg = Aggregation::kNone;
+  std::string agg_name;
+  std::vector<LabelRequirement> reqs;
+  for (const LabelRequirement& r : parsed->requirements()) {
+    if (r.key != kAggregateKey) {
+      reqs.push_back(r);
+      continue;
+    }
+    bool eq = r.op == LabelRequirement::Op::kEquals || r.op == LabelRequirement::Op::kIn;
+    if (!eq || r.values.size() != 1 || agg != Aggregation::kNone) {
+      return StatusResponse(400, "label selector: " + std::string(kAggregateKey) +
+                                     " takes exactly one of max, min, sum, avg (e.g. \"" +
+                                     std::string(kAggregateKey) + " in (max)\")");
+    }
+    agg_name = r.values[0];
+    if (agg_name == "max") agg = Aggregation::kMax;
+    else if (agg_name == "min") agg = Aggregation::kMin;
+    else if (agg_name == "sum") agg = Aggregation::kSum;
+    else if (agg_name == "avg") agg = Aggregation::kAvg;
+    else {
+      return StatusResponse(400, "label selector: unknown aggregation \"" + agg_name + "\" for " +
+                                     std::string(kAggregateKey) + "; use max, min, sum or avg");
+    }
+  }
+  auto selector = LabelSelector::FromRequirements(std::move(reqs));
+  if (!selector.ok()) return StatusResponse(400, selector.status().message());
+
+  ForecastSnapshot snap = source_->Snapshot();
+  const double now = clock_->NowUnixSeconds();
+  if (snap.last_success_unix_s <= 0) {
+    std::string msg = "no forecasts yet: the first forecast cycle has not completed";
+    if (!snap.last_error.ok()) msg += "; last error: " + snap.last_error.ToString();
+    return StatusResponse(503, msg);
+  }
+  if (snap.Stale(now)) {
+    std::string msg = "forecasts are stale: the last successful forecast cycle was " +
+                      std::to_string(static_cast<long long>(now - snap.last_success_unix_s)) +
+                      "s ago (limit " +
+                      std::to_string(static_cast<long long>(snap.stale_after_seconds)) + "s)";
+    if (!snap.last_error.ok()) msg += "; last error: " + snap.last_error.ToString();
+    return StatusResponse(503, msg);
+  }
+  std::shared_ptr<const Index> index = CurrentIndex(snap);
+
+  // Candidates: the smallest posting list of an equality/in requirement, else everything.
+  std::vector<uint32_t> matched;
+  auto space_it = index->namespaces.find(std::string(ns));
+  if (space_it != index->namespaces.end()) {
+    const Index::Namespace& space = space_it->second;
+    const std::vector<uint32_t>* best = nullptr;
+    std::vector<uint32_t> merged_best;
+    bool have_candidates = false;
+    for (const LabelRequirement& r : selector->requirements()) {
+      if (r.op != LabelRequirement::Op::kEquals && r.op != LabelRequirement::Op::kIn) continue;
+      static const std::vector<uint32_t> kEmpty;
+      if (r.values.size() == 1) {
+        auto it = space.postings.find(PostingKey(r.key, r.values[0]));
+        const std::vector<uint32_t>* list = it == space.postings.end() ? &kEmpty : &it->second;
+        if (!have_candidates || list->size() < (best ? best->size() : merged_best.size())) {
+          best = list;
+          have_candidates = true;
+        }
+      } else {
+        std::vector<uint32_t> u;
+        for (const std::string& v : r.values) {
+          auto it = space.postings.find(PostingKey(r.key, v));
+          if (it != space.postings.end()) u.insert(u.end(), it->second.begin(), it->second.end());
+        }
+        if (!have_candidates || u.size() < (best ? best->size() : merged_best.size())) {
+          std::sort(u.begin(), u.end());
+          merged_best = std::move(u);
+          best = nullptr;
+          have_candidates = true;
+        }
+      }
+    }
+    auto consider = [&](uint32_t i) {
+      const Index::Entry& e = space.entries[i];
+      if (e.quantities[mi].empty()) return;
+      if (selector->MatchesLookup([&](std::string_view k) { return e.Lookup(k); })) {
+        matched.push_back(i);
+      }
+    };
+    if (!have_candidates) {
+      for (uint32_t i = 0; i < space.entries.size(); ++i) consider(i);
+    } else {
+      for (uint32_t i : best ? *best : merged_best) consider(i);
+    }
+  }
+
+  std::string body;
+  body.reserve(128 + matched.size() * 320);
+  body.append(R"({"kind":"ExternalMetricValueList","apiVersion":"external.metrics.k8s.io/v1beta1",)"
+              R"("metadata":{},"items":[)");
+  const std::string window = std::to_string(static_cast<long long>(options_.window_seconds));
+  auto append_item = [&](std::string_view labels_json, std::string_view ts,
+                         std::string_view value) {
+    if (body.back() != '[') body.push_back(',');
+    body.append(R"({"metricName":")");
+    body.append(metric);
+    body.append(R"(","metricLabels":)");
+    body.append(labels_json);
+    body.append(R"(,"timestamp":")");
+    body.append(ts);
+    body.append(R"(","window":)");
+    body.append(window);
+    body.append(R"(,"value":")");
+    body.append(value);
+    body.append("\"}");
+  };
+  if (space_it != index->namespaces.end() && !matched.empty()) {
+    const auto& entries = space_it->second.entries;
+    if (agg == Aggregation::kNone) {
+      for (uint32_t i : matched) {
+        const auto& e = entries[i];
+        append_item(e.labels_json, e.timestamp, e.quantities[mi]);
+      }
+    } else {
+      double acc = agg == Aggregation::kSum || agg == Aggregation::kAvg ? 0 : entries[matched[0]].values[mi];
+      uint32_t extreme = matched[0];
+      double newest_t = 0;
+      for (uint32_t i : matched) {
+        double v = entries[i].values[mi];
+        newest_t = std::max(newest_t, entries[i].t);
+        if (agg == Aggregation::kMax && v > acc) acc = v, extreme = i;
+        if (agg == Aggregation::kMin && v < acc) acc = v, extreme = i;
+        if (agg == Aggregation::kSum || agg == Aggregation::kAvg) acc += v;
+      }
+      if (agg == Aggregation::kAvg) acc /= static_cast<double>(matched.size());
+      std::string labels = "{";
+      if (agg == Aggregation::kMax || agg == Aggregation::kMin) {
+        labels += R"("container":)";
+        AppendJsonString(entries[extreme].container, &labels);
+        labels += ',';
+      }
+      labels += R"("namespace":)";
+      AppendJsonString(ns, &labels);
+      labels += ',';
+      AppendJsonString(kAggregateKey, &labels);
+      labels += ':';
+      AppendJsonString(agg_name, &labels);
+      labels += R"(,"oomcast.io/containers":")" + std::to_string(matched.size()) + '"';
+      if (agg == Aggregation::kMax || agg == Aggregation::kMin) {
+        labels += R"(,"pod":)";
+        AppendJsonString(entries[extreme].pod, &labels);
+      }
+      labels += '}';
+      std::string q = QuantityOrEmpty(acc);
+      if (q.empty()) return StatusResponse(500, "aggregate value is not finite");
+      append_item(labels, FormatRfc3339(newest_t), q);
+    }
+  }
+  body.append("]}");
+  return {200, std::move(body)};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Discovery.
+
+std::string ApiGroupListJson() {
+  return R"({"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"external.metrics.k8s.io",)"
+         R"("versions":[{"groupVersion":"external.metrics.k8s.io/v1beta1","version":"v1beta1"}],)"
+         R"("preferredVersion":{"groupVersion":"external.metrics.k8s.io/v1beta1","version":"v1beta1"}}]})";
+}
+
+std::string ApiGroupJson() {
+  return R"({"kind":"APIGroup","apiVersion":"v1","name":"external.metrics.k8s.io",)"
+         R"("versions":[{"groupVersion":"external.metrics.k8s.io/v1beta1","version":"v1beta1"}],)"
+         R"("preferredVersion":{"groupVersion":"external.metrics.k8s.io/v1beta1","version":"v1beta1"}})";
+}
+
+std::string ApiResourceListJson(
+    const std::vector<std::pair<std::string, std::string>>& extra_resources) {
+  std::string out =
+      R"({"kind":"APIResourceList","apiVersion":"v1","groupVersion":"external.metrics.k8s.io/v1beta1","resources":[)";
+  bool first = true;
+  for (const std::string& name : ServedMetricNames()) {
+    if (!first) out.push_back(',');
+    first = false;
+    out.append(R"({"name":)");
+    AppendJsonString(name, &out);
+    out.append(R"(,"singularName":"","namespaced":true,"kind":"ExternalMetricValueList","verbs":["get"]})");
+  }
+  for (const auto& [name, json] : extra_resources) {
+    if (MetricIndex(name) >= 0) continue;
+    out.push_back(',');
+    out.append(json);
+  }
+  out.append("]}");
+  return out;
+}
+
+}  // namespace oomcast::metrics_adapter

@@ -1,0 +1,259 @@
+#include "oomcast/metrics_adapter/options.h"
+
+#include <cstdlib>
+#include <set>
+
+#include "oomcast/log.h"
+#include "oomcast/units.h"
+
+namespace oomcast::metrics_adapter {
+namespace {
+
+const std::set<std::string>& BoolFlags() {
+  static const std::set<std::string> k = {"generate-self-signed-cert",
+                                          "authentication-skip-lookup",
+                                          "upstream-insecure-skip-tls-verify", "help"};
+  return k;
+}
+
+std::vector<std::string> SplitCommas(const std::string& s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start <= s.size()) {
+    size_t c = s.find(',', start);
+    std::string part = s.substr(start, c == std::string::npos ? std::string::npos : c - start);
+    if (!part.empty()) out.push_back(part);
+    if (c == std::string::npos) break;
+    start = c + 1;
+  }
+  return out;
+}
+
+StatusOr<bool> ParseBool(const std::string& flag, const std::string& v) {
+  if (v == "true" || v == "1") return true;
+  if (v == "false" || v == "0") return false;
+  return InvalidArgumentError("--" + flag + ": must be true or false, got \"" + v + "\"");
+}
+
+StatusOr<double> Seconds(const std::string& flag, const std::string& v) {
+  auto s = ParseDurationSeconds(v);
+  if (!s.ok()) return InvalidArgumentError("--" + flag + ": " + s.status().message());
+  return *s;
+}
+
+}  // namespace
+
+StatusOr<AdapterFlags> ParseAdapterFlags(const std::vector<std::string>& args) {
+  AdapterFlags f;
+  std::vector<std::pair<std::string, std::string>> predictor_flags;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.rfind("--", 0) != 0 || a.size() == 2) {
+      return InvalidArgumentError("unexpected argument \"" + a + "\" (flags start with --)");
+    }
+    std::string name = a.substr(2), value;
+    bool has_value = false;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    const bool is_bool = BoolFlags().count(name) || predictor::IsPredictorBoolFlag(name);
+    if (!has_value) {
+      if (is_bool) {
+        value = "true";
+      } else if (i + 1 < args.size()) {
+        value = args[++i];
+      } else {
+        return InvalidArgumentError("--" + name + ": missing value");
+      }
+    }
+    auto str_list = [&](std::vector<std::string>* out) {
+      for (auto& s : SplitCommas(value)) out->push_back(s);
+    };
+    auto integer = [&](int lo, int hi) -> StatusOr<int> {
+      char* end = nullptr;
+      long v = std::strtol(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || v < lo || v > hi) {
+        return InvalidArgumentError("--" + name + ": must be an integer in [" +
+                                    std::to_string(lo) + ", " + std::to_string(hi) + "], got \"" +
+                                    value + "\"");
+      }
+      return static_cast<int>(v);
+    };
+    if (name == "config") {
+      f.config_file = value;
+    } else if (name == "secure-port") {
+      auto v = integer(0, 65535);
+      if (!v.ok()) return v.status();
+      f.secure_port = *v;
+    } else if (name == "bind-address") {
+      f.bind_address = value;
+    } else if (name == "tls-cert-file") {
+      f.tls_cert_file = value;
+    } else if (name == "tls-private-key-file") {
+      f.tls_private_key_file = value;
+    } else if (name == "generate-self-signed-cert") {
+      auto v = ParseBool(name, value);
+      if (!v.ok()) return v.status();
+      f.generate_self_signed_cert = *v;
+    } else if (name == "cert-dir") {
+      f.cert_dir = value;
+    } else if (name == "io-threads") {
+      auto v = integer(1, 64);
+      if (!v.ok()) return v.status();
+      f.io_threads = *v;
+    } else if (name == "client-ca-file") {
+      f.client_ca_file = value;
+    } else if (name == "requestheader-client-ca-file") {
+      f.requestheader_client_ca_file = value;
+    } else if (name == "requestheader-allowed-names") {
+      str_list(&f.requestheader_allowed_names);
+    } else if (name == "requestheader-username-headers") {
+      str_list(&f.requestheader_username_headers);
+    } else if (name == "requestheader-group-headers") {
+      str_list(&f.requestheader_group_headers);
+    } else if (name == "requestheader-extra-headers-prefix") {
+      str_list(&f.requestheader_extra_headers_prefix);
+    } else if (name == "kubeconfig" || name == "authentication-kubeconfig" ||
+               name == "authorization-kubeconfig") {
+      f.kubeconfig = value;
+    } else if (name == "authentication-skip-lookup") {
+      auto v = ParseBool(name, value);
+      if (!v.ok()) return v.status();
+      f.authentication_skip_lookup = *v;
+    } else if (name == "authorization-mode") {
+      if (value != "Webhook" && value != "AlwaysAllow") {
+        return InvalidArgumentError("--authorization-mode: must be Webhook or AlwaysAllow, got \"" +
+                                    value + "\"");
+      }
+      f.authorization_mode = value;
+    } else if (name == "authentication-token-webhook-cache-ttl") {
+      auto v = Seconds(name, value);
+      if (!v.ok()) return v.status();
+      f.token_cache_ttl_seconds = *v;
+    } else if (name == "authorization-webhook-cache-authorized-ttl") {
+      auto v = Seconds(name, value);
+      if (!v.ok()) return v.status();
+      f.authorized_cache_ttl_seconds = *v;
+    } else if (name == "authorization-webhook-cache-unauthorized-ttl") {
+      auto v = Seconds(name, value);
+      if (!v.ok()) return v.status();
+      f.unauthorized_cache_ttl_seconds = *v;
+    } else if (name == "upstream-external-metrics") {
+      if (value.rfind("https://", 0) != 0 && value.rfind("http://", 0) != 0) {
+        return InvalidArgumentError("--upstream-external-metrics: want an http(s):// URL, got \"" +
+                                    value + "\"");
+      }
+      f.upstream.url = value;
+    } else if (name == "upstream-ca-file") {
+      f.upstream.ca_file = value;
+    } else if (name == "upstream-token-file") {
+      f.upstream.token_file = value;
+    } else if (name == "upstream-client-cert-file") {
+      f.upstream.client_cert_file = value;
+    } else if (name == "upstream-client-key-file") {
+      f.upstream.client_key_file = value;
+    } else if (name == "upstream-insecure-skip-tls-verify") {
+      auto v = ParseBool(name, value);
+      if (!v.ok()) return v.status();
+      f.upstream.insecure_skip_verify = *v;
+    } else if (name == "upstream-timeout") {
+      auto v = Seconds(name, value);
+      if (!v.ok()) return v.status();
+      f.upstream.timeout_seconds = *v;
+    } else if (name == "upstream-discovery-refresh") {
+      auto v = Seconds(name, value);
+      if (!v.ok()) return v.status();
+      f.upstream.discovery_refresh_seconds = *v;
+    } else if (name == "eta-cap") {
+      auto v = Seconds(name, value);
+      if (!v.ok()) return v.status();
+      f.eta_cap_seconds = *v;
+    } else if (name == "log-level") {
+      LogLevel l;
+      if (!ParseLogLevel(value, &l)) {
+        return InvalidArgumentError("--log-level: must be debug, info, warn or error, got \"" +
+                                    value + "\"");
+      }
+      f.log_level = value;
+    } else if (name == "fake-forecasts") {
+      f.fake_forecasts_file = value;
+    } else if (name == "help") {
+      f.help = true;
+    } else {
+      predictor::PredictorConfig probe;
+      auto known = predictor::ApplyPredictorFlag(name, value, &probe);
+      if (!known.ok()) return known.status();
+      if (!*known) return InvalidArgumentError("unknown flag --" + name);
+      predictor_flags.emplace_back(name, value);
+    }
+  }
+  if (!f.upstream.client_cert_file.empty() != !f.upstream.client_key_file.empty()) {
+    return InvalidArgumentError(
+        "--upstream-client-cert-file and --upstream-client-key-file go together");
+  }
+  if (!f.config_file.empty()) {
+    auto cfg = predictor::LoadConfigFile(f.config_file, f.predictor, {"adapter"});
+    if (!cfg.ok()) return cfg.status().WithContext("--config");
+    f.predictor = std::move(cfg).value();
+  }
+  for (const auto& [name, value] : predictor_flags) {
+    auto known = predictor::ApplyPredictorFlag(name, value, &f.predictor);
+    if (!known.ok()) return known.status();
+  }
+  return f;
+}
+
+std::string AdapterUsage() {
+  return R"(Usage: oomcast-metrics-adapter [flags]
+
+Serves oomcast's memory forecasts as external.metrics.k8s.io/v1beta1 (an aggregated API server
+for HPA v2 and kubectl), computed in-process by the embedded predictor engine.
+
+Serving:
+  --secure-port N                       HTTPS port (default 6443; 0 picks a free one)
+  --bind-address IP                     (default 0.0.0.0)
+  --tls-cert-file F, --tls-private-key-file F
+                                        serving certificate and key (PEM), reloaded on change
+  --generate-self-signed-cert           write a self-signed pair into --cert-dir (development)
+  --cert-dir D                          (default /tmp/oomcast-metrics-adapter)
+  --io-threads N                        I/O threads (default 2)
+Authentication (delegated, like k8s.io/apiserver):
+  --client-ca-file F                    CA of client certificates (user = CN, groups = O)
+  --requestheader-client-ca-file F      CA of the front proxy's (aggregator's) certificate
+  --requestheader-allowed-names A,B     allowed front proxy CNs (default any)
+  --requestheader-username-headers H    (default X-Remote-User)
+  --requestheader-group-headers H       (default X-Remote-Group)
+  --requestheader-extra-headers-prefix P   (default X-Remote-Extra-)
+  --kubeconfig F                        Kubernetes API for TokenReview/SubjectAccessReview and
+                                        the kube-system/extension-apiserver-authentication
+                                        ConfigMap (default: in-cluster when available)
+  --authentication-skip-lookup          do not read that ConfigMap
+  --authentication-token-webhook-cache-ttl D   (default 10s)
+Authorization:
+  --authorization-mode Webhook|AlwaysAllow     SubjectAccessReview (default), or allow every
+                                        authenticated user (development only)
+  --authorization-webhook-cache-authorized-ttl D, --authorization-webhook-cache-unauthorized-ttl D
+                                        (default 10s each)
+Another external metrics provider (pass-through):
+  --upstream-external-metrics URL       forward metrics oomcast does not serve; merge discovery
+  --upstream-ca-file F, --upstream-token-file F, --upstream-insecure-skip-tls-verify
+  --upstream-client-cert-file F, --upstream-client-key-file F
+                                        present this certificate upstream and forward the
+                                        caller's identity as X-Remote-* headers
+  --upstream-timeout D (default 10s), --upstream-discovery-refresh D (default 60s)
+Values:
+  --eta-cap D                           memory_oom_eta_seconds when no OOM is forecast (default
+                                        365d)
+Predictor (as oomcast-predictor; --config FILE loads YAML first, flags override):
+)" + predictor::PredictorFlagsHelp() +
+         R"(
+  --log-level debug|info|warn|error
+TEST ONLY:
+  --fake-forecasts FILE                 serve forecasts from a JSON file instead of running the
+                                        engine (integration tests and benchmarks only)
+)";
+}
+
+}  // namespace oomcast::metrics_adapter

@@ -1,0 +1,409 @@
+#include "oomcast/metrics_adapter/server.h"
+
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "oomcast/log.h"
+
+namespace oomcast::metrics_adapter {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+
+std::string_view ServerRequest::Header(std::string_view lower_name) const {
+  for (const auto& [k, v] : headers) {
+    if (k == lower_name) return v;
+  }
+  return {};
+}
+
+namespace {
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+// Modification time and size of a file, to notice replacement (including atomic renames).
+std::string FileStamp(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return "";
+  return std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
+         std::to_string(st.st_size) + ":" + std::to_string(st.st_ino);
+}
+
+int AlpnSelect(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
+               unsigned int inlen, void*) {
+  // Only HTTP/1.1 is spoken; choose it when offered.
+  for (unsigned int i = 0; i < inlen;) {
+    unsigned int len = in[i];
+    if (len == 8 && i + 1 + len <= inlen && std::memcmp(in + i + 1, "http/1.1", 8) == 0) {
+      *out = in + i + 1;
+      *outlen = 8;
+      return SSL_TLSEXT_ERR_OK;
+    }
+    i += 1 + len;
+  }
+  return SSL_TLSEXT_ERR_NOACK;
+}
+
+StatusOr<std::shared_ptr<ssl::context>> BuildContext(const ServerOptions& o) {
+  auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
+  boost::system::error_code ec;
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                   ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
+                   ssl::context::single_dh_use);
+  ctx->use_certificate_chain_file(o.cert_file, ec);
+  if (ec) return InvalidArgumentError("tls certificate " + o.cert_file + ": " + ec.message());
+  ctx->use_private_key_file(o.key_file, ssl::context::pem, ec);
+  if (ec) return InvalidArgumentError("tls private key " + o.key_file + ": " + ec.message());
+  SSL_CTX* native = ctx->native_handle();
+  if (SSL_CTX_check_private_key(native) != 1) {
+    return InvalidArgumentError("tls private key " + o.key_file + " does not match " +
+                                o.cert_file);
+  }
+  // Request a client certificate without requiring one; chains are verified per CA afterwards
+  // (CertificateVerifier), so the handshake accepts any certificate.
+  SSL_CTX_set_verify(native, SSL_VERIFY_PEER, [](int, X509_STORE_CTX*) { return 1; });
+  static const unsigned char kSid[] = "oomcast-metrics-adapter";
+  SSL_CTX_set_session_id_context(native, kSid, sizeof kSid - 1);
+  STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();
+  for (const std::string& pem : o.client_ca_pems) {
+    BIO* bio = BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()));
+    while (X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr)) {
+      sk_X509_NAME_push(names, X509_NAME_dup(X509_get_subject_name(cert)));
+      X509_free(cert);
+    }
+    BIO_free(bio);
+  }
+  SSL_CTX_set_client_CA_list(native, names);
+  SSL_CTX_set_alpn_select_cb(native, AlpnSelect, nullptr);
+  return ctx;
+}
+
+}  // namespace
+
+struct HttpsServer::Impl {
+  ServerOptions options;
+  RequestHandler* handler = nullptr;
+  std::shared_ptr<const CertificateVerifier> verifier;
+  asio::io_context ioc;
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<asio::thread_pool> blocking_pool;
+  std::vector<std::thread> threads;
+  std::atomic<bool> stopped{false};
+  int port = 0;
+
+  std::mutex ctx_mu;
+  std::shared_ptr<ssl::context> ctx;
+  std::string cert_stamp, key_stamp;
+  std::chrono::steady_clock::time_point next_check;
+  std::atomic<int> reloads{0};
+
+  // The serving context for a new connection, reloaded when the files changed.
+  std::shared_ptr<ssl::context> CurrentContext() {
+    std::lock_guard<std::mutex> lock(ctx_mu);
+    auto now = std::chrono::steady_clock::now();
+    if (now >= next_check) {
+      next_check = now + std::chrono::milliseconds(
+                             static_cast<int64_t>(options.reload_poll_seconds * 1000));
+      std::string cs = FileStamp(options.cert_file), ks = FileStamp(options.key_file);
+      if (!cs.empty() && !ks.empty() && (cs != cert_stamp || ks != key_stamp)) {
+        auto fresh = BuildContext(options);
+        if (fresh.ok()) {
+          ctx = *fresh;
+          cert_stamp = cs;
+          key_stamp = ks;
+          reloads++;
+          LogInfo("reloaded serving certificate", {{"cert", options.cert_file}});
+        } else {
+          LogWarn("serving certificate changed but cannot be loaded; keeping the previous one",
+                  {{"err", fresh.status().ToString()}});
+        }
+      }
+    }
+    return ctx;
+  }
+
+  void Accept();
+};
+
+namespace {
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, std::shared_ptr<ssl::context> ctx, HttpsServer::Impl* server)
+      : ctx_(std::move(ctx)), stream_(std::move(socket), *ctx_), server_(server) {}
+
+  void Run() {
+    beast::error_code ec;
+    auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+    beast::get_lowest_layer(stream_).socket().set_option(tcp::no_delay(true), ec);
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(10));
+    stream_.async_handshake(ssl::stream_base::server,
+                            beast::bind_front_handler(&Session::OnHandshake, shared_from_this()));
+  }
+
+ private:
+  void OnHandshake(beast::error_code ec) {
+    if (ec) return;  // Failed handshakes (scanners, wrong CA on the client) are not logged.
+    SSL* ssl = stream_.native_handle();
+    std::vector<std::string> chain;
+    if (X509* leaf = SSL_get1_peer_certificate(ssl)) {
+      auto der = [&](X509* c) {
+        int len = i2d_X509(c, nullptr);
+        std::string out(static_cast<size_t>(std::max(len, 0)), '\0');
+        unsigned char* p = reinterpret_cast<unsigned char*>(out.data());
+        i2d_X509(c, &p);
+        return out;
+      };
+      chain.push_back(der(leaf));
+      X509_free(leaf);
+      if (STACK_OF(X509)* sk = SSL_get_peer_cert_chain(ssl)) {
+        // On the server side the chain excludes the leaf.
+        for (int i = 0; i < sk_X509_num(sk); ++i) chain.push_back(der(sk_X509_value(sk, i)));
+      }
+    }
+    if (!chain.empty() && server_->verifier) peer_ = server_->verifier->Classify(chain);
+    else if (!chain.empty()) {
+      peer_.kind = PeerIdentity::Kind::kInvalid;
+      peer_.error = "client certificates are not accepted";
+    }
+    DoRead();
+  }
+
+  void DoRead() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(server_->options.max_header_bytes));
+    parser_->body_limit(64 * 1024);
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(
+        static_cast<int64_t>(server_->options.idle_timeout_seconds * 1000)));
+    http::async_read(stream_, buffer_, *parser_,
+                     beast::bind_front_handler(&Session::OnRead, shared_from_this()));
+  }
+
+  void OnRead(beast::error_code ec, size_t) {
+    if (ec == http::error::end_of_stream) return DoClose();
+    if (ec) {
+      if (ec == http::error::header_limit || ec == http::error::body_limit ||
+          ec == http::error::bad_target || ec == http::error::bad_method) {
+        ServerResponse r;
+        r.code = ec == http::error::body_limit ? 413 : ec == http::error::header_limit ? 431 : 400;
+        r.body = "{}";
+        keep_alive_ = false;
+        return Write(std::move(r));
+      }
+      return;
+    }
+    auto& msg = parser_->get();
+    req_ = ServerRequest();
+    req_.method = std::string(msg.method_string());
+    req_.target = std::string(msg.target());
+    std::string_view t = req_.target;
+    size_t q = t.find('?');
+    req_.path = t.substr(0, q);
+    req_.query = q == t.npos ? std::string_view() : t.substr(q + 1);
+    req_.headers.reserve(16);
+    for (const auto& field : msg) {
+      std::string name(field.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      req_.headers.emplace_back(std::move(name), std::string(field.value()));
+    }
+    req_.peer = &peer_;
+    req_.remote_address = remote_;
+    keep_alive_ = msg.keep_alive();
+    std::optional<ServerResponse> resp = server_->handler->Handle(req_, false);
+    if (resp) return Write(std::move(*resp));
+    // Needs a blocking call: answer from the worker pool, write from this connection's strand.
+    auto self = shared_from_this();
+    asio::post(*server_->blocking_pool, [self] {
+      std::optional<ServerResponse> r = self->server_->handler->Handle(self->req_, true);
+      if (!r) r = ServerResponse{500, "application/json", "{}", {}};
+      asio::post(self->stream_.get_executor(),
+                 [self, r = std::move(*r)]() mutable { self->Write(std::move(r)); });
+    });
+  }
+
+  void Write(ServerResponse r) {
+    res_ = {};
+    res_.version(11);
+    res_.result(static_cast<http::status>(r.code));
+    res_.set(http::field::content_type, r.content_type);
+    res_.set(http::field::cache_control, "no-cache, private");
+    res_.set("X-Content-Type-Options", "nosniff");
+    for (auto& [k, v] : r.headers) res_.set(k, v);
+    res_.body() = std::move(r.body);
+    res_.keep_alive(keep_alive_);
+    res_.prepare_payload();
+    http::async_write(stream_, res_,
+                      beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
+  }
+
+  void OnWrite(beast::error_code ec, size_t) {
+    if (ec) return;
+    if (!keep_alive_ || server_->stopped) return DoClose();
+    DoRead();
+  }
+
+  void DoClose() {
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(2));
+    stream_.async_shutdown([self = shared_from_this()](beast::error_code) {});
+  }
+
+  std::shared_ptr<ssl::context> ctx_;
+  beast::ssl_stream<beast::tcp_stream> stream_;
+  HttpsServer::Impl* server_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> res_;
+  ServerRequest req_;
+  PeerIdentity peer_;
+  std::string remote_;
+  bool keep_alive_ = true;
+};
+
+}  // namespace
+
+void HttpsServer::Impl::Accept() {
+  acceptor->async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
+    if (stopped) return;
+    if (!ec) {
+      auto ctx = CurrentContext();
+      std::make_shared<Session>(std::move(s), std::move(ctx), this)->Run();
+    }
+    Accept();
+  });
+}
+
+StatusOr<std::unique_ptr<HttpsServer>> HttpsServer::Start(
+    ServerOptions options, RequestHandler* handler,
+    std::shared_ptr<const CertificateVerifier> verifier) {
+  std::unique_ptr<HttpsServer> server(new HttpsServer());
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->handler = handler;
+  impl->verifier = std::move(verifier);
+  auto ctx = BuildContext(options);
+  if (!ctx.ok()) return ctx.status();
+  impl->ctx = *ctx;
+  impl->cert_stamp = FileStamp(options.cert_file);
+  impl->key_stamp = FileStamp(options.key_file);
+  impl->next_check = std::chrono::steady_clock::now();
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(options.bind_address, ec);
+  if (ec) return InvalidArgumentError("bind address " + options.bind_address + ": " + ec.message());
+  tcp::endpoint ep(addr, static_cast<unsigned short>(options.port));
+  impl->acceptor.emplace(impl->ioc);
+  impl->acceptor->open(ep.protocol(), ec);
+  if (!ec) impl->acceptor->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl->acceptor->bind(ep, ec);
+  if (!ec) impl->acceptor->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return UnavailableError("listen on " + options.bind_address + ":" +
+                            std::to_string(options.port) + ": " + ec.message());
+  }
+  impl->port = impl->acceptor->local_endpoint().port();
+  impl->blocking_pool.emplace(static_cast<size_t>(std::max(1, options.blocking_threads)));
+  impl->Accept();
+  for (int i = 0; i < std::max(1, options.io_threads); ++i) {
+    impl->threads.emplace_back([p = impl.get()] { p->ioc.run(); });
+  }
+  server->impl_ = std::move(impl);
+  return server;
+}
+
+HttpsServer::~HttpsServer() { Stop(); }
+
+int HttpsServer::port() const { return impl_->port; }
+int HttpsServer::certificate_reloads() const { return impl_->reloads.load(); }
+
+void HttpsServer::Stop() {
+  if (!impl_ || impl_->stopped.exchange(true)) return;
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->blocking_pool->join();
+  boost::system::error_code ec;
+  impl_->acceptor->close(ec);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+Status GenerateSelfSignedCertificate(const std::string& cert_file, const std::string& key_file,
+                                     const std::vector<std::string>& hosts) {
+  EVP_PKEY* pkey = EVP_EC_gen("P-256");
+  if (!pkey) return InternalError("generating an EC key failed");
+  X509* x = X509_new();
+  X509_set_version(x, 2);
+  ASN1_INTEGER_set(X509_get_serialNumber(x), static_cast<long>(std::time(nullptr)));
+  X509_gmtime_adj(X509_getm_notBefore(x), -3600);
+  X509_gmtime_adj(X509_getm_notAfter(x), 365L * 86400);
+  X509_set_pubkey(x, pkey);
+  std::string cn = hosts.empty() ? "oomcast-metrics-adapter" : hosts[0];
+  X509_NAME* name = X509_get_subject_name(x);
+  X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                             reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1, 0);
+  X509_set_issuer_name(x, name);
+  std::string san;
+  for (const std::string& h : hosts) {
+    boost::system::error_code ec;
+    asio::ip::make_address(h, ec);
+    if (!san.empty()) san += ",";
+    san += (ec ? "DNS:" : "IP:") + h;
+  }
+  X509V3_CTX v3;
+  X509V3_set_ctx_nodb(&v3);
+  X509V3_set_ctx(&v3, x, x, nullptr, nullptr, 0);
+  auto add_ext = [&](int nid, const std::string& value) {
+    if (value.empty()) return;
+    if (X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &v3, nid, value.c_str())) {
+      X509_add_ext(x, ext, -1);
+      X509_EXTENSION_free(ext);
+    }
+  };
+  add_ext(NID_subject_alt_name, san);
+  add_ext(NID_basic_constraints, "critical,CA:TRUE");
+  add_ext(NID_key_usage, "critical,digitalSignature,keyEncipherment,keyCertSign");
+  add_ext(NID_ext_key_usage, "serverAuth");
+  X509_sign(x, pkey, EVP_sha256());
+  Status result;
+  FILE* kf = std::fopen(key_file.c_str(), "w");
+  if (kf) {
+    ::chmod(key_file.c_str(), 0600);
+    PEM_write_PrivateKey(kf, pkey, nullptr, nullptr, 0, nullptr, nullptr);
+    std::fclose(kf);
+  } else {
+    result = InvalidArgumentError("cannot write " + key_file);
+  }
+  FILE* cf = std::fopen(cert_file.c_str(), "w");
+  if (cf) {
+    PEM_write_X509(cf, x);
+    std::fclose(cf);
+  } else if (result.ok()) {
+    result = InvalidArgumentError("cannot write " + cert_file);
+  }
+  X509_free(x);
+  EVP_PKEY_free(pkey);
+  return result;
+}
+
+}  // namespace oomcast::metrics_adapter
