@@ -3,8 +3,9 @@
 //
 // Deadlines: the whole request (connect to last body byte) is bounded by
 // HttpRequest::timeout_seconds, enforced here on a steady clock (cpprest's own timer, which is
-// an inactivity timer, is set to the same value as a second line). Bodies are read in chunks as
-// they arrive, so the size cap is enforced without buffering more than one chunk past it.
+// an inactivity timer, is set to the same value as a second line). Bodies are consumed in
+// 256 KiB chunks as they arrive and the transfer is cancelled as soon as the size cap is passed,
+// so memory stays near the cap (plus what cpprest's stream buffer received but we have not read).
 #include <cpprest/http_client.h>
 #include <cpprest/producerconsumerstream.h>
 

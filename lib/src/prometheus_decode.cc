@@ -497,8 +497,16 @@ class FastDecoder {
         if (!CheckResultType(t).ok()) return Semantic(CheckResultType(t));
       } else if (key == "result") {
         SkipWs();
-        if (!Peek('[')) return Malformed("data.result is not an array");
-        if (!ParseResult()) return false;
+        if (Peek('n')) {
+          if (!MatchLiteral("null")) return false;  // Treated as an empty result.
+        } else if (!Peek('[')) {
+          return Malformed("data.result is not an array");
+        } else if (!ParseResult()) {
+          return false;
+        }
+        if (!NextMember('}')) return false;
+        if (done_object_) return true;
+        continue;
       } else {
         if (!SkipValue(1)) return false;
       }

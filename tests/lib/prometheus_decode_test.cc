@@ -284,6 +284,13 @@ TEST_CASE("decode: VictoriaMetrics and newer Prometheus extra fields are tolerat
   CHECK(r->samples == 2);
 }
 
+TEST_CASE("decode: a null result is an empty result", "[decode]") {
+  StatusOr<QueryResult> r =
+      DecodeBoth(R"({"status":"success","data":{"resultType":"vector","result":null}})");
+  REQUIRE(r.ok());
+  CHECK(r->series.empty());
+}
+
 TEST_CASE("decode: field order does not matter", "[decode]") {
   std::string body = R"({"data":{"result":[{"values":[[1,"2"]],"metric":{"b":"2","a":"1"}}],)"
                      R"("resultType":"matrix"},"status":"success"})";
