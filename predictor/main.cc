@@ -1,5 +1,6 @@
 // oomcast-predictor: forecasts container OOM kills from a Prometheus-compatible TSDB.
 // main only parses the command line and wires the real clock and clients.
+#include <cmath>
 #include <csignal>
 #include <iostream>
 #include <string>
@@ -11,6 +12,7 @@
 #include "oomcast/predictor/commands.h"
 #include "oomcast/predictor/config.h"
 #include "oomcast/predictor/version.h"
+#include "oomcast/units.h"
 
 namespace {
 
@@ -27,6 +29,14 @@ const char* kUsage =
 Usage:
   oomcast-predictor once --prometheus URL [flags] [-o table|json]
       One forecast pass; prints a table sorted by ETA, or JSON lines.
+  oomcast-predictor once --openmetrics FILE [--at TIME] [-o table|json]
+      The forecast at the end (or at TIME) of a recorded history (OpenMetrics with
+      timestamps, plain or .gz), replayed as the live predictor would have seen it.
+  oomcast-predictor backtest (--openmetrics FILE | --prometheus URL --start T --end T)
+                    [--truth truth.json] [--eval-step 30s] [--records FILE|-] [--summary-json]
+      Replays history through the model (data up to t only at each step) and scores the
+      alarms: recall at 5/10/15 min, median lead, precision, false alarms per series-day.
+      Without --truth, kills are inferred from the data (limit reached, then a restart).
   oomcast-predictor serve --prometheus URL [--listen-address 0.0.0.0:8080] [flags]
       The polling loop with /metrics, /healthz, /readyz.
   oomcast-predictor version
@@ -39,7 +49,20 @@ int Usage(const std::string& error) {
   return 2;
 }
 
-bool IsBool(std::string_view name) { return IsPredictorBoolFlag(name) || name == "help"; }
+bool IsBool(std::string_view name) {
+  return IsPredictorBoolFlag(name) || name == "help" || name == "summary-json";
+}
+
+// A clock stopped at one instant: `once --at` evaluates the past as if it were now.
+class FixedClock final : public Clock {
+ public:
+  explicit FixedClock(double t) : t_(t) {}
+  double NowUnixSeconds() const override { return t_; }
+  void SleepFor(double seconds) override { t_ += seconds; }
+
+ private:
+  double t_;
+};
 
 }  // namespace
 
@@ -51,14 +74,18 @@ int main(int argc, char** argv) {
   if (command == "help" || command == "--help" || command == "-h") {
     std::cout << kUsage << PredictorFlagsHelp()
               << "Serve:\n  --listen-address ADDR                 /metrics, /healthz, /readyz "
-                 "(default 0.0.0.0:8080)\nOnce:\n  -o, --output table|json\n";
+                 "(default 0.0.0.0:8080)\nOnce:\n  -o, --output table|json\n  --openmetrics FILE  "
+                 "                 replay a recorded history instead of a TSDB\n  --at TIME       "
+                 "                      evaluate at TIME (Unix s or RFC 3339)\n";
     return 0;
   }
   if (command == "version") {
     std::cout << "oomcast-predictor " << Version() << "\n";
     return 0;
   }
-  if (command != "once" && command != "serve") return Usage("unknown command \"" + command + "\"");
+  if (command != "once" && command != "serve" && command != "backtest") {
+    return Usage("unknown command \"" + command + "\"");
+  }
 
   auto parsed = ParseArgs(args, IsBool);
   if (!parsed.ok()) return Usage(parsed.status().message());
@@ -74,8 +101,51 @@ int main(int argc, char** argv) {
     config = *loaded;
   }
   OutputFormat format = OutputFormat::kTable;
+  std::string openmetrics;
+  double at = std::nan("");
+  BacktestRequest bt;
   for (const auto& [name, value] : parsed->flags) {
     if (name == "config") continue;
+    if (name == "openmetrics" && command != "serve") {
+      openmetrics = value;
+      continue;
+    }
+    auto time_flag = [&](double* out) -> bool {
+      auto t = ParseTimestamp(value);
+      if (!t.ok()) return false;
+      *out = *t;
+      return true;
+    };
+    if (name == "at" && command == "once") {
+      if (!time_flag(&at)) return Usage("--at: " + ParseTimestamp(value).status().message());
+      continue;
+    }
+    if (command == "backtest") {
+      if (name == "start" || name == "end") {
+        if (!time_flag(name == "start" ? &bt.start_s : &bt.end_s)) {
+          return Usage("--" + name + ": " + ParseTimestamp(value).status().message());
+        }
+        continue;
+      }
+      if (name == "truth") {
+        bt.truth_path = value;
+        continue;
+      }
+      if (name == "records") {
+        bt.records_path = value;
+        continue;
+      }
+      if (name == "summary-json") {
+        bt.summary_json = value == "true";
+        continue;
+      }
+      if (name == "eval-step") {
+        auto d = ParseDurationSeconds(value);
+        if (!d.ok() || *d <= 0) return Usage("--eval-step: must be a positive duration");
+        bt.eval_step_seconds = *d;
+        continue;
+      }
+    }
     if (name == "output" && command == "once") {
       if (value == "table")
         format = OutputFormat::kTable;
@@ -93,17 +163,33 @@ int main(int argc, char** argv) {
     if (!applied.ok()) return Usage(applied.status().message());
     if (!*applied) return Usage("unknown flag --" + name + " for " + command);
   }
-  Status valid = ValidateConfig(config, /*need_url=*/true);
+  bool offline = !openmetrics.empty();
+  if (command == "backtest" && !offline &&
+      (std::isnan(bt.start_s) || std::isnan(bt.end_s) || bt.end_s <= bt.start_s)) {
+    return Usage("backtest: give --openmetrics FILE, or --prometheus URL with --start < --end");
+  }
+  Status valid = ValidateConfig(config, /*need_url=*/!offline);
   if (!valid.ok()) return Usage(valid.message());
   LogLevel level = LogLevel::kInfo;
   ParseLogLevel(config.log_level, &level);
   SetLogLevel(level);
 
-  SystemClock clock;
+  if (offline && command == "once") {
+    return RunOnceOpenMetrics(config, openmetrics, at, format, std::cout, std::cerr);
+  }
+  if (offline && command == "backtest") {
+    bt.openmetrics_path = openmetrics;
+    return RunBacktest(config, bt, nullptr, std::cout, std::cerr);
+  }
+
+  SystemClock system_clock;
+  FixedClock fixed_clock(at);
+  Clock& clock = std::isnan(at) ? static_cast<Clock&>(system_clock) : fixed_clock;
   auto http = NewCpprestHttpClient(config.http);
   if (!http.ok()) return Usage(http.status().message());
   auto client = NewHttpPrometheusClient(config.backend, http->get(), &clock);
 
+  if (command == "backtest") return RunBacktest(config, bt, client.get(), std::cout, std::cerr);
   if (command == "once") {
     return RunOnce(config, format, client.get(), &clock, std::cout, std::cerr);
   }

@@ -221,4 +221,36 @@ std::string FormatRfc3339(double unix_seconds) {
   return buf;
 }
 
+StatusOr<double> ParseTimestamp(std::string_view text) {
+  std::string s(text);
+  char* end = nullptr;
+  double v = std::strtod(s.c_str(), &end);
+  if (!s.empty() && *end == '\0' && std::isfinite(v)) return v;
+  int y, mo, d, h, mi;
+  double sec;
+  int consumed = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%lf%n", &y, &mo, &d, &h, &mi, &sec, &consumed) !=
+      6) {
+    return InvalidArgumentError("time \"" + s +
+                                "\": want Unix seconds or RFC 3339 (2026-01-01T00:00:00Z)");
+  }
+  std::string zone = s.substr(consumed);
+  double offset = 0;
+  if (zone == "Z" || zone == "z") {
+    offset = 0;
+  } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':') {
+    offset = (std::stoi(zone.substr(1, 2)) * 3600 + std::stoi(zone.substr(4, 2)) * 60) *
+             (zone[0] == '-' ? -1 : 1);
+  } else {
+    return InvalidArgumentError("time \"" + s + "\": missing or bad zone (Z or +hh:mm)");
+  }
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  return static_cast<double>(timegm(&tm)) + sec - offset;
+}
+
 }  // namespace oomcast

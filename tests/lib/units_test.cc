@@ -81,5 +81,15 @@ TEST_CASE("Human formatting for tables") {
   CHECK(FormatRfc3339(1767225600) == "2026-01-01T00:00:00Z");
 }
 
+TEST_CASE("ParseTimestamp reads Unix seconds and RFC 3339") {
+  CHECK(*ParseTimestamp("1767225600") == 1767225600);
+  CHECK(*ParseTimestamp("1767225600.5") == 1767225600.5);
+  CHECK(*ParseTimestamp("2026-01-01T00:00:00Z") == 1767225600);
+  CHECK(*ParseTimestamp("2026-01-01T02:00:30+02:00") == 1767225630);
+  CHECK(*ParseTimestamp("2026-01-01T00:00:00.250Z") == 1767225600.25);
+  CHECK_FALSE(ParseTimestamp("yesterday").ok());
+  CHECK_FALSE(ParseTimestamp("2026-01-01T00:00:00").ok());
+}
+
 }  // namespace
 }  // namespace oomcast

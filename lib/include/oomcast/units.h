@@ -28,6 +28,10 @@ std::string FormatDurationHuman(double seconds);
 // Human IEC size for tables: "512B", "1.5KiB", "734.0MiB", "2.00GiB"; signed values keep sign.
 std::string FormatBytesHuman(double bytes);
 
+// Parses a point in time: Unix seconds ("1767225600", "1767225600.5") or RFC 3339
+// ("2026-01-01T00:00:00Z", "2026-01-01T02:00:00+02:00"). Returns Unix seconds.
+StatusOr<double> ParseTimestamp(std::string_view text);
+
 // RFC 3339 UTC with seconds: "2026-01-01T00:00:00Z".
 std::string FormatRfc3339(double unix_seconds);
 

@@ -9,6 +9,7 @@
 
 #include "oomcast/clock.h"
 #include "oomcast/predictor/config.h"
+#include "oomcast/predictor/forecast.h"
 #include "oomcast/prometheus_client.h"
 
 namespace oomcast::predictor {
@@ -18,6 +19,26 @@ enum class OutputFormat { kTable, kJson };
 // One forecast pass against a TSDB: backfills the window, forecasts, prints.
 int RunOnce(const PredictorConfig& config, OutputFormat format, PrometheusClient* client,
             Clock* clock, std::ostream& out, std::ostream& err);
+
+// The forecast at the end of (or at `at_unix_s` within) a recorded history in an OpenMetrics
+// file (the format of the dev corpus and of data/sample/), replayed as the live predictor
+// would have seen it. No TSDB needed.
+int RunOnceOpenMetrics(const PredictorConfig& config, const std::string& path, double at_unix_s,
+                       OutputFormat format, std::ostream& out, std::ostream& err);
+
+struct BacktestRequest {
+  std::string openmetrics_path;  // Either this...
+  double start_s = kNaN;         // ...or a TSDB range (with a client): evaluation start/end.
+  double end_s = kNaN;
+  std::string truth_path;  // Optional truth.json; without it kills are inferred.
+  double eval_step_seconds = 30;
+  std::string records_path;   // JSON lines of every forecast; "-" = stdout; "" = none.
+  bool summary_json = false;  // Summary as one JSON object instead of text.
+};
+
+// Replays history (file or TSDB) through the model and scores it (see backtest.h).
+int RunBacktest(const PredictorConfig& config, const BacktestRequest& request,
+                PrometheusClient* client, std::ostream& out, std::ostream& err);
 
 // The polling loop with /metrics, /healthz, /readyz on config.listen_address until `stop`.
 int RunServe(const PredictorConfig& config, PrometheusClient* client, Clock* clock,
