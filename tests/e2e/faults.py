@@ -131,7 +131,11 @@ def run(harness, args, report, checks, Env, System, namespace, evaluate_workload
     args.predictor_extra = ["--config", predictor_config]
     sysm = System(env, args, checks, prometheus_url_for_predictor=proxy_url)
     specs = fault_specs()
-    sysm.start_controller(specs)
+    # The leak's scaler scales down on any growth below 100 KiB/s, at once: a controller that
+    # read missing forecasts as zero growth would scale it down during an outage.
+    sysm.start_controller(specs, scaler_extra={"steady-leak": {
+        "scaleDown": {"growthRateBelow": "100Ki"},
+        "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}}}})
     report.event(harness, "system up", predictor=bool(sysm.predictor),
                  adapter=bool(sysm.adapter), controller=bool(sysm.controller))
 
@@ -280,11 +284,23 @@ def run(harness, args, report, checks, Env, System, namespace, evaluate_workload
                          f"only {len(rss_marks)} RSS marks")
 
     if sysm.standin and sysm.controller:
-        downs = {n: sysm.spoll.decreases(n) for n in sysm.spoll.replicas}
-        any_down = {n: [(rel(t), a, b) for t, a, b in d] for n, d in downs.items() if d}
-        checks.check("controller never scaled down during the faults", not any_down,
-                     json.dumps(any_down) if any_down else
-                     f"replicas {json.dumps({n: [(rel(t), r) for t, r in v] for n, v in sysm.spoll.replicas.items()})}")
+        replicas = {n: [(rel(t), r) for t, r in v] for n, v in sysm.spoll.replicas.items()}
+        report.data["replicas"] = replicas
+        for kind, a, b in outages:
+            downs = {n: [(rel(t), x, y) for t, x, y in sysm.spoll.decreases(n)
+                         if a <= rel(t) <= b + 5] for n in sysm.spoll.replicas}
+            downs = {n: d for n, d in downs.items() if d}
+            checks.check(f"controller holds (no scale-down) while Prometheus is {kind}ed", not downs,
+                         json.dumps(downs) if downs else f"replicas {json.dumps(replicas)}")
+        conds = {k: [(rel(t), c) for t, c in v] for k, v in sysm.spoll.conditions.items()}
+        series = conds.get("steady-leak", [])
+
+        def state_at(t):
+            return next((c for ts, c in reversed(series) if ts <= t), None)
+        held = [(kind, state_at(b - 1)) for kind, _, b in outages]
+        checks.check("controller reports the missing forecasts in its status",
+                     all(c and ("False" in c or "Stale" in c) for _, c in held),
+                     f"steady-leak conditions 1 s before each outage ends: {held}")
         report.data["scaler_conditions"] = {k: [(rel(t), c) for t, c in v]
                                             for k, v in sysm.spoll.conditions.items()}
 

@@ -368,7 +368,8 @@ class System:
         if self.adapter_bin:
             self.pki = system.Pki(os.path.join(h.workdir, "pki"))
             self.adapter = system.Adapter(h, self.adapter_bin, env.prometheus.url, horizon,
-                                          self.pki)
+                                          self.pki, NAMESPACE)
+            self.wrk_headers = self.adapter.wrk_headers
             self.adapter.wait_healthy()
             self.kubeconfig = self.pki.kubeconfig(os.path.join(h.workdir, "adapter.kubeconfig"),
                                                   self.adapter.url)
@@ -380,14 +381,19 @@ class System:
             checks.skip("stage oomcast-controller", "needs the metrics-adapter and the stand-in")
 
     def start_controller(self, specs, scaler_extra=None):
+        """One Deployment (2 replicas) and one MemoryScaler per workload; scaler_extra maps a
+        workload name to spec fields that override the defaults."""
         if not self.standin:
             return
         for s in specs:
             self.standin.seed(system.deployment(NAMESPACE, s.name, 2, s.labels))
             self.standin.seed(system.memory_scaler(NAMESPACE, s.name, s.name, 1, 10,
-                                                   self.args.horizon, s.labels, scaler_extra))
-        self.controller = system.Controller(self.env.harness, self.controller_bin,
-                                            self.standin.kubeconfig, self.adapter)
+                                                   self.args.horizon, s.labels,
+                                                   (scaler_extra or {}).get(s.name)))
+        kubeconfig = self.standin.client_kubeconfig(
+            os.path.join(self.env.harness.workdir, "controller.kubeconfig"), self.pki, NAMESPACE)
+        self.controller = system.Controller(self.env.harness, self.controller_bin, kubeconfig,
+                                            self.adapter)
         self.controller.wait_healthy()
 
     def start_pollers(self):

@@ -7,12 +7,15 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
+import urllib.error
 
 from e2elib import (free_port, http_get, log, parse_prometheus_text, tls_context_no_verify,
                     wait_until)
 
+HERE = os.path.dirname(os.path.abspath(__file__))
 RISK = "memory_oom_risk"
 ETA = "memory_oom_eta_seconds"
 GROWTH = "memory_growth_rate_bytes_per_second"
@@ -118,23 +121,49 @@ class Predictor:
 
 
 class Adapter:
-    def __init__(self, harness, binary, prometheus_url, horizon_s, pki, extra=()):
+    """The metrics-adapter with TLS from the harness's CA, client certificates verified against
+    it, and bearer tokens checked by TokenReview / SubjectAccessReview through a small webhook
+    (authn_webhook.py) reached with --kubeconfig."""
+
+    WRK_TOKEN = "e2e-wrk-token"
+
+    def __init__(self, harness, binary, prometheus_url, horizon_s, pki, namespace, extra=()):
         self.port = free_port()
         self.url = f"https://127.0.0.1:{self.port}"
+        self.pki = pki
         help_out = help_text(binary)
+        webhook_port = free_port()
+        self.webhook = harness.spawn("authn-webhook", [
+            sys.executable, os.path.join(HERE, "authn_webhook.py"), "--port", str(webhook_port),
+            "--token", f"{self.WRK_TOKEN}=e2e-wrk:e2e-readers", "--allow-user", "e2e-wrk"])
+        wait_until(lambda: http_get(f"http://127.0.0.1:{webhook_port}/_webhook/stats",
+                                    timeout=1)[0] == 200, 20, what="authn webhook")
+        self.webhook_kubeconfig = os.path.join(harness.workdir, "webhook.kubeconfig")
+        with open(self.webhook_kubeconfig, "w") as f:
+            f.write("\n".join([
+                "apiVersion: v1", "kind: Config", "current-context: webhook",
+                "clusters:", "- name: webhook", "  cluster:",
+                f"    server: http://127.0.0.1:{webhook_port}",
+                "users:", "- name: adapter", "  user: {}",
+                "contexts:", "- name: webhook", "  context:", "    cluster: webhook",
+                "    user: adapter", "    namespace: kube-system", ""]))
         argv = [binary, "--prometheus", prometheus_url, "--secure-port", str(self.port),
                 "--tls-cert-file", pki.server_crt, "--tls-private-key-file", pki.server_key,
                 "--client-ca-file", pki.ca_crt, "--horizon", f"{horizon_s}s"]
         for flag, value in (("--bind-address", "127.0.0.1"), ("--interval", "2s"),
                             ("--window", "10m"), ("--step", "1s"), ("--stale-after", "10s"),
-                            ("--prometheus-timeout", "3s"), ("--prometheus-max-retries", "0")):
+                            ("--prometheus-timeout", "3s"), ("--prometheus-max-retries", "0"),
+                            ("--namespace", namespace),
+                            ("--kubeconfig", self.webhook_kubeconfig)):
             if flag in help_out:
                 argv += [flag, value]
+        if "--authentication-skip-lookup" in help_out:
+            argv.append("--authentication-skip-lookup")
         argv += list(extra)
-        self.pki = pki
         self.proc = harness.spawn("metrics-adapter", argv, resource_name="metrics-adapter")
         self.ssl = tls_context_no_verify()
         self.ssl.load_cert_chain(pki.client_crt, pki.client_key)
+        self.wrk_headers = [f"Authorization: Bearer {self.WRK_TOKEN}"]
 
     def get(self, path, timeout=2.0):
         return http_get(self.url + path, timeout=timeout, context=self.ssl)
@@ -149,8 +178,6 @@ class Adapter:
 class StandIn:
     """The Kubernetes API stand-in (tests/support/kube_standin) as a child process."""
 
-    TOKEN = "e2e-controller-token"
-
     def __init__(self, harness, script):
         d = os.path.join(harness.workdir, "standin")
         os.makedirs(d, exist_ok=True)
@@ -158,7 +185,7 @@ class StandIn:
         self.kubeconfig = os.path.join(d, "kubeconfig")
         self.ca = os.path.join(d, "ca.crt")
         self.proc = harness.spawn("kube-standin", [
-            "python3", script, "--token", self.TOKEN, "--port-file", self.port_file,
+            sys.executable, script, "--port-file", self.port_file,
             "--kubeconfig-out", self.kubeconfig, "--ca-out", self.ca, "--bookmark-interval", "1"],
             resource_name="kube-standin")
         wait_until(lambda: os.path.exists(self.port_file) or not self.proc.alive(), 60,
@@ -174,12 +201,26 @@ class StandIn:
         import urllib.request
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.url + path, data=data, method=method, headers={
-            "Authorization": f"Bearer {self.TOKEN}", "Content-Type": "application/json"})
+            "Content-Type": "application/json"})
         try:
             with urllib.request.urlopen(req, timeout=timeout, context=self.ssl) as r:
                 return r.status, json.loads(r.read() or b"null")
         except urllib.error.HTTPError as e:
             return e.code, json.loads(e.read() or b"null")
+
+    def client_kubeconfig(self, path, pki, namespace):
+        """A kubeconfig for the stand-in that authenticates with the harness's client
+        certificate: the controller reuses its credentials for the adapter."""
+        with open(path, "w") as f:
+            f.write("\n".join([
+                "apiVersion: v1", "kind: Config", "current-context: standin",
+                "clusters:", "- name: standin", "  cluster:", f"    server: {self.url}",
+                f"    certificate-authority: {self.ca}",
+                "users:", "- name: controller", "  user:",
+                f"    client-certificate: {pki.client_crt}", f"    client-key: {pki.client_key}",
+                "contexts:", "- name: standin", "  context:", "    cluster: standin",
+                "    user: controller", f"    namespace: {namespace}", ""]))
+        return path
 
     def seed(self, obj):
         code, out = self.request("POST", "/_standin/objects", obj)
@@ -221,6 +262,7 @@ def memory_scaler(namespace, name, target, min_replicas, max_replicas, horizon_s
         "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
         "minReplicas": min_replicas, "maxReplicas": max_replicas, "horizon": f"{horizon_s}s",
         "metricSelector": {"matchLabels": dict(selector)},
+        "maxForecastAge": "20s",
     }
     spec.update(extra_spec or {})
     return {"apiVersion": "oomcast.io/v1alpha1", "kind": "MemoryScaler",
@@ -238,7 +280,7 @@ class Controller:
         for flag, value in (("--external-metrics-ca-file", pki.ca_crt),
                             ("--external-metrics-cert-file", pki.client_crt),
                             ("--external-metrics-key-file", pki.client_key),
-                            ("--leader-elect", "false")):
+                            ("--watch-namespace", "e2e")):
             if flag in help_out:
                 argv += [flag, value]
         argv += list(extra)
