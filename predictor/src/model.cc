@@ -6,6 +6,16 @@
 #include <limits>
 
 namespace oomcast::predictor {
+namespace model_internal {
+// A point of the regression: x kiloseconds relative to the forecast time, y the bucket mean and
+// peak its max (bytes), w its weight (samples).
+struct Point {
+  double x;
+  double y;
+  double peak;
+  double w;
+};
+}  // namespace model_internal
 namespace {
 
 constexpr double kInfinity = std::numeric_limits<double>::infinity();
@@ -24,13 +34,7 @@ double StudentUpperTail(double t, double dof) {
   return NormalUpperTail(z);
 }
 
-// A point of the regression: x in kiloseconds relative to now, y bytes, w weight.
-struct Point {
-  double x;
-  double y;
-  double peak;
-  double w;
-};
+using model_internal::Point;
 
 // Weighted least squares of y on (1, x[, x^2]). Solves the normal equations by Cholesky.
 // Returns false when singular. `inv` receives (X'WX)^-1 (row-major 3x3, used part only).
@@ -264,16 +268,80 @@ void ContainerModel::Observe(double t, double bytes, double limit_bytes) {
   last_bytes_ = bytes;
 }
 
-ModelOutput ContainerModel::Forecast(double now, double limit_bytes) const {
-  ModelOutput out;
-  out.eta_seconds = kInfinity;
-  out.peak_at_horizon_bytes = kNotANumber;
-  if (last_t_ == 0) return out;
-  if (now < last_t_) now = last_t_;
-  out.level_bytes = last_bytes_;
+// The fit and forecast of one set of points (x in kiloseconds relative to the forecast time).
+// Fills level, rate, acceleration, envelope, peak, eta and risk of `out`.
+void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
+                                    double horizon_seconds, ModelOutput* out) const {
+  const double span = n > 0 ? (pts[n - 1].x - pts[0].x) * kTimeScale : 0;
+  const bool has_limit = std::isfinite(limit_bytes) && limit_bytes > 0;
+  if (n < 3 || span < 30) return;
+  Fit fit;
+  if (!RobustFit(pts, n, 2, &fit)) return;
+  if (n >= 8 && span >= 8 * config_->bucket_seconds) {
+    Fit quad;
+    if (RobustFit(pts, n, 3, &quad)) {
+      const double se_c = std::sqrt(quad.s2 * quad.inv[8]);
+      if (se_c > 0 && std::fabs(quad.beta[2]) / se_c >= config_->acceleration_min_t) fit = quad;
+    }
+  }
+  out->level_bytes = fit.beta[0];
+  out->growth_rate_bytes_per_second = fit.beta[1] / kTimeScale;
+  out->acceleration_bytes_per_second2 = 2 * fit.beta[2] / (kTimeScale * kTimeScale);
 
-  // Gather the points of the window (oldest first), the open bucket last.
-  Point pts[kBuckets + 1];
+  // What is extrapolated: the slope shrunk towards 0 by its significance (a slope within noise
+  // of zero is not a trend), and the curvature only when it is significant (above).
+  double beta[3] = {fit.beta[0], fit.beta[1], fit.beta[2]};
+  const double se_b = std::sqrt(fit.s2 * fit.inv[4]);
+  if (se_b > 0) {
+    const double tb = beta[1] / se_b;
+    const double k = config_->growth_min_t;
+    beta[1] *= std::max(0.0, 1.0 - (k * k) / std::max(1e-12, tb * tb));
+  }
+
+  // The peaks: the highest recent bucket peak above the trend. Garbage-collected heaps peak at
+  // a multiple of their live size, so the envelope grows in proportion to the trend.
+  double above[kBuckets + 1];
+  int m = 0;
+  const double recent = -config_->envelope_window_seconds / kTimeScale;
+  for (int i = 0; i < n; ++i) {
+    if (pts[i].x >= recent) above[m++] = pts[i].peak - Eval(fit.beta, pts[i].x);
+  }
+  if (m == 0) return;
+  const int qi =
+      std::clamp(static_cast<int>(std::ceil(config_->envelope_quantile * m)) - 1, 0, m - 1);
+  std::nth_element(above, above + qi, above + m);
+  const double envelope = std::max(0.0, above[qi]);
+  out->envelope_bytes = envelope;
+  const double level0 = std::max(1.0, beta[0]);
+  const double gain = 1.0 + envelope / level0;
+  auto peak_at = [&](double x) {
+    const double trend = Eval(beta, x);
+    return trend + envelope + std::max(0.0, trend - beta[0]) * (gain - 1.0);
+  };
+  const double h = horizon_seconds / kTimeScale;
+  // The highest forecast trend point within [0, h].
+  double x_peak = h;
+  if (beta[2] < 0) {
+    x_peak = std::clamp(-beta[1] / (2 * beta[2]), 0.0, h);
+  } else if (Eval(beta, 0) > Eval(beta, h)) {
+    x_peak = 0;
+  }
+  const double peak = peak_at(x_peak);
+  out->peak_at_horizon_bytes = peak_at(h);
+  if (!has_limit) return;
+  if (peak_at(0) >= limit_bytes) {
+    out->eta_seconds = 0;
+  } else {
+    // peak_at(x) = limit  <=>  trend(x) = level0 + (limit - level0 - envelope) / gain.
+    const double target = beta[0] + (limit_bytes - beta[0] - envelope) / gain;
+    out->eta_seconds = FirstCrossing(beta, 0, target) * kTimeScale;
+  }
+  const double sd =
+      gain * std::sqrt(FitVariance(fit.inv, fit.p, fit.s2, x_peak)) + 1e-3 * limit_bytes;
+  out->risk = StudentUpperTail((limit_bytes - peak) / sd, fit.dof);
+}
+
+int ContainerModel::GatherPoints(double now, Point* pts) const {
   int n = 0;
   const double window_start = now - config_->window_seconds;
   for (int i = 0; i < size_; ++i) {
@@ -287,90 +355,47 @@ ModelOutput ContainerModel::Forecast(double now, double limit_bytes) const {
     pts[n++] = {(origin_t_ + open_sum_t_ / open_count_ - now) / kTimeScale,
                 open_sum_v_ / open_count_, open_max_, static_cast<double>(open_count_)};
   }
-  const double span = n > 0 ? (pts[n - 1].x - pts[0].x) * kTimeScale : 0;
-  const double since_restart = last_t_ - segment_start_t_;
-  out.warming_up = since_restart < config_->min_fit_seconds;
-  const bool has_limit = std::isfinite(limit_bytes) && limit_bytes > 0;
+  return n;
+}
+
+ModelOutput ContainerModel::Forecast(double now, double limit_bytes) const {
+  ModelOutput out;
+  out.eta_seconds = kInfinity;
+  out.peak_at_horizon_bytes = kNotANumber;
+  if (last_t_ == 0) return out;
+  if (now < last_t_) now = last_t_;
+  out.level_bytes = last_bytes_;
+  out.warming_up = last_t_ - segment_start_t_ < config_->min_fit_seconds;
   if (killed_) {
     // The newest sample is the kill itself: the forecast restarts with the next instance.
     out.warming_up = true;
     return out;
   }
-
-  if (n < 3 || span < 30) {
-    // Too little to fit: only the crash-loop case (already at the limit) can alarm.
-    if (has_limit && last_bytes_ >= limit_bytes) {
-      out.eta_seconds = 0;
-      out.risk = 1;
-      out.oom_predicted = out.risk >= config_->alarm_risk_threshold;
-    }
+  const bool has_limit = std::isfinite(limit_bytes) && limit_bytes > 0;
+  Point pts[kBuckets + 1];
+  const int n = GatherPoints(now, pts);
+  FitAndForecast(pts, n, limit_bytes, config_->horizon_seconds, &out);
+  if (!has_limit) {
+    out.eta_seconds = kInfinity;
+    out.risk = 0;
     return out;
   }
-
-  Fit fit;
-  if (!RobustFit(pts, n, 2, &fit)) return out;
-  if (n >= 8 && span >= 2 * config_->bucket_seconds * 4) {
-    Fit quad;
-    if (RobustFit(pts, n, 3, &quad)) {
-      const double se_c = std::sqrt(quad.s2 * quad.inv[8]);
-      if (se_c > 0 && std::fabs(quad.beta[2]) / se_c >= config_->acceleration_min_t) fit = quad;
-    }
+  // Persistence: the forecast made persistence_seconds ago (from the data then) must agree;
+  // the risk reported is the lower of the two.
+  if (out.risk >= config_->alarm_risk_threshold && config_->persistence_seconds > 0) {
+    const double lag = config_->persistence_seconds / kTimeScale;
+    int m = 0;
+    while (m < n && pts[m].x <= -lag) ++m;
+    for (int i = 0; i < m; ++i) pts[i].x += lag;
+    ModelOutput earlier;
+    // Same target time: the earlier forecast looks persistence_seconds further ahead.
+    FitAndForecast(pts, m, limit_bytes, config_->horizon_seconds + config_->persistence_seconds,
+                   &earlier);
+    out.risk = std::min(out.risk, earlier.risk);
   }
-
-  out.level_bytes = fit.beta[0];
-  out.growth_rate_bytes_per_second = fit.beta[1] / kTimeScale;
-  out.acceleration_bytes_per_second2 = 2 * fit.beta[2] / (kTimeScale * kTimeScale);
-
-  // The peaks: a high quantile of the recent bucket peaks above the trend. Garbage-collected
-  // heaps peak at a multiple of their live size, so the envelope grows in proportion to the
-  // trend (never shrinks below its current size).
-  double above[kBuckets + 1];
-  int m = 0;
-  const double recent = -config_->envelope_window_seconds / kTimeScale;
-  for (int i = 0; i < n; ++i) {
-    if (pts[i].x >= recent) above[m++] = pts[i].peak - Eval(fit.beta, pts[i].x);
-  }
-  const int qi =
-      std::clamp(static_cast<int>(std::ceil(config_->envelope_quantile * m)) - 1, 0, m - 1);
-  std::nth_element(above, above + qi, above + m);
-  const double envelope = std::max(0.0, above[qi]);
-  out.envelope_bytes = envelope;
-  const double level0 = std::max(1.0, fit.beta[0]);
-  // Forecast peak at x (kiloseconds ahead): trend * (1 + envelope / level0) when growing.
-  const double gain = 1.0 + envelope / level0;
-  auto peak_at = [&](double x) {
-    const double trend = Eval(fit.beta, x);
-    return trend + envelope + std::max(0.0, trend - fit.beta[0]) * (gain - 1.0);
-  };
-  const double h = config_->horizon_seconds / kTimeScale;
-  // The highest forecast trend point within [0, h].
-  double x_peak = h;
-  if (fit.beta[2] < 0) {
-    x_peak = std::clamp(-fit.beta[1] / (2 * fit.beta[2]), 0.0, h);
-  } else if (Eval(fit.beta, 0) > Eval(fit.beta, h)) {
-    x_peak = 0;
-  }
-  const double peak = peak_at(x_peak);
-  out.peak_at_horizon_bytes = peak_at(h);
-  if (!has_limit) return out;
-
-  // ETA: first crossing of the peak forecast; growth is scaled by `gain` above the level.
-  double eta = kInfinity;
-  if (peak_at(0) >= limit_bytes) {
-    eta = 0;
-  } else {
-    // Solve trend(x) = level0 + (limit - level0 - envelope) / gain.
-    const double target = fit.beta[0] + (limit_bytes - fit.beta[0] - envelope) / gain;
-    eta = FirstCrossing(fit.beta, 0, target);
-  }
-  out.eta_seconds = eta * kTimeScale;
-  const double sd =
-      gain * std::sqrt(FitVariance(fit.inv, fit.p, fit.s2, x_peak)) + 1e-3 * limit_bytes;
-  out.risk = StudentUpperTail((limit_bytes - peak) / sd, fit.dof);
-  if (out.warming_up && last_bytes_ < limit_bytes) {
-    // Early after a start/restart only a crash loop straight back at the limit is trusted.
-    out.risk = std::min(
-        out.risk, last_bytes_ >= config_->warmup_alarm_fraction * limit_bytes ? 1.0 : 0.0);
+  if (out.warming_up && last_bytes_ < config_->warmup_alarm_fraction * limit_bytes) {
+    // Early after a start/restart only a crash loop straight back near the limit is trusted.
+    out.risk = 0;
   }
   out.oom_predicted = out.risk >= config_->alarm_risk_threshold;
   return out;

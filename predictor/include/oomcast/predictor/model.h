@@ -8,6 +8,9 @@
 #include <cstdint>
 
 namespace oomcast::predictor {
+namespace model_internal {
+struct Point;  // Defined in model.cc.
+}
 
 struct ModelConfig {
   double horizon_seconds = 900;       // Risk is P(memory reaches the limit within this).
@@ -23,6 +26,12 @@ struct ModelConfig {
   double min_fit_seconds = 600;
   // Quadratic term used only when |acceleration| / its standard error exceeds this.
   double acceleration_min_t = 4.0;
+  // The extrapolated growth rate is shrunk by max(0, 1 - (growth_min_t / t)^2), t its
+  // t-statistic: a slope within noise of zero is not extrapolated.
+  double growth_min_t = 2.0;
+  // An alarm needs the forecast made this many seconds earlier (from the data then) to agree;
+  // the reported risk is the lower of the two. 0 disables.
+  double persistence_seconds = 60;
   // Quantile (0..1) of bucket peaks above the trend line used as the peak envelope.
   double envelope_quantile = 1.0;
   // ... of the buckets of the last this many seconds (the current shape of the peaks).
@@ -96,6 +105,11 @@ class ContainerModel {
 
   void Restart(double t);
   void FlushOpenBucket();
+  // Fits `n` points (x relative to the forecast time) and fills the forecast fields of `out`.
+  void FitAndForecast(const model_internal::Point* pts, int n, double limit_bytes,
+                      double horizon_seconds, ModelOutput* out) const;
+  // Copies the buckets of the window before `now` into `pts` (capacity kBuckets + 1).
+  int GatherPoints(double now, model_internal::Point* pts) const;
   // Lowest sample of the last restart_floor_seconds before `t` (bucket minima), bytes.
   double RecentFloor(double t) const;
 
