@@ -98,20 +98,27 @@ void PrintForecasts(std::vector<Forecast> forecasts, OutputFormat format, double
       << FormatDurationHuman(horizon_s) << " (ETA * = warming up: too little data since start)\n";
 }
 
-// Prometheus caps a range query at 11 000 points per series: long ranges go in chunks.
-StatusOr<std::vector<SeriesData>> RangeInChunks(PrometheusClient* client, const std::string& q,
-                                                double start, double end, double step) {
+// Raw samples of `selector` in (start, end], fetched with instant queries of a range selector
+// (`sel[7200s]` at the end of each chunk) so that the replay sees the samples themselves, as the
+// live predictor's incremental ingest does, not query_range's step-aligned lookback copies.
+StatusOr<std::vector<SeriesData>> RawInChunks(PrometheusClient* client, const std::string& selector,
+                                              double start, double end) {
+  constexpr double kChunkSeconds = 7200;
   std::map<Labels, SeriesData> merged;
-  const double chunk = step * 10000;
-  for (double from = start; from <= end; from += chunk + step) {
-    double to = std::min(end, from + chunk);
-    auto r = client->QueryRange(q, from, to, step);
+  for (double from = start; from < end; from += kChunkSeconds) {
+    double to = std::min(end, from + kChunkSeconds);
+    auto r = client->Query(
+        selector + "[" + std::to_string(static_cast<long long>(std::ceil(to - from))) + "s]", to);
     if (!r.ok()) return r.status();
     for (auto& s : r->series) {
       auto& m = merged[s.labels];
       m.labels = s.labels;
-      m.timestamps_s.insert(m.timestamps_s.end(), s.timestamps_s.begin(), s.timestamps_s.end());
-      m.values.insert(m.values.end(), s.values.begin(), s.values.end());
+      for (size_t i = 0; i < s.timestamps_s.size(); ++i) {
+        // Chunks share their boundary instant: keep each timestamp once, in order.
+        if (!m.timestamps_s.empty() && s.timestamps_s[i] <= m.timestamps_s.back()) continue;
+        m.timestamps_s.push_back(s.timestamps_s[i]);
+        m.values.push_back(s.values[i]);
+      }
     }
   }
   std::vector<SeriesData> out;
@@ -189,14 +196,12 @@ int RunBacktest(const PredictorConfig& config, const BacktestRequest& req, Prome
   } else {
     // The model needs its window of history before the first evaluation.
     double from = req.start_s - config.engine.window_seconds;
-    auto mem = RangeInChunks(client, config.engine.queries.memory_query, from, req.end_s,
-                             config.engine.step_seconds);
+    auto mem = RawInChunks(client, config.engine.queries.memory_query, from, req.end_s);
     if (!mem.ok()) {
       err << "oomcast-predictor backtest: " << mem.status().ToString() << "\n";
       return 1;
     }
-    auto lim = RangeInChunks(client, config.engine.queries.limit_query, from, req.end_s,
-                             config.engine.step_seconds);
+    auto lim = RawInChunks(client, config.engine.queries.limit_query, from, req.end_s);
     if (!lim.ok()) {
       err << "oomcast-predictor backtest: " << lim.status().ToString() << "\n";
       return 1;

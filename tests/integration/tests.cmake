@@ -1,0 +1,7 @@
+# Integration tests: real Prometheus and VictoriaMetrics started on loopback by the tests.
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
+add_test(NAME integration_backends
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/backends_test.py
+                 $<TARGET_FILE:oomcast-predictor>)
+set_tests_properties(integration_backends PROPERTIES LABELS integration TIMEOUT 600
+                     SKIP_RETURN_CODE 77)
