@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <iostream>
@@ -194,7 +195,9 @@ int main(int argc, char** argv) {
   }
 
   ma::MetricsApiOptions api_options;
-  api_options.window_seconds = flags.predictor.engine.model.window_seconds;
+  // The history the trend is fitted over: the model's window, bounded by the history kept.
+  api_options.window_seconds = std::min(flags.predictor.engine.model.window_seconds,
+                                        flags.predictor.engine.window_seconds);
   api_options.eta_cap_seconds = flags.eta_cap_seconds;
   ma::MetricsApi api(source, &clock, api_options);
   std::function<std::string()> extra_metrics;

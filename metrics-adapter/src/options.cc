@@ -16,6 +16,27 @@ const std::set<std::string>& BoolFlags() {
   return k;
 }
 
+const std::set<std::string>& ValueFlags() {
+  static const std::set<std::string> k = {
+      "config", "secure-port", "bind-address", "tls-cert-file", "tls-private-key-file",
+      "cert-dir", "io-threads", "client-ca-file", "requestheader-client-ca-file",
+      "requestheader-allowed-names", "requestheader-username-headers",
+      "requestheader-group-headers", "requestheader-extra-headers-prefix", "kubeconfig",
+      "authentication-kubeconfig", "authorization-kubeconfig", "authorization-mode",
+      "authentication-token-webhook-cache-ttl", "authorization-webhook-cache-authorized-ttl",
+      "authorization-webhook-cache-unauthorized-ttl", "upstream-external-metrics",
+      "upstream-ca-file", "upstream-token-file", "upstream-client-cert-file",
+      "upstream-client-key-file", "upstream-timeout", "upstream-discovery-refresh", "eta-cap",
+      "log-level", "fake-forecasts"};
+  return k;
+}
+
+bool IsPredictorFlag(const std::string& name) {
+  predictor::PredictorConfig probe;
+  auto known = predictor::ApplyPredictorFlag(name, "", &probe);
+  return !known.ok() || *known;
+}
+
 std::vector<std::string> SplitCommas(const std::string& s) {
   std::vector<std::string> out;
   size_t start = 0;
@@ -59,6 +80,9 @@ StatusOr<AdapterFlags> ParseAdapterFlags(const std::vector<std::string>& args) {
       has_value = true;
     }
     const bool is_bool = BoolFlags().count(name) || predictor::IsPredictorBoolFlag(name);
+    if (!is_bool && !ValueFlags().count(name) && !IsPredictorFlag(name)) {
+      return InvalidArgumentError("unknown flag --" + name);
+    }
     if (!has_value) {
       if (is_bool) {
         value = "true";
