@@ -277,12 +277,38 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
   if (n < 3 || span < 30) return;
   Fit fit;
   if (!RobustFit(pts, n, 2, &fit)) return;
-  if (n >= 8 && span >= 8 * config_->bucket_seconds) {
-    Fit quad;
-    if (RobustFit(pts, n, 3, &quad)) {
-      const double se_c = std::sqrt(quad.s2 * quad.inv[8]);
-      if (se_c > 0 && std::fabs(quad.beta[2]) / se_c >= config_->acceleration_min_t) fit = quad;
+  Fit quad;
+  bool quadratic = false;
+  if (n >= 8 && span >= 8 * config_->bucket_seconds && RobustFit(pts, n, 3, &quad)) {
+    const double se_c = std::sqrt(quad.s2 * quad.inv[8]);
+    quadratic = se_c > 0 && std::fabs(quad.beta[2]) / se_c >= config_->acceleration_min_t;
+  }
+  // The recent half of the window: a change of regime (a leak or a warm-up that starts, a
+  // warm-up that levels off) shows as a recent slope different from the long one, and a flat
+  // part followed by a ramp is not an acceleration unless the recent part is itself curved.
+  int half = 0;
+  while (half < n && (pts[half].x - pts[0].x) * kTimeScale < span / 2) ++half;
+  const int nr = n - half;
+  Fit recent;
+  const bool have_recent =
+      nr >= 6 && span / 2 >= config_->min_fit_seconds && RobustFit(pts + half, nr, 2, &recent);
+  if (quadratic && quad.beta[2] < 0) {
+    fit = quad;  // Deceleration: trusted as is (it only lowers the forecast).
+  } else if (quadratic) {
+    Fit recent_quad;
+    bool curved = false;
+    if (nr >= 8 && RobustFit(pts + half, nr, 3, &recent_quad)) {
+      const double se_c = std::sqrt(recent_quad.s2 * recent_quad.inv[8]);
+      curved = se_c > 0 && recent_quad.beta[2] / se_c >= 2.0;
     }
+    if (curved || !have_recent) {
+      fit = quad;
+    } else {
+      fit = recent;
+    }
+  } else if (have_recent) {
+    const double se = std::sqrt(recent.s2 * recent.inv[4] + fit.s2 * fit.inv[4]);
+    if (se > 0 && std::fabs(recent.beta[1] - fit.beta[1]) / se >= 3.0) fit = recent;
   }
   out->level_bytes = fit.beta[0];
   out->growth_rate_bytes_per_second = fit.beta[1] / kTimeScale;
@@ -302,9 +328,9 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
   // a multiple of their live size, so the envelope grows in proportion to the trend.
   double above[kBuckets + 1];
   int m = 0;
-  const double recent = -config_->envelope_window_seconds / kTimeScale;
+  const double envelope_from = -config_->envelope_window_seconds / kTimeScale;
   for (int i = 0; i < n; ++i) {
-    if (pts[i].x >= recent) above[m++] = pts[i].peak - Eval(fit.beta, pts[i].x);
+    if (pts[i].x >= envelope_from) above[m++] = pts[i].peak - Eval(fit.beta, pts[i].x);
   }
   if (m == 0) return;
   const int qi =
