@@ -308,7 +308,9 @@ struct Reconciler::Impl {
         if (ref.value("kind", "") == spec.target.kind &&
             ref.value("name", "") == spec.target.name &&
             Group(ref.value("apiVersion", "")) == Group(spec.target.api_version)) {
-          hpa = h;
+          hpa = h;  // List items carry no kind/apiVersion; the PUT body must.
+          (*hpa)["apiVersion"] = "autoscaling/v2";
+          (*hpa)["kind"] = "HorizontalPodAutoscaler";
           break;
         }
       }
