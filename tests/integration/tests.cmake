@@ -5,3 +5,8 @@ add_test(NAME integration_backends
                  $<TARGET_FILE:oomcast-predictor>)
 set_tests_properties(integration_backends PROPERTIES LABELS integration TIMEOUT 600
                      SKIP_RETURN_CODE 77)
+add_test(NAME integration_serve
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/serve_test.py
+                 $<TARGET_FILE:oomcast-predictor>)
+set_tests_properties(integration_serve PROPERTIES LABELS integration TIMEOUT 300
+                     SKIP_RETURN_CODE 77)

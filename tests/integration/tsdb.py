@@ -102,7 +102,7 @@ def start_victoriametrics(openmetrics_path, workdir):
     port = free_port()
     proc = Proc(["victoria-metrics", "-storageDataPath=" + os.path.join(workdir, "vm-data"),
                  "-retentionPeriod=100y", "-httpListenAddr=127.0.0.1:%d" % port,
-                 "-search.latencyOffset=0s"],
+                 "-search.latencyOffset=0s", "-search.disableCache"],
                 os.path.join(workdir, "victoriametrics.log"))
     url = "http://127.0.0.1:%d" % port
     wait_http(url + "/health")
