@@ -259,6 +259,11 @@ void ContainerModel::Observe(double t, double bytes, double limit_bytes) {
     FlushOpenBucket();
     open_index_ = index;
   }
+  // Typical rise between consecutive samples (EWMA of positive increments): the true peak
+  // between two scrapes is higher than the sampled one by up to about this much.
+  if (last_t_ != 0 && !killed_ && bytes > last_bytes_ && size_ + open_count_ > 0) {
+    rise_ewma_ += static_cast<float>(0.05 * ((bytes - last_bytes_) - rise_ewma_));
+  }
   open_sum_t_ += t - origin_t_;
   open_sum_v_ += bytes;
   open_max_ = open_count_ == 0 ? bytes : std::max(open_max_, bytes);
@@ -336,7 +341,7 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
   const int qi =
       std::clamp(static_cast<int>(std::ceil(config_->envelope_quantile * m)) - 1, 0, m - 1);
   std::nth_element(above, above + qi, above + m);
-  const double envelope = std::max(0.0, above[qi]);
+  const double envelope = std::max(0.0, above[qi]) + config_->unseen_peak_factor * rise_ewma_;
   out->envelope_bytes = envelope;
   const double level0 = std::max(1.0, beta[0]);
   const double gain = 1.0 + envelope / level0;

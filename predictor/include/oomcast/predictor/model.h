@@ -36,6 +36,9 @@ struct ModelConfig {
   double envelope_quantile = 1.0;
   // ... of the buckets of the last this many seconds (the current shape of the peaks).
   double envelope_window_seconds = 900;
+  // The true peak between two scrapes is unseen: the envelope adds this fraction of the typical
+  // rise between consecutive samples.
+  double unseen_peak_factor = 0.5;
   // A sample lower than (1 - restart_drop_fraction) x the previous one and lower than
   // restart_floor_fraction x the lowest sample of the last restart_floor_seconds restarts the fit
   // (a container restart, e.g. after an OOM kill, or a release of memory to a new regime). A
@@ -129,6 +132,7 @@ class ContainerModel {
   double last_kill_t_ = 0;  // Time of the newest kill sample; 0: none.
   double prev_kill_t_ = 0;  // Time of the kill before it; 0: none.
   bool killed_ = false;     // The newest sample is a kill: the next one starts a new fit.
+  float rise_ewma_ = 0;     // Typical rise between consecutive samples, bytes.
   uint32_t restarts_ = 0;
   uint32_t rejected_ = 0;
   uint16_t head_ = 0;  // Index of the oldest bucket in ring_.
