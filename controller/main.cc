@@ -112,7 +112,7 @@ int main(int argc, char** argv) {
            {"lease", rc.leader_election.namespace_name + "/" + rc.leader_election.lease_name},
            {"metrics_url",
             options->external_metrics_url.empty() ? "aggregated" : options->external_metrics_url},
-           {"listen", "port=" + std::to_string(health.port())}});
+           {"http_port", std::to_string(health.port())}});
   runner.Run(g_stop);
   health.Stop();
   LogInfo("stopped", {{"identity", rc.identity}});

@@ -71,7 +71,7 @@ bool ControllerRunner::IsLeader() const { return impl_->Leading(); }
 
 void ControllerRunner::Run(const std::atomic<bool>& stop) {
   Impl& impl = *impl_;
-  std::thread informer([&] { impl.informer->Run(stop, 60); });
+  std::thread informer([&] { impl.informer->Run(stop, impl.config.watch_timeout_seconds); });
   std::thread elector;
   if (impl.config.leader_elect) {
     elector = std::thread([&] {

@@ -20,6 +20,9 @@ struct RunnerConfig {
   LeaderElectionConfig leader_election;
   std::string watch_namespace;  // Empty: all.
   std::string identity;
+  // Each watch lasts this long, then resumes from the last resourceVersion (bookmarks keep it
+  // fresh). Also bounds how long a stop waits for the watch to end.
+  double watch_timeout_seconds = 5;
 };
 
 // Pointers must outlive the runner. Ready()/IsLeader() are thread-safe.

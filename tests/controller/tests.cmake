@@ -1,0 +1,29 @@
+# The MemoryScaler controller. Unit tests (Catch2): the pure rules, parsing, flags; the
+# reconciler, leader election and informer against the Kubernetes API stand-in with a FakeClock.
+# Integration tests (Python 3 + the oomcast-controller binary + the stand-in): leader hand-over
+# between two processes, watch relist, health/metrics, and schema validation of every written
+# object (npm kubernetes-models; exits 77 = skipped when node_modules are absent).
+oomcast_add_unit_test(controller_decision_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/decision_test.cc LIBS oomcast::controller)
+oomcast_add_unit_test(controller_memory_scaler_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/memory_scaler_test.cc LIBS oomcast::controller)
+oomcast_add_unit_test(controller_reconciler_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/reconciler_test.cc
+  LIBS oomcast::controller nlohmann_json::nlohmann_json)
+oomcast_add_unit_test(controller_leader_election_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/leader_election_test.cc
+  LIBS oomcast::controller nlohmann_json::nlohmann_json)
+
+find_package(Python3 COMPONENTS Interpreter)
+if(Python3_FOUND)
+  add_test(NAME controller_integration
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/integration_test.py
+            --controller $<TARGET_FILE:oomcast-controller>)
+  set_tests_properties(controller_integration PROPERTIES LABELS "integration" TIMEOUT 600
+    ENVIRONMENT "OOMCAST_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+  add_test(NAME controller_schema_validation
+    COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/schema_validation_test.py
+            --controller $<TARGET_FILE:oomcast-controller>)
+  set_tests_properties(controller_schema_validation PROPERTIES LABELS "integration" TIMEOUT 300
+    SKIP_RETURN_CODE 77 ENVIRONMENT "OOMCAST_SOURCE_DIR=${PROJECT_SOURCE_DIR}")
+endif()
