@@ -445,6 +445,10 @@ def track_threshold(track):
     return track.threshold if hasattr(track, "threshold") else 0.5
 
 
+def replicas_rel(env, sysm, name):
+    return [(env.rel(t), r) for t, r in sysm.spoll.replicas.get(name, [])]
+
+
 def evaluate_workloads(env, sysm, checks, report, horizon, require_lead=True):
     """The forecast checks for every workload; returns the report rows."""
     rows = []
@@ -508,7 +512,7 @@ def evaluate_workloads(env, sysm, checks, report, horizon, require_lead=True):
                 row["scaled_lead_s"] = None if rise is None else round(kill_t - rise, 2)
                 checks.check(f"{w.spec.name}: controller scaled the target up before the kill",
                              rise is not None and rise < kill_t,
-                             f"replicas {sysm.spoll.replicas.get(w.spec.name)} (t harness), "
+                             f"replicas (t, n) {replicas_rel(env, sysm, w.spec.name)}, "
                              f"killed at {rel(kill_t)}s, lead {row['scaled_lead_s']}s")
         else:
             checks.check(f"{w.spec.name}: not killed", w.exit_time is None,
@@ -535,7 +539,7 @@ def evaluate_workloads(env, sysm, checks, report, horizon, require_lead=True):
                 rise = sysm.spoll.first_rise(w.spec.name)
                 fa["scaled_up_at_s"] = rel(rise)
                 checks.check(f"{w.spec.name}: controller did not scale it", rise is None,
-                             f"replicas {sysm.spoll.replicas.get(w.spec.name)}")
+                             f"replicas (t, n) {replicas_rel(env, sysm, w.spec.name)}")
             false_alarms[w.spec.name] = fa
         for name, tr in (("predictor_trace", ptrack), ("kubectl_trace", ktrack)):
             if tr is not None:  # every 2nd poll: (t, risk, eta) for diagnosis
