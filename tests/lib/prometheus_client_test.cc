@@ -177,7 +177,7 @@ TEST_CASE("prometheus client: tenant, bearer token file, basic auth, extra heade
     f.config.extra_headers = {{"x-scope-orgid", "team-b|team-c"}, {"X-Custom", "1"}};
     auto c = f.Client();
     REQUIRE(c->Query("up", kT).ok());
-    const HttpRequest& r = f.http.requests().at(0);
+    const HttpRequest r = f.http.requests().at(0);
     CHECK(FakeHttpClient::Header(r, "X-Scope-OrgID") == "team-b|team-c");
     CHECK(FakeHttpClient::Header(r, "X-Custom") == "1");
     int tenant_headers = 0;
