@@ -34,6 +34,7 @@ PROXY_START = 10
 PROXY_FAULT_S = 4
 PROXY_PASS_S = 2
 PROXY_CYCLES = 3
+SCALER_AT = 20
 PAUSE = (30, 55)
 KILL = (75, 100)
 WRK = (108, 30)
@@ -78,7 +79,7 @@ class Schedule(threading.Thread):
                 log(f"schedule {name} failed: {e}")
 
 
-def run_wrk(adapter, seconds, out_path, headers=()):
+def run_wrk(adapter, seconds, out_path, headers=(), connections=2):
     """wrk with TLS keep-alive on the adapter's risk endpoint; returns the parsed summary."""
     wrk = shutil.which("wrk")
     if not wrk:
@@ -95,7 +96,7 @@ def run_wrk(adapter, seconds, out_path, headers=()):
                 "end\n")
     url = (adapter.url + "/apis/external.metrics.k8s.io/v1beta1/namespaces/e2e/memory_oom_risk"
            "?labelSelector=app%3Dsteady-leak")
-    argv = [wrk, "-t1", "-c4", f"-d{seconds}s", "--latency", "-s", lua]
+    argv = [wrk, "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", lua]
     for h in headers:
         argv += ["-H", h]
     argv.append(url)
@@ -131,11 +132,10 @@ def run(harness, args, report, checks, Env, System, namespace, evaluate_workload
     args.predictor_extra = ["--config", predictor_config]
     sysm = System(env, args, checks, prometheus_url_for_predictor=proxy_url)
     specs = fault_specs()
-    # The leak's scaler scales down on any growth below 100 KiB/s, at once: a controller that
+    # The leak's Deployment has 5 replicas; its scaler, created once the leak's growth is
+    # established (SCALER_AT), scales down at once on any growth below 1 KiB/s: a controller that
     # read missing forecasts as zero growth would scale it down during an outage.
-    sysm.start_controller(specs, scaler_extra={"steady-leak": {
-        "scaleDown": {"growthRateBelow": "100Ki"},
-        "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}}}})
+    sysm.start_controller(specs, replicas={"steady-leak": 5}, deferred=("steady-leak",))
     report.event(harness, "system up", predictor=bool(sysm.predictor),
                  adapter=bool(sysm.adapter), controller=bool(sysm.controller))
 
@@ -163,7 +163,16 @@ def run(harness, args, report, checks, Env, System, namespace, evaluate_workload
             t += PROXY_FAULT_S + PROXY_PASS_S
         entries.append((t - 0.5, f"predictor RSS after proxy cycle {cycle + 1}", mark_rss(cycle)))
     proxy_end = t
+    def add_hold_scaler():
+        if sysm.standin:
+            sysm.add_scaler(specs[0], {
+                "scaleDown": {"growthRateBelow": "1Ki"},
+                "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}}})
+            return {"scaleDown.growthRateBelow": "1Ki", "replicas": 5}
+        return None
+
     entries += [
+        (SCALER_AT, "MemoryScaler steady-leak created", add_hold_scaler),
         (PAUSE[0], "Prometheus paused (SIGSTOP)", lambda: prom.pause()),
         (PAUSE[1], "Prometheus resumed (SIGCONT)", lambda: prom.resume()),
         (KILL[0], "Prometheus killed (SIGKILL)", lambda: prom.kill()),
@@ -205,7 +214,7 @@ def run(harness, args, report, checks, Env, System, namespace, evaluate_workload
     checks.check("no oomcast binary crashed under faults", not dead, ", ".join(dead) or "all up")
 
     rel = env.rel
-    outages = [("pause", PAUSE[0], PAUSE[1]), ("kill", KILL[0], KILL[1])]
+    outages = [("paused", PAUSE[0], PAUSE[1]), ("killed", KILL[0], KILL[1])]
     report.data["outages"] = [{"kind": k, "from_s": a, "to_s": b} for k, a, b in outages]
     # A client sees stale data after stale-after + one cycle + one query timeout.
     settle = STALE_AFTER + 2 + 3 + 3
@@ -218,13 +227,13 @@ def run(harness, args, report, checks, Env, System, namespace, evaluate_workload
             errs = [w for w in window if w[1] == "error"]
             unavailable = [w for w in errs if "ServiceUnavailable" in str(w[2])
                            or "503" in str(w[2])]
-            checks.check(f"adapter answers errors, not values, while Prometheus is {kind}ed",
+            checks.check(f"adapter answers errors, not values, while Prometheus is {kind}",
                          window and not oks and len(unavailable) == len(errs),
                          f"{len(window)} kubectl polls in [{a + settle}, {b}]s: {len(oks)} with "
                          f"values, {len(unavailable)} ServiceUnavailable of {len(errs)} errors; "
                          f"e.g. {errs[0][2] if errs else oks[:1]}")
             after = [rel(t) for t, st, _ in sysm.kpoll.results if st == "ok" and rel(t) > b]
-            checks.check(f"adapter recovers after the {kind}",
+            checks.check(f"adapter recovers after Prometheus was {kind}",
                          bool(after) and after[0] - b <= 30,
                          f"first value {None if not after else round(after[0] - b, 1)}s after")
         report.data["kubectl_errors"] = [(rel(t), d) for t, st, d in sysm.kpoll.results
@@ -236,7 +245,7 @@ def run(harness, args, report, checks, Env, System, namespace, evaluate_workload
             window = [(rel(t), n, age) for t, n, age, _ in tl if a + settle <= rel(t) <= b]
             stale_ok = window and all(n == 0 and (age is None or age > STALE_AFTER)
                                       for _, n, age in window)
-            checks.check(f"predictor drops its forecasts while Prometheus is {kind}ed",
+            checks.check(f"predictor drops its forecasts while Prometheus is {kind}",
                          stale_ok, f"{len(window)} polls in [{a + settle}, {b}]s; forecasts "
                          f"exposed per poll: {sorted({n for _, n, _ in window})}, max age "
                          f"{max((age or 0) for _, _, age in window) if window else None}")
@@ -286,12 +295,20 @@ def run(harness, args, report, checks, Env, System, namespace, evaluate_workload
     if sysm.standin and sysm.controller:
         replicas = {n: [(rel(t), r) for t, r in v] for n, v in sysm.spoll.replicas.items()}
         report.data["replicas"] = replicas
+        leak_series = replicas.get("steady-leak", [])
+
+        def replicas_at(t):
+            return next((r for ts, r in reversed(leak_series) if ts <= t), None)
         for kind, a, b in outages:
             downs = {n: [(rel(t), x, y) for t, x, y in sysm.spoll.decreases(n)
                          if a <= rel(t) <= b + 5] for n in sysm.spoll.replicas}
             downs = {n: d for n, d in downs.items() if d}
-            checks.check(f"controller holds (no scale-down) while Prometheus is {kind}ed", not downs,
-                         json.dumps(downs) if downs else f"replicas {json.dumps(replicas)}")
+            at_start = replicas_at(a)
+            checks.check(f"controller holds (no scale-down) while Prometheus is {kind}",
+                         not downs and at_start is not None and at_start > 1,
+                         (json.dumps(downs) if downs else "no decrease") +
+                         f"; steady-leak had {at_start} replicas (min 1) when the outage began, "
+                         f"its scaler scales down on growth < 1 KiB/s")
         conds = {k: [(rel(t), c) for t, c in v] for k, v in sysm.spoll.conditions.items()}
         series = conds.get("steady-leak", [])
 

@@ -380,21 +380,27 @@ class System:
         elif self.controller_bin:
             checks.skip("stage oomcast-controller", "needs the metrics-adapter and the stand-in")
 
-    def start_controller(self, specs, scaler_extra=None):
-        """One Deployment (2 replicas) and one MemoryScaler per workload; scaler_extra maps a
-        workload name to spec fields that override the defaults."""
+    def start_controller(self, specs, replicas=None, deferred=()):
+        """One Deployment (2 replicas unless `replicas` names another count) and one
+        MemoryScaler per workload, except those named in `deferred` (see add_scaler)."""
         if not self.standin:
             return
         for s in specs:
-            self.standin.seed(system.deployment(NAMESPACE, s.name, 2, s.labels))
-            self.standin.seed(system.memory_scaler(NAMESPACE, s.name, s.name, 1, 10,
-                                                   self.args.horizon, s.labels,
-                                                   (scaler_extra or {}).get(s.name)))
+            self.standin.seed(system.deployment(NAMESPACE, s.name, (replicas or {}).get(s.name, 2),
+                                                s.labels))
+            if s.name not in deferred:
+                self.add_scaler(s)
         kubeconfig = self.standin.client_kubeconfig(
             os.path.join(self.env.harness.workdir, "controller.kubeconfig"), self.pki, NAMESPACE)
         self.controller = system.Controller(self.env.harness, self.controller_bin, kubeconfig,
                                             self.adapter)
         self.controller.wait_healthy()
+
+    def add_scaler(self, spec, extra=None):
+        """Creates the MemoryScaler of a workload (min 1, max 10, the run's horizon); `extra`
+        overrides spec fields."""
+        self.standin.seed(system.memory_scaler(NAMESPACE, spec.name, spec.name, 1, 10,
+                                               self.args.horizon, spec.labels, extra))
 
     def start_pollers(self):
         h = self.env.harness
