@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <memory>
 #include <string>
 
 namespace oomcast::predictor {
@@ -160,14 +161,22 @@ Status OpenMetricsParser::ParseLine(std::string_view line) {
   if (has_last_ && series_text == last_key_) {
     index = last_index_;
   } else {
-    auto it = index_.find(series_text);
+    // Canonical identity: the name and the sorted labels (the order written does not matter).
+    std::string canonical(name);
+    for (const auto& [k, v] : labels) {
+      canonical += '\xff';
+      canonical += k;
+      canonical += '=';
+      canonical += v;
+    }
+    auto it = index_.find(canonical);
     if (it == index_.end()) {
       index = data_.series.size();
       OpenMetricsSeries s;
       s.metric = std::string(name);
       s.labels = std::move(labels);
       data_.series.push_back(std::move(s));
-      it = index_.emplace(std::string(series_text), index).first;
+      it = index_.emplace(std::move(canonical), index).first;
     } else {
       index = it->second;
     }
@@ -210,10 +219,11 @@ StatusOr<OpenMetricsData> ReadOpenMetricsFile(const std::string& path, OpenMetri
   gzbuffer(f, 1 << 17);
   OpenMetricsParser parser(std::move(options));
   std::string line;
-  char buf[1 << 16];
+  static constexpr size_t kChunk = 1 << 16;
+  std::unique_ptr<char[]> buf(new char[kChunk]);
   Status status;
   while (true) {
-    const int got = gzread(f, buf, sizeof(buf));
+    const int got = gzread(f, buf.get(), kChunk);
     if (got < 0) {
       int errnum = 0;
       const char* msg = gzerror(f, &errnum);
@@ -224,7 +234,7 @@ StatusOr<OpenMetricsData> ReadOpenMetricsFile(const std::string& path, OpenMetri
     size_t start = 0;
     for (int k = 0; k < got; ++k) {
       if (buf[k] == '\n') {
-        line.append(buf + start, k - start);
+        line.append(buf.get() + start, k - start);
         status = parser.ParseLine(line);
         line.clear();
         start = k + 1;
@@ -232,15 +242,15 @@ StatusOr<OpenMetricsData> ReadOpenMetricsFile(const std::string& path, OpenMetri
       }
     }
     if (!status.ok()) break;
-    line.append(buf + start, got - start);
+    line.append(buf.get() + start, got - start);
   }
-  if (status.ok() && !line.empty()) status = parser.ParseLine(line);
+  // A corrupt or truncated stream explains any parse error of its last lines.
   int errnum = 0;
-  if (status.ok()) {
-    const char* msg = gzerror(f, &errnum);
-    if (errnum != Z_OK && errnum != Z_STREAM_END) {
-      status = DataLossError(path + ": " + (msg ? msg : "corrupt gzip stream"));
-    }
+  const char* msg = gzerror(f, &errnum);
+  if (errnum != Z_OK && errnum != Z_STREAM_END) {
+    status = DataLossError(path + ": " + (msg ? msg : "corrupt gzip stream"));
+  } else if (status.ok() && !line.empty()) {
+    status = parser.ParseLine(line);
   }
   gzclose(f);
   if (!status.ok()) {

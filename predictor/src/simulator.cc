@@ -218,7 +218,7 @@ StatusOr<std::vector<TruthSeries>> Simulate(const SimulatorOptions& o, std::ostr
       }
       for (double k = 0;; k += 1) {
         double t = o.start_s + k * o.step_s;
-        if (gappy) t += rng.Uniform(-0.2, 0.2) * o.step_s;
+        if (gappy) t = std::round((t + rng.Uniform(-0.2, 0.2) * o.step_s) * 1000) / 1000;
         if (t >= end) break;
         const double noise = rng.Normal();
         if (gappy && (rng.Uniform() < 0.08 || (t >= gap_from && t < gap_to))) continue;

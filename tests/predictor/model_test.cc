@@ -2,23 +2,242 @@
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <limits>
 
 namespace oomcast::predictor {
 namespace {
 
-TEST_CASE("linear growth gives exact rate and ETA", "[model]") {
+constexpr double kT0 = 1767225600;
+constexpr double kMiB = 1048576.0;
+const double kNoLimit = std::numeric_limits<double>::quiet_NaN();
+
+// Deterministic pseudo-noise in [-1, 1].
+double Noise(int i) {
+  uint64_t z = static_cast<uint64_t>(i) * 0x9e3779b97f4a7c15ULL + 12345;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  return static_cast<double>(z >> 11) / 4503599627370496.0 - 1.0;
+}
+
+TEST_CASE("linear growth: exact rate, zero acceleration, ETA from the peak", "[model]") {
   ModelConfig config;
   ContainerModel model(&config);
-  const double t0 = 1767225600, limit = 1e9;
-  for (int i = 0; i <= 240; ++i) model.Observe(t0 + 15 * i, 2e8 + 1e5 * 15 * i, limit);
-  const double now = t0 + 15 * 240;
-  ModelOutput out = model.Forecast(now, limit);
-  CHECK(out.growth_rate_bytes_per_second == Approx(1e5).epsilon(1e-3));
-  CHECK(out.acceleration_bytes_per_second2 == Approx(0).margin(1e-3));
+  const double limit = 1e9;
+  for (int i = 0; i <= 240; ++i) model.Observe(kT0 + 15 * i, 2e8 + 1e5 * 15 * i, limit);
+  const double now = kT0 + 15 * 240;
+  const ModelOutput out = model.Forecast(now, limit);
   CHECK_FALSE(out.warming_up);
+  CHECK(out.growth_rate_bytes_per_second == Approx(1e5).epsilon(1e-3));
+  CHECK(out.acceleration_bytes_per_second2 == Approx(0).margin(1e-6));
   const double level = 2e8 + 1e5 * 15 * 240;
-  CHECK(out.envelope_bytes < 1e5 * 15);
-  CHECK(out.eta_seconds == Approx((limit - level - out.envelope_bytes) / 1e5).epsilon(1e-3));
+  CHECK(out.level_bytes == Approx(level).epsilon(1e-4));
+  // The envelope of a clean ramp is small: at most a bucket's rise plus half a sample's rise.
+  CHECK(out.envelope_bytes < 1e5 * 40);
+  const double expected_eta = (limit - level - out.envelope_bytes) / 1e5;
+  CHECK(out.eta_seconds == Approx(expected_eta).epsilon(0.01));
+  CHECK(out.eta_seconds > 3000);
+  CHECK(out.risk < 0.01);
+  CHECK_FALSE(out.oom_predicted);
+}
+
+TEST_CASE("linear growth reaching the limit within the horizon alarms", "[model]") {
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 1e9;
+  // 180 kB/s; at the end 888 MB, so the limit is ~620 s away.
+  for (int i = 0; i <= 240; ++i) model.Observe(kT0 + 15 * i, 2.4e8 + 1.8e5 * 15 * i, limit);
+  const double now = kT0 + 3600;
+  const ModelOutput out = model.Forecast(now, limit);
+  CHECK(out.growth_rate_bytes_per_second == Approx(1.8e5).epsilon(1e-3));
+  CHECK(out.eta_seconds == Approx(620).margin(30));
+  REQUIRE(std::isfinite(out.eta_seconds));
+  CHECK(out.risk > 0.99);
+  CHECK(out.oom_predicted);
+}
+
+TEST_CASE("quadratic growth: exact acceleration and rate", "[model]") {
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 8e9;
+  const double a = 50;  // bytes/s^2: y = 1e8 + 0.5 * a * s^2
+  for (int i = 0; i <= 240; ++i) {
+    const double s = 15.0 * i;
+    model.Observe(kT0 + s, 1e8 + 0.5 * a * s * s, limit);
+  }
+  const double s_now = 3600;
+  const ModelOutput out = model.Forecast(kT0 + s_now, limit);
+  CHECK(out.acceleration_bytes_per_second2 == Approx(a).epsilon(0.01));
+  CHECK(out.growth_rate_bytes_per_second == Approx(a * s_now).epsilon(0.01));
+  // ETA of the trend + envelope against the limit: solve 0.5 a (s+tau)^2 + 1e8 + env = limit.
+  const double s_cross = std::sqrt(2 * (limit - 1e8 - out.envelope_bytes) / a);
+  CHECK(out.eta_seconds == Approx(s_cross - s_now).epsilon(0.02));
+}
+
+TEST_CASE("GC sawtooth without a trend is stable and does not alarm", "[model]") {
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 2048 * kMiB;
+  bool any_alarm = false;
+  for (int i = 0; i <= 1440; ++i) {
+    const double s = 15.0 * i;
+    const double phase = std::fmod(s, 75.0) / 75.0;  // Collect every 75 s.
+    const double v = (800 + 700 * phase) * kMiB + 5 * kMiB * Noise(i);
+    model.Observe(kT0 + s, v, limit);
+    if (i > 60 && i % 4 == 0) {
+      const ModelOutput out = model.Forecast(kT0 + s, limit);
+      any_alarm |= out.oom_predicted;
+      CHECK(std::fabs(out.growth_rate_bytes_per_second) < 0.2 * kMiB);
+    }
+  }
+  CHECK_FALSE(any_alarm);
+  CHECK(model.restarts() == 0);
+  const ModelOutput out = model.Forecast(kT0 + 15 * 1440, limit);
+  // The envelope reaches the peaks (1500 MiB), well above the mean (~1150 MiB).
+  CHECK(out.level_bytes + out.envelope_bytes > 1400 * kMiB);
+  CHECK(out.eta_seconds == std::numeric_limits<double>::infinity());
+}
+
+TEST_CASE("GC sawtooth whose peaks rise to the limit alarms ahead of the kill", "[model]") {
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 4096 * kMiB;
+  // Floor grows 0.25 MiB/s; the heap grows to 1.7 x the floor and is collected every 65 s. The
+  // kill comes at the first scrape that sees the limit.
+  auto value = [](double s) {
+    const double floor = 1000 * kMiB + 0.25 * kMiB * s;
+    return floor * (1 + 0.7 * std::fmod(s, 65.0) / 65.0);
+  };
+  double kill_s = 0;
+  while (value(kill_s) < limit) kill_s += 15;
+  double first_alarm = -1;
+  for (double s = 0; s < kill_s; s += 15) {
+    model.Observe(kT0 + s, value(s), limit);
+    if (std::fmod(s, 30) == 0) {
+      const bool alarm = model.Forecast(kT0 + s, limit).oom_predicted;
+      if (alarm && first_alarm < 0) first_alarm = s;
+      if (!alarm) first_alarm = -1;
+    }
+  }
+  REQUIRE(first_alarm > 0);
+  CHECK(kill_s - first_alarm >= 870);
+  CHECK(kill_s - first_alarm <= 1800);
+}
+
+TEST_CASE("warm-up that plateaus below the limit does not alarm", "[model]") {
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 1000 * kMiB;
+  bool any_alarm = false;
+  for (int i = 0; i <= 1440; ++i) {
+    const double s = 15.0 * i;
+    const double v = (300 + 550 * (1 - std::exp(-s / 1200))) * kMiB + 3 * kMiB * Noise(i);
+    model.Observe(kT0 + s, v, limit);
+    if (i % 2 == 0) any_alarm |= model.Forecast(kT0 + s, limit).oom_predicted;
+  }
+  CHECK_FALSE(any_alarm);
+  const ModelOutput out = model.Forecast(kT0 + 15 * 1440, limit);
+  CHECK(out.growth_rate_bytes_per_second < 0.05 * kMiB);
+}
+
+TEST_CASE("a kill at the limit restarts the fit; no huge negative growth", "[model]") {
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 1000 * kMiB;
+  int i = 0;
+  double v = 0;
+  for (; v < limit; ++i) {
+    v = std::min(limit, 300 * kMiB + 0.2 * kMiB * 15 * i);
+    model.Observe(kT0 + 15 * i, v, limit);
+  }
+  // The kill sample itself: no alarm for the next instance yet.
+  ModelOutput at_kill = model.Forecast(kT0 + 15 * (i - 1), limit);
+  CHECK(at_kill.warming_up);
+  CHECK_FALSE(at_kill.oom_predicted);
+  // Back-off of 10 s rounds to the next scrape; restart at the baseline.
+  const double restart_s = 15.0 * (i + 1);
+  model.Observe(kT0 + restart_s, 300 * kMiB, limit);
+  CHECK(model.restarts() == 1);
+  const ModelOutput after = model.Forecast(kT0 + restart_s, limit);
+  CHECK(after.warming_up);
+  CHECK_FALSE(after.oom_predicted);
+  CHECK(after.growth_rate_bytes_per_second > -1 * kMiB);
+  // Enough data after the restart: the leak is found again, with the same rate.
+  for (int k = 1; k <= 80; ++k) {
+    model.Observe(kT0 + restart_s + 15 * k, 300 * kMiB + 0.2 * kMiB * 15 * k, limit);
+  }
+  const ModelOutput later = model.Forecast(kT0 + restart_s + 15 * 80, limit);
+  CHECK_FALSE(later.warming_up);
+  CHECK(later.growth_rate_bytes_per_second == Approx(0.2 * kMiB).epsilon(0.01));
+}
+
+TEST_CASE("gaps and jittered timestamps: same rate, nothing fabricated", "[model]") {
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 4e9;
+  int fed = 0;
+  for (int i = 0; i <= 480; ++i) {
+    if (i % 7 == 3 || (i > 200 && i < 230)) continue;  // Missed scrapes and a 7.5 min gap.
+    const double s = 15.0 * i + 4 * Noise(i);
+    model.Observe(kT0 + s, 1e9 + 2e5 * s, limit);
+    ++fed;
+  }
+  CHECK(model.rejected_samples() == 0);
+  const ModelOutput out = model.Forecast(kT0 + 15 * 480, limit);
+  CHECK(out.growth_rate_bytes_per_second == Approx(2e5).epsilon(0.01));
+  CHECK(fed < 481);
+}
+
+TEST_CASE("NaN, infinite, negative and out-of-order samples are rejected", "[model]") {
+  ModelConfig config;
+  ContainerModel model(&config);
+  CHECK(std::isnan(model.last_sample_bytes()));
+  CHECK(model.last_sample_t() == 0);
+  model.Observe(kT0, 1e8, 1e9);
+  model.Observe(kT0 + 15, std::numeric_limits<double>::quiet_NaN(), 1e9);
+  model.Observe(kT0 + 30, std::numeric_limits<double>::infinity(), 1e9);
+  model.Observe(kT0 + 45, -5, 1e9);
+  model.Observe(kT0 - 15, 1e8, 1e9);  // Older than the newest.
+  model.Observe(kT0, 1e8, 1e9);       // Not newer.
+  CHECK(model.rejected_samples() == 5);
+  CHECK(model.last_sample_t() == kT0);
+  CHECK(model.last_sample_bytes() == 1e8);
+  const ModelOutput out = model.Forecast(kT0 + 60, 1e9);
+  CHECK(std::isfinite(out.level_bytes));
+  CHECK_FALSE(out.oom_predicted);
+}
+
+TEST_CASE("no limit: rate is estimated, ETA is +Inf and risk 0", "[model]") {
+  ModelConfig config;
+  ContainerModel model(&config);
+  for (int i = 0; i <= 240; ++i) model.Observe(kT0 + 15 * i, 1e8 + 1e6 * 15 * i, kNoLimit);
+  const ModelOutput out = model.Forecast(kT0 + 3600, kNoLimit);
+  CHECK(out.growth_rate_bytes_per_second == Approx(1e6).epsilon(1e-3));
+  CHECK(out.eta_seconds == std::numeric_limits<double>::infinity());
+  CHECK(out.risk == 0);
+  CHECK_FALSE(out.oom_predicted);
+}
+
+TEST_CASE("a spike that does not kill does not raise a long alarm", "[model]") {
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 1000 * kMiB;
+  int alarms = 0;
+  for (int i = 0; i <= 960; ++i) {
+    double v = 400 * kMiB + 2 * kMiB * Noise(i);
+    if (i == 500 || i == 501) v = 900 * kMiB;
+    model.Observe(kT0 + 15 * i, v, limit);
+    if (i % 2 == 0) alarms += model.Forecast(kT0 + 15 * i, limit).oom_predicted;
+  }
+  CHECK(alarms == 0);
+}
+
+TEST_CASE("memory per container stays within budget", "[model]") {
+  ModelConfig config;
+  ContainerModel model(&config);
+  for (int i = 0; i < 5000; ++i) model.Observe(kT0 + 15 * i, 1e8 + Noise(i) * 1e6, 1e9);
+  CHECK(model.MemoryBytes() == sizeof(ContainerModel));
+  CHECK(model.MemoryBytes() <= 2560);
 }
 
 }  // namespace
