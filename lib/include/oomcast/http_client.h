@@ -40,7 +40,8 @@ class HttpClient {
   virtual ~HttpClient() = default;
   // Performs one request. Any HTTP status is a successful StatusOr (the caller interprets it);
   // errors are transport failures only: kUnavailable (connect/reset/TLS), kDeadlineExceeded
-  // (timeout), kResourceExhausted (body over max_response_bytes), kDataLoss (truncated body).
+  // (timeout), kResourceExhausted (body over max_response_bytes), kDataLoss (truncated body);
+  // and kInvalidArgument for a malformed URL. Messages name the method and the URL.
   virtual StatusOr<HttpResponse> Do(const HttpRequest& request) = 0;
 };
 
