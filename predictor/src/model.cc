@@ -110,17 +110,16 @@ struct Fit {
   double dof = 1;
 };
 
-// Fits a polynomial of `p` parameters with two rounds of Tukey biweight reweighting.
-bool RobustFit(const Point* pts, int n, int p, Fit* fit) {
-  double rw[ContainerModel::kBuckets + 1];
-  for (int i = 0; i < n; ++i) rw[i] = 1.0;
+// Fits a polynomial of `p` parameters with weights w * rw. With `reweights` > 0, first
+// replaces rw by Tukey biweights of the residuals (scale: MAD), that many times; the final rw
+// are left in `rw` for reuse by other fits of the same points.
+bool RobustFit(const Point* pts, int n, int p, Fit* fit, double* rw, int reweights) {
   fit->p = p;
   double res[ContainerModel::kBuckets + 1];
-  for (int iter = 0; iter < 3; ++iter) {
+  for (int iter = 0;; ++iter) {
     if (!SolveWls(pts, n, rw, p, fit->beta, fit->inv)) return false;
-    if (iter == 2) break;
-    // Scale: median absolute standardized residual (residual * sqrt(w)).
-    double abs_res[ContainerModel::kBuckets + 1];
+    if (iter >= reweights) break;
+    double abs_res[ContainerModel::kBuckets + 1] = {};
     for (int i = 0; i < n; ++i) {
       res[i] = (pts[i].y - Eval(fit->beta, pts[i].x)) * std::sqrt(pts[i].w);
       abs_res[i] = std::fabs(res[i]);
@@ -280,13 +279,20 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
   const double span = n > 0 ? (pts[n - 1].x - pts[0].x) * kTimeScale : 0;
   const bool has_limit = std::isfinite(limit_bytes) && limit_bytes > 0;
   if (n < 3 || span < 30) return;
-  Fit fit;
-  if (!RobustFit(pts, n, 2, &fit)) return;
+  // Robust weights come from the quadratic fit (it follows curved data, so curvature is not
+  // mistaken for outliers) and are shared by the other fits of these points.
+  double rw[kBuckets + 1];
+  for (int i = 0; i < n; ++i) rw[i] = 1.0;
   Fit quad;
+  Fit fit;
   bool quadratic = false;
-  if (n >= 8 && span >= 8 * config_->bucket_seconds && RobustFit(pts, n, 3, &quad)) {
+  if (n >= 8 && span >= 8 * config_->bucket_seconds && RobustFit(pts, n, 3, &quad, rw, 1)) {
     const double se_c = std::sqrt(quad.s2 * quad.inv[8]);
     quadratic = se_c > 0 && std::fabs(quad.beta[2]) / se_c >= config_->acceleration_min_t;
+    if (!RobustFit(pts, n, 2, &fit, rw, 0)) return;
+  } else {
+    for (int i = 0; i < n; ++i) rw[i] = 1.0;
+    if (!RobustFit(pts, n, 2, &fit, rw, 1)) return;
   }
   // The recent half of the window: a change of regime (a leak or a warm-up that starts, a
   // warm-up that levels off) shows as a recent slope different from the long one, and a flat
@@ -295,14 +301,14 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
   while (half < n && (pts[half].x - pts[0].x) * kTimeScale < span / 2) ++half;
   const int nr = n - half;
   Fit recent;
-  const bool have_recent =
-      nr >= 6 && span / 2 >= config_->min_fit_seconds && RobustFit(pts + half, nr, 2, &recent);
+  const bool have_recent = nr >= 6 && span / 2 >= config_->min_fit_seconds &&
+                           RobustFit(pts + half, nr, 2, &recent, rw + half, 0);
   if (quadratic && quad.beta[2] < 0) {
     fit = quad;  // Deceleration: trusted as is (it only lowers the forecast).
   } else if (quadratic) {
     Fit recent_quad;
     bool curved = false;
-    if (nr >= 8 && RobustFit(pts + half, nr, 3, &recent_quad)) {
+    if (nr >= 8 && RobustFit(pts + half, nr, 3, &recent_quad, rw + half, 0)) {
       const double se_c = std::sqrt(recent_quad.s2 * recent_quad.inv[8]);
       curved = se_c > 0 && recent_quad.beta[2] / se_c >= 2.0;
     }
