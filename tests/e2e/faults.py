@@ -4,9 +4,11 @@ Time axis: seconds since the workloads started.
   10 .. 136  fault proxy between the predictor and Prometheus: 3 cycles of 7 modes (truncate,
              malformed, wrongtype, oversized, trickle, error500, reset), 4 s each with 2 s of
              clean answers after each; the predictor's RSS is sampled at the end of every cycle.
-  30 .. 55   Prometheus paused (SIGSTOP): queries hang past the clients' timeouts.
-  75 .. 100  Prometheus killed (SIGKILL), restarted on the same storage at 100.
-  108 .. 138 wrk against the adapter's metric endpoint (TLS keep-alive).
+  0, 70      MemoryScalers steady-leak (from the start) and steady-leak-hold (once the leak's
+             growth is known), on Deployments of 5 replicas, that shrink on growth < 1 KiB/s.
+  75 .. 100  Prometheus paused (SIGSTOP): queries hang past the clients' timeouts.
+  115 .. 140 Prometheus killed (SIGKILL), restarted on the same storage at 140.
+  145 .. 175 wrk against the adapter's metric endpoint (TLS keep-alive, bearer token).
   ~187       the steady leak is killed by the kernel.
 Checks: the adapter answers errors (503), never values, while its data is stale; the predictor
 drops its forecasts (never reports "safe") while stale; the controller never scales down and
@@ -24,6 +26,7 @@ import sys
 import threading
 import time
 
+import system
 from e2elib import free_port, http_get, log, wait_until
 from workloads import MIB, WorkloadSpec
 
@@ -34,10 +37,11 @@ PROXY_START = 10
 PROXY_FAULT_S = 4
 PROXY_PASS_S = 2
 PROXY_CYCLES = 3
-SCALER_AT = 20
-PAUSE = (30, 55)
-KILL = (75, 100)
-WRK = (108, 30)
+HOLD_SCALER_AT = 70  # after the model's first fit (~65 s with 30 s buckets)
+PAUSE = (75, 100)
+KILL = (115, 140)
+WRK = (145, 30)
+HOLD = "steady-leak-hold"
 STALE_AFTER = 10
 MAX_RESPONSE_BYTES = 32 << 20
 
@@ -111,6 +115,7 @@ def run_wrk(adapter, seconds, out_path, headers=(), connections=2):
     out["rps"] = round(out["requests"] / max(1e-9, out["duration_us"] / 1e6), 1)
     out["p99_ms"] = round(out["p99_us"] / 1000, 3)
     out["p50_ms"] = round(out["p50_us"] / 1000, 3)
+    out["load_average_1m"] = round(os.getloadavg()[0], 2)
     return out
 
 
@@ -132,10 +137,17 @@ def run(harness, args, report, checks, Env, System, namespace, evaluate_workload
     args.predictor_extra = ["--config", predictor_config]
     sysm = System(env, args, checks, prometheus_url_for_predictor=proxy_url)
     specs = fault_specs()
-    # The leak's Deployment has 5 replicas; its scaler, created once the leak's growth is
-    # established (SCALER_AT), scales down at once on any growth below 1 KiB/s: a controller that
-    # read missing forecasts as zero growth would scale it down during an outage.
+    # Two scalers watch the leak, each on its own Deployment of 5 replicas, and scale down at once
+    # on any growth below 1 KiB/s (the leak grows 0.6 MiB/s), so a controller that read missing
+    # forecasts as zero growth would scale down:
+    #   steady-leak       from the start: before the model's first fit the forecast is unknown;
+    #   steady-leak-hold  created at HOLD_SCALER_AT, once the growth is known: the outages.
+    shrink_on_any_stall = {"scaleDown": {"growthRateBelow": "1Ki"},
+                           "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}}}
     sysm.start_controller(specs, replicas={"steady-leak": 5}, deferred=("steady-leak",))
+    if sysm.standin:
+        sysm.add_scaler(specs[0], shrink_on_any_stall)
+        sysm.standin.seed(system.deployment(namespace, HOLD, 5, {"app": HOLD}))
     report.event(harness, "system up", predictor=bool(sysm.predictor),
                  adapter=bool(sysm.adapter), controller=bool(sysm.controller))
 
@@ -165,14 +177,14 @@ def run(harness, args, report, checks, Env, System, namespace, evaluate_workload
     proxy_end = t
     def add_hold_scaler():
         if sysm.standin:
-            sysm.add_scaler(specs[0], {
-                "scaleDown": {"growthRateBelow": "1Ki"},
-                "behavior": {"scaleDown": {"stabilizationWindowSeconds": 0}}})
-            return {"scaleDown.growthRateBelow": "1Ki", "replicas": 5}
+            sysm.standin.seed(system.memory_scaler(namespace, HOLD, HOLD, 1, 10, args.horizon,
+                                                   specs[0].labels, shrink_on_any_stall))
+            return {"selector": specs[0].labels, "scaleDown.growthRateBelow": "1Ki",
+                    "replicas": 5}
         return None
 
     entries += [
-        (SCALER_AT, "MemoryScaler steady-leak created", add_hold_scaler),
+        (HOLD_SCALER_AT, f"MemoryScaler {HOLD} created", add_hold_scaler),
         (PAUSE[0], "Prometheus paused (SIGSTOP)", lambda: prom.pause()),
         (PAUSE[1], "Prometheus resumed (SIGCONT)", lambda: prom.resume()),
         (KILL[0], "Prometheus killed (SIGKILL)", lambda: prom.kill()),
@@ -295,7 +307,12 @@ def run(harness, args, report, checks, Env, System, namespace, evaluate_workload
     if sysm.standin and sysm.controller:
         replicas = {n: [(rel(t), r) for t, r in v] for n, v in sysm.spoll.replicas.items()}
         report.data["replicas"] = replicas
-        leak_series = replicas.get("steady-leak", [])
+        leak_series = replicas.get(HOLD, [])
+        early = sysm.spoll.decreases("steady-leak")
+        checks.check("controller does not scale down on a forecast that does not exist yet",
+                     not early, f"steady-leak replicas {replicas.get('steady-leak')}: decreases "
+                     f"{[(rel(t), a, b) for t, a, b in early]} (its scaler shrinks on growth "
+                     f"< 1 KiB/s; the leak grows 0.6 MiB/s)")
 
         def replicas_at(t):
             return next((r for ts, r in reversed(leak_series) if ts <= t), None)
@@ -307,17 +324,17 @@ def run(harness, args, report, checks, Env, System, namespace, evaluate_workload
             checks.check(f"controller holds (no scale-down) while Prometheus is {kind}",
                          not downs and at_start is not None and at_start > 1,
                          (json.dumps(downs) if downs else "no decrease") +
-                         f"; steady-leak had {at_start} replicas (min 1) when the outage began, "
+                         f"; {HOLD} had {at_start} replicas (min 1) when the outage began, "
                          f"its scaler scales down on growth < 1 KiB/s")
         conds = {k: [(rel(t), c) for t, c in v] for k, v in sysm.spoll.conditions.items()}
-        series = conds.get("steady-leak", [])
+        series = conds.get(HOLD, [])
 
         def state_at(t):
             return next((c for ts, c in reversed(series) if ts <= t), None)
         held = [(kind, state_at(b - 1)) for kind, _, b in outages]
         checks.check("controller reports the missing forecasts in its status",
                      all(c and ("False" in c or "Stale" in c) for _, c in held),
-                     f"steady-leak conditions 1 s before each outage ends: {held}")
+                     f"{HOLD} conditions 1 s before each outage ends: {held}")
         report.data["scaler_conditions"] = {k: [(rel(t), c) for t, c in v]
                                             for k, v in sysm.spoll.conditions.items()}
 
@@ -337,6 +354,8 @@ def run(harness, args, report, checks, Env, System, namespace, evaluate_workload
             checks.check("adapter p99 latency within target under wrk",
                          wrk_result["p99_ms"] <= args.adapter_p99_ms,
                          f"p50 {wrk_result['p50_ms']} ms, p99 {wrk_result['p99_ms']} ms "
-                         f"(target {args.adapter_p99_ms} ms), {wrk_result['rps']} req/s")
+                         f"(target {args.adapter_p99_ms} ms), {wrk_result['rps']} req/s, "
+                         f"machine load average {wrk_result['load_average_1m']} on "
+                         f"{os.cpu_count()} CPUs")
 
     evaluate_workloads(env, sysm, checks, report, args.horizon)

@@ -460,12 +460,10 @@ class StandInPoller(Poller):
                 series.append((round(t, 2), summary))
 
     def first_rise(self, name):
+        """Time of the first increase of the Deployment's replicas, or None."""
         series = self.replicas.get(name, [])
-        if not series:
-            return None
-        base = series[0][1]
-        for t, r in series:
-            if r > base:
+        for (_, prev), (t, r) in zip(series, series[1:]):
+            if r > prev:
                 return t
         return None
 
