@@ -5,6 +5,7 @@
 #include <set>
 
 #include "oomcast/log.h"
+#include "oomcast/units.h"
 
 namespace oomcast::predictor {
 namespace {
@@ -54,6 +55,7 @@ struct Engine::Tracked {
   double limit_bytes = kNaN;
   double last_seen_unix_s = 0;  // Wall time of the newest sample (for dropping).
   std::map<std::string, std::string> pod_labels;
+  bool labels_known = false;  // A pod labels fetch has run since this container appeared.
 };
 
 Engine::Engine(EngineConfig config, PrometheusClient* client, Clock* clock)
@@ -106,10 +108,29 @@ Status Engine::RunCycle() {
 }
 
 Status Engine::Backfill(double now) {
-  double start = now - config_.window_seconds;
+  OOMCAST_RETURN_IF_ERROR(BackfillRange(now - config_.window_seconds, now, 0));
+  backfilled_ = true;
+  last_fetch_end_ = now;
+  return Status::Ok();
+}
+
+Status Engine::BackfillRange(double start, double end, int depth) {
   auto result =
-      client_->QueryRange(Scoped(config_.queries.memory_query), start, now, config_.step_seconds);
-  if (!result.ok()) return result.status().WithContext("backfill");
+      client_->QueryRange(Scoped(config_.queries.memory_query), start, end, config_.step_seconds);
+  if (!result.ok()) {
+    // Too large for the response cap (many containers x a long window): split the range in two
+    // and load the halves in time order, down to ~8 steps per query.
+    if (result.status().code() == StatusCode::kResourceExhausted &&
+        end - start > 8 * config_.step_seconds && depth < 12) {
+      double mid =
+          start + std::floor((end - start) / 2 / config_.step_seconds) * config_.step_seconds;
+      LogInfo("backfill response over the size cap; splitting the range",
+              {{"start", FormatRfc3339(start)}, {"end", FormatRfc3339(end)}});
+      OOMCAST_RETURN_IF_ERROR(BackfillRange(start, mid, depth + 1));
+      return BackfillRange(mid + config_.step_seconds, end, depth + 1);
+    }
+    return result.status().WithContext("backfill");
+  }
   uint64_t ingested = 0, rejected = 0;
   // Several series can map to one container (duplicate cAdvisor targets): the model ignores
   // samples that are not newer than the newest it has, so the first series wins per instant.
@@ -129,8 +150,6 @@ Status Engine::Backfill(double now) {
       newest_sample_t_ = std::max(newest_sample_t_, series.timestamps_s.back());
     }
   }
-  backfilled_ = true;
-  last_fetch_end_ = now;
   std::lock_guard<std::mutex> lock(mu_);
   stats_.samples_ingested += ingested;
   stats_.samples_rejected += rejected;
@@ -174,7 +193,10 @@ Status Engine::Incremental(double now) {
 }
 
 Status Engine::FetchLimits(double now) {
-  auto result = client_->Query(Scoped(config_.queries.limit_query), now);
+  // One series per container (3 labels, duplicates of cAdvisor targets merged) keeps the
+  // response small: max, because a real limit is never below the reported one.
+  auto result = client_->Query(
+      "max by (namespace, pod, container) (" + Scoped(config_.queries.limit_query) + ")", now);
   if (!result.ok()) return result.status().WithContext("limits");
   std::set<ContainerKey> seen;
   for (const auto& series : result->series) {
@@ -198,6 +220,16 @@ Status Engine::FetchLimits(double now) {
 
 Status Engine::FetchPodLabels(double now) {
   if (config_.queries.pod_labels_query.empty()) return Status::Ok();
+  bool new_containers = false;
+  for (const auto& [key, tracked] : tracked_) {
+    if (!tracked->labels_known) {
+      new_containers = true;
+      break;
+    }
+  }
+  if (!new_containers && now - pod_labels_fetched_ < config_.pod_labels_interval_seconds) {
+    return Status::Ok();
+  }
   auto result = client_->Query(Scoped(config_.queries.pod_labels_query), now);
   if (!result.ok()) return result.status().WithContext("pod labels");
   std::map<std::pair<std::string, std::string>, std::map<std::string, std::string>> by_pod;
@@ -214,7 +246,9 @@ Status Engine::FetchPodLabels(double now) {
   for (auto& [key, tracked] : tracked_) {
     auto it = by_pod.find({key.namespace_name, key.pod});
     if (it != by_pod.end()) tracked->pod_labels = it->second;
+    tracked->labels_known = true;
   }
+  pod_labels_fetched_ = now;
   return Status::Ok();
 }
 

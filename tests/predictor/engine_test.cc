@@ -14,7 +14,9 @@ using testing::FakeClock;
 using testing::FakePrometheusClient;
 
 const std::string kRss = R"(container_memory_rss{container!="",container!="POD"})";
-const std::string kLimit = R"(container_spec_memory_limit_bytes{container!="",container!="POD"})";
+// The engine asks for one limit series per container.
+const std::string kLimit =
+    R"(max by (namespace, pod, container) (container_spec_memory_limit_bytes{container!="",container!="POD"}))";
 constexpr double kT0 = 1767225600;
 constexpr double kMiB = 1024.0 * 1024.0;
 
@@ -171,6 +173,32 @@ TEST_CASE("A failed backfill is retried and nothing is reported before it succee
   CHECK(range_calls == 2);
 }
 
+TEST_CASE("A backfill over the response size cap is split into time-ordered halves") {
+  FakePrometheusClient prom;
+  RangeAwareFake client(&prom);
+  FakeClock clock(kT0 + 3600);
+  AddLeak(&prom, "big", kT0, kT0 + 3600, 1024);
+  // The first two attempts (the whole hour, then its first half) are "too large".
+  int attempts = 0;
+  prom.SetErrorFunc([&](const FakePrometheusClient::Call& c) {
+    if (c.kind == "query_range" && ++attempts <= 2) {
+      return ResourceExhaustedError("response over 256 MiB");
+    }
+    return Status::Ok();
+  });
+  Engine engine(TestConfig(), &client, &clock);
+  REQUIRE(engine.RunCycle().ok());
+  std::vector<std::pair<double, double>> ranges;
+  for (const auto& c : prom.calls()) {
+    if (c.kind == "query_range") ranges.emplace_back(c.start_s, c.end_s);
+  }
+  REQUIRE(ranges.size() == 5);
+  CHECK(ranges[2] == std::make_pair(kT0, kT0 + 900));          // First quarter...
+  CHECK(ranges[3] == std::make_pair(kT0 + 915, kT0 + 1800));   // ...second...
+  CHECK(ranges[4] == std::make_pair(kT0 + 1815, kT0 + 3600));  // ...then the second half.
+  CHECK(engine.stats().samples_ingested == 241);               // Every sample once.
+}
+
 TEST_CASE("Containers without a limit are tracked with rate but no ETA") {
   FakePrometheusClient prom;
   RangeAwareFake client(&prom);
@@ -223,6 +251,18 @@ TEST_CASE("Pod labels come from kube-state-metrics' label_ labels") {
   const Forecast* f = Find(engine.Snapshot(), "a");
   REQUIRE(f);
   CHECK(f->pod_labels == std::map<std::string, std::string>{{"app", "backend"}, {"tier", "web"}});
+  auto labels_calls = [&] {
+    int n = 0;
+    for (const auto& c : prom.calls()) n += c.query == "kube_pod_labels";
+    return n;
+  };
+  CHECK(labels_calls() == 1);
+  clock.Advance(15);
+  REQUIRE(engine.RunCycle().ok());
+  CHECK(labels_calls() == 1);  // Refreshed once a minute, not every cycle...
+  clock.Advance(60);
+  REQUIRE(engine.RunCycle().ok());
+  CHECK(labels_calls() == 2);  // ...or at once for a new container.
 }
 
 TEST_CASE("Silent containers turn stale, then are dropped; bad samples are counted") {

@@ -9,7 +9,9 @@ namespace oomcast::predictor {
 namespace {
 
 const std::string kRss = R"(container_memory_rss{container!="",container!="POD"})";
-const std::string kLimit = R"(container_spec_memory_limit_bytes{container!="",container!="POD"})";
+// The engine asks for one limit series per container.
+const std::string kLimit =
+    R"(max by (namespace, pod, container) (container_spec_memory_limit_bytes{container!="",container!="POD"}))";
 constexpr double kT0 = 1767225600;
 
 TEST_CASE("/metrics exposes forecasts with their labels and self-metrics, and hides stale data") {

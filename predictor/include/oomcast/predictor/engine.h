@@ -36,6 +36,7 @@ struct EngineConfig {
   double stale_after_seconds = 120;   // A forecast older than this is stale (never "safe").
   double drop_after_seconds = 3600;   // Containers without samples this long are forgotten.
   double lookback_delay_seconds = 0;  // Ignore the newest seconds (remote-write/ingest lag).
+  double pod_labels_interval_seconds = 60;  // Pod labels change rarely: refreshed this often.
 };
 
 // Counters of the engine's work, for /metrics. Monotonic except series_tracked.
@@ -79,6 +80,7 @@ class Engine final : public ForecastSource {
   struct Tracked;
   // Each returns the first error; the caller records it and keeps previous forecasts.
   Status Backfill(double now);
+  Status BackfillRange(double start, double end, int depth);
   Status Incremental(double now);
   Status FetchLimits(double now);
   Status FetchPodLabels(double now);
@@ -92,6 +94,7 @@ class Engine final : public ForecastSource {
   double newest_sample_t_ = 0;                                // Cycle thread only.
   double last_fetch_end_ = 0;  // Query time of the previous successful fetch.
   bool backfilled_ = false;
+  double pod_labels_fetched_ = 0;  // Query time of the last successful pod labels fetch.
   std::string backend_name_ = "prometheus";
 
   mutable std::mutex mu_;  // Guards snapshot_ and stats_.
