@@ -11,6 +11,7 @@
 #include "oomcast/log.h"
 #include "oomcast/predictor/commands.h"
 #include "oomcast/predictor/config.h"
+#include "oomcast/predictor/simulator.h"
 #include "oomcast/predictor/version.h"
 #include "oomcast/units.h"
 
@@ -37,6 +38,12 @@ Usage:
       Replays history through the model (data up to t only at each step) and scores the
       alarms: recall at 5/10/15 min, median lead, precision, false alarms per series-day.
       Without --truth, kills are inferred from the data (limit reached, then a restart).
+  oomcast-predictor simulate --out-openmetrics FILE[.gz] --out-truth FILE
+                    [--seed N] [--duration 3h] [--scrape-interval 15s] [--per-family 2]
+                    [--family NAME]... [--sim-namespace NS]
+      The project's workload simulator: container memory of 12 families (leaks, GC
+      sawtooth, diurnal load, warm-up, spikes, batch...) with kernel-style kills and
+      kubelet back-off, plus ground truth; data/sample/ was made with it.
   oomcast-predictor serve --prometheus URL [--listen-address 0.0.0.0:8080] [flags]
       The polling loop with /metrics, /healthz, /readyz.
   oomcast-predictor version
@@ -64,6 +71,54 @@ class FixedClock final : public Clock {
   double t_;
 };
 
+// `simulate`: its own flags (no TSDB, no model).
+int Simulate(const std::vector<std::string>& args) {
+  auto parsed = ParseArgs(args, nullptr);
+  if (!parsed.ok()) return Usage(parsed.status().message());
+  SimulatorOptions opt;
+  std::string om, truth;
+  for (const auto& [name, value] : parsed->flags) {
+    auto duration = [&](double* out) -> bool {
+      auto d = ParseDurationSeconds(value);
+      if (!d.ok() || *d <= 0) return false;
+      *out = *d;
+      return true;
+    };
+    if (name == "out-openmetrics")
+      om = value;
+    else if (name == "out-truth")
+      truth = value;
+    else if (name == "seed")
+      opt.seed = std::strtoull(value.c_str(), nullptr, 10);
+    else if (name == "start") {
+      auto t = ParseTimestamp(value);
+      if (!t.ok()) return Usage("--start: " + t.status().message());
+      opt.start_s = *t;
+    } else if (name == "duration") {
+      if (!duration(&opt.duration_s)) return Usage("--duration: must be a positive duration");
+    } else if (name == "scrape-interval") {
+      if (!duration(&opt.step_s)) return Usage("--scrape-interval: must be a positive duration");
+    } else if (name == "per-family") {
+      opt.containers_per_family = std::atoi(value.c_str());
+      if (opt.containers_per_family <= 0) return Usage("--per-family: must be a positive integer");
+    } else if (name == "family")
+      opt.families.push_back(value);
+    else if (name == "sim-namespace")
+      opt.namespace_name = value;
+    else
+      return Usage("unknown flag --" + name + " for simulate");
+  }
+  if (om.empty() || truth.empty())
+    return Usage("simulate: --out-openmetrics and --out-truth are required");
+  Status st = SimulateToFiles(opt, om, truth);
+  if (!st.ok()) {
+    std::cerr << "oomcast-predictor simulate: " << st.ToString() << "\n";
+    return st.code() == StatusCode::kInvalidArgument ? 2 : 1;
+  }
+  std::cout << "wrote " << om << " and " << truth << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -79,6 +134,7 @@ int main(int argc, char** argv) {
                  "                      evaluate at TIME (Unix s or RFC 3339)\n";
     return 0;
   }
+  if (command == "simulate") return Simulate(args);
   if (command == "version") {
     std::cout << "oomcast-predictor " << Version() << "\n";
     return 0;
