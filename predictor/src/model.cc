@@ -102,6 +102,15 @@ double FitVariance(const double inv[9], int p, double s2, double x) {
   return std::max(0.0, v * s2);
 }
 
+// Variance of the fitted growth from 0 to x (trend(x) - trend(0)): g' Cov g, g = (0, x, x^2).
+double GrowthVariance(const double inv[9], int p, double s2, double x) {
+  const double g[3] = {0.0, x, x * x};
+  double v = 0;
+  for (int a = 1; a < p; ++a)
+    for (int b = 1; b < p; ++b) v += g[a] * inv[a * 3 + b] * g[b];
+  return std::max(0.0, v * s2);
+}
+
 struct Fit {
   int p = 0;  // Parameters: 2 linear, 3 quadratic.
   double beta[3] = {0, 0, 0};
@@ -373,8 +382,10 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
     const double target = beta[0] + (limit_bytes - beta[0] - envelope) / gain;
     out->eta_seconds = FirstCrossing(beta, 0, target) * kTimeScale;
   }
-  const double sd =
-      gain * std::sqrt(FitVariance(fit.inv, fit.p, fit.s2, x_peak)) + 1e-3 * limit_bytes;
+  // Variance of the forecast peak: the level's, plus the growth's scaled by the gain.
+  const double var_level = FitVariance(fit.inv, fit.p, fit.s2, 0);
+  const double var_growth = GrowthVariance(fit.inv, fit.p, fit.s2, x_peak);
+  const double sd = std::sqrt(var_level + gain * gain * var_growth) + 1e-3 * limit_bytes;
   out->risk = StudentUpperTail((limit_bytes - peak) / sd, fit.dof);
 }
 
@@ -406,6 +417,7 @@ ModelOutput ContainerModel::Forecast(double now, double limit_bytes) const {
   if (killed_) {
     // The newest sample is the kill itself: the forecast restarts with the next instance.
     out.warming_up = true;
+    alarm_raised_ = false;
     return out;
   }
   const bool has_limit = std::isfinite(limit_bytes) && limit_bytes > 0;
@@ -434,7 +446,12 @@ ModelOutput ContainerModel::Forecast(double now, double limit_bytes) const {
     // Early after a start/restart only a crash loop straight back near the limit is trusted.
     out.risk = 0;
   }
-  out.oom_predicted = out.risk >= config_->alarm_risk_threshold;
+  // Hysteresis: a raised alarm stays raised while the risk stays above the release level.
+  const bool raised = alarm_raised_ && now - alarm_checked_t_ <= config_->alarm_hold_seconds;
+  out.oom_predicted = out.risk >= config_->alarm_risk_threshold ||
+                      (raised && out.risk >= config_->alarm_release_risk);
+  alarm_raised_ = out.oom_predicted;
+  alarm_checked_t_ = now;
   return out;
 }
 

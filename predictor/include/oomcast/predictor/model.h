@@ -32,6 +32,10 @@ struct ModelConfig {
   // An alarm needs the forecast made this many seconds earlier (from the data then) to agree;
   // the reported risk is the lower of the two. 0 disables.
   double persistence_seconds = 60;
+  // Once raised, an alarm stays raised while the risk is at least alarm_release_risk (for the
+  // next forecast within alarm_hold_seconds): no flicker around the threshold.
+  double alarm_release_risk = 0.4;
+  double alarm_hold_seconds = 120;
   // Quantile (0..1) of bucket peaks above the trend line used as the peak envelope.
   double envelope_quantile = 1.0;
   // ... of the buckets of the last this many seconds (the current shape of the peaks).
@@ -83,7 +87,8 @@ class ContainerModel {
   void Observe(double t, double bytes, double limit_bytes);
 
   // Forecast at `now` (>= the newest sample) against `limit_bytes` (NaN: no limit, so
-  // eta=+Inf and risk=0 while rate and acceleration are still estimated).
+  // eta=+Inf and risk=0 while rate and acceleration are still estimated). Call it once per
+  // evaluation cycle: it keeps the alarm's hysteresis (the only state it changes).
   ModelOutput Forecast(double now, double limit_bytes) const;
 
   double last_sample_t() const;      // 0 before the first sample.
@@ -132,7 +137,9 @@ class ContainerModel {
   double last_kill_t_ = 0;  // Time of the newest kill sample; 0: none.
   double prev_kill_t_ = 0;  // Time of the kill before it; 0: none.
   bool killed_ = false;     // The newest sample is a kill: the next one starts a new fit.
-  float rise_ewma_ = 0;     // Typical rise between consecutive samples, bytes.
+  mutable bool alarm_raised_ = false;   // Decision of the previous Forecast() (hysteresis).
+  mutable double alarm_checked_t_ = 0;  // Its time, Unix seconds.
+  float rise_ewma_ = 0;                 // Typical rise between consecutive samples, bytes.
   uint32_t restarts_ = 0;
   uint32_t rejected_ = 0;
   uint16_t head_ = 0;  // Index of the oldest bucket in ring_.
