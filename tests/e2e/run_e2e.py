@@ -307,6 +307,30 @@ def scenario_harness(harness, args, report, checks):
                  f"down: {st}, after restart: {len(after)} series")
     env.stop_monitor()
     report.data["workloads"] = [w.summary() for w in env.workloads]
+    check_cgroup_parsing(harness, checks)
+
+
+def check_cgroup_parsing(harness, checks):
+    """The exporter's reading of both cgroup versions' files, on fake trees (this machine
+    mounts only one of them with the memory controller)."""
+    from e2elib import Cgroup, CgroupDriver
+    files = {
+        1: {"memory.stat": "rss 100\ninactive_file 7\ntotal_rss 123\ntotal_inactive_file 10\n",
+            "memory.usage_in_bytes": "200\n", "memory.limit_in_bytes": "4096\n",
+            "memory.oom_control": "oom_kill_disable 0\nunder_oom 0\noom_kill 2\n"},
+        2: {"memory.stat": "anon 123\nfile 50\ninactive_file 10\n", "memory.current": "200\n",
+            "memory.max": "4096\n", "memory.events": "low 0\nhigh 0\nmax 9\noom 3\noom_kill 2\n"},
+    }
+    for version, content in files.items():
+        path = os.path.join(harness.workdir, f"fake-cgroup-v{version}", "pod")
+        os.makedirs(path, exist_ok=True)
+        for name, text in content.items():
+            with open(os.path.join(path, name), "w") as f:
+                f.write(text)
+        got = Cgroup(CgroupDriver(version, os.path.dirname(path)), path).stats()
+        want = {"rss": 123, "usage": 200, "working_set": 190, "limit": 4096, "oom_kill": 2}
+        checks.check(f"cgroup v{version} files read as cAdvisor does", got == want,
+                     f"got {got}")
 
 
 def raw_get_for(port, path, seconds):

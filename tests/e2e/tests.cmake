@@ -3,7 +3,7 @@
 # cannot run, and prints "SKIPPED: <binary> not built" for a stage whose binary is missing.
 # RUN_SERIAL: they measure lead times on a 2-core machine and must not compete with each other.
 
-find_program(OOMCAST_E2E_PYTHON3 python3)
+find_program(OOMCAST_E2E_PYTHON3 NAMES python3 HINTS /usr/bin)
 if(NOT OOMCAST_E2E_PYTHON3)
   message(STATUS "e2e tests: python3 not found, not registered")
   return()
