@@ -211,12 +211,13 @@ class Session : public std::enable_shared_from_this<Session> {
         r.code = ec == http::error::body_limit ? 413 : ec == http::error::header_limit ? 431 : 400;
         r.body = "{}";
         keep_alive_ = false;
+        head_request_ = false;
         return Write(std::move(r));
       }
       return;
     }
     auto& msg = parser_->get();
-    req_ = ServerRequest();
+    req_.headers.clear();  // Keeps its capacity across requests on this connection.
     req_.method = std::string(msg.method_string());
     req_.target = std::string(msg.target());
     std::string_view t = req_.target;
@@ -232,6 +233,7 @@ class Session : public std::enable_shared_from_this<Session> {
     req_.peer = &peer_;
     req_.remote_address = remote_;
     keep_alive_ = msg.keep_alive();
+    head_request_ = msg.method() == http::verb::head;
     std::optional<ServerResponse> resp = server_->handler->Handle(req_, false);
     if (resp) return Write(std::move(*resp));
     // Needs a blocking call: answer from the worker pool, write from this connection's strand.
@@ -244,18 +246,30 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
+  // Serializes the whole response into one contiguous buffer: one TLS write per response and
+  // no buffer coalescing copies in the stream layers.
   void Write(ServerResponse r) {
-    res_ = {};
-    res_.version(11);
-    res_.result(static_cast<http::status>(r.code));
-    res_.set(http::field::content_type, r.content_type);
-    res_.set(http::field::cache_control, "no-cache, private");
-    res_.set("X-Content-Type-Options", "nosniff");
-    for (auto& [k, v] : r.headers) res_.set(k, v);
-    res_.body() = std::move(r.body);
-    res_.keep_alive(keep_alive_);
-    res_.prepare_payload();
-    http::async_write(stream_, res_,
+    out_.clear();
+    out_.reserve(256 + r.body.size());
+    out_.append("HTTP/1.1 ");
+    out_.append(std::to_string(r.code));
+    out_.push_back(' ');
+    beast::string_view reason = http::obsolete_reason(static_cast<http::status>(r.code));
+    out_.append(reason.data(), reason.size());
+    out_.append("\r\nContent-Type: ");
+    out_.append(r.content_type);
+    out_.append("\r\nCache-Control: no-cache, private\r\nX-Content-Type-Options: nosniff\r\n");
+    for (const auto& [k, v] : r.headers) {
+      out_.append(k);
+      out_.append(": ");
+      out_.append(v);
+      out_.append("\r\n");
+    }
+    out_.append("Content-Length: ");
+    out_.append(std::to_string(r.body.size()));
+    out_.append(keep_alive_ ? "\r\n\r\n" : "\r\nConnection: close\r\n\r\n");
+    if (!head_request_) out_.append(r.body);
+    asio::async_write(stream_, asio::buffer(out_),
                       beast::bind_front_handler(&Session::OnWrite, shared_from_this()));
   }
 
@@ -275,7 +289,8 @@ class Session : public std::enable_shared_from_this<Session> {
   HttpsServer::Impl* server_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
-  http::response<http::string_body> res_;
+  std::string out_;
+  bool head_request_ = false;
   ServerRequest req_;
   PeerIdentity peer_;
   std::string remote_;
