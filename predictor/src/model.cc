@@ -312,20 +312,20 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
   Fit recent;
   const bool have_recent = nr >= 6 && span / 2 >= config_->min_fit_seconds &&
                            RobustFit(pts + half, nr, 2, &recent, rw + half, 0);
+  // The recent half's own curvature, in units of its standard error.
+  Fit recent_quad;
+  double recent_curvature_t = 0;
+  if (have_recent && nr >= 8 && RobustFit(pts + half, nr, 3, &recent_quad, rw + half, 0)) {
+    const double se_c = std::sqrt(recent_quad.s2 * recent_quad.inv[8]);
+    if (se_c > 0) recent_curvature_t = recent_quad.beta[2] / se_c;
+  }
   if (quadratic && quad.beta[2] < 0) {
     fit = quad;  // Deceleration: trusted as is (it only lowers the forecast).
+  } else if (have_recent && recent_curvature_t <= -config_->acceleration_min_t) {
+    fit = recent_quad;  // Growth levelling off now (a warm-up reaching its plateau).
   } else if (quadratic) {
-    Fit recent_quad;
-    bool curved = false;
-    if (nr >= 8 && RobustFit(pts + half, nr, 3, &recent_quad, rw + half, 0)) {
-      const double se_c = std::sqrt(recent_quad.s2 * recent_quad.inv[8]);
-      curved = se_c > 0 && recent_quad.beta[2] / se_c >= 2.0;
-    }
-    if (curved || !have_recent) {
-      fit = quad;
-    } else {
-      fit = recent;
-    }
+    // Keep the acceleration only when the recent half is itself curved upwards.
+    fit = (recent_curvature_t >= 2.0 || !have_recent) ? quad : recent;
   } else if (have_recent) {
     const double se = std::sqrt(recent.s2 * recent.inv[4] + fit.s2 * fit.inv[4]);
     if (se > 0 && std::fabs(recent.beta[1] - fit.beta[1]) / se >= 3.0) fit = recent;

@@ -102,7 +102,7 @@ Params MakeParams(const std::string& family, const SimulatorOptions& o, Rng& rng
     p.base = rng.Uniform(0.2, 0.3);  // After a restart, before the load returns.
     p.a = oom ? rng.Uniform(0.6, 0.72) : rng.Uniform(0.4, 0.6);               // Mid level.
     p.b = oom ? rng.Uniform(1.03, 1.1) - p.a : rng.Uniform(0.8, 0.88) - p.a;  // Amplitude.
-    p.period = rng.Uniform(3, 6) * 3600;
+    p.period = rng.Uniform(8, 16) * 3600;
     // Peak of the wave inside the simulated time.
     const double peak_t = rng.Uniform(0.4, 0.8) * d;
     p.phase = kPi / 2 - 2 * kPi * peak_t / p.period;
