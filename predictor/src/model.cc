@@ -14,6 +14,7 @@ struct Point {
   double y;
   double peak;
   double w;
+  double sqrt_w;
 };
 }  // namespace model_internal
 namespace {
@@ -40,17 +41,23 @@ using model_internal::Point;
 // Returns false when singular. `inv` receives (X'WX)^-1 (row-major 3x3, used part only).
 bool SolveWls(const Point* pts, int n, const double* robust_w, int p, double beta[3],
               double inv[9]) {
-  double m[3][3] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
-  double r[3] = {0, 0, 0};
+  // Moments sum w x^k (k = 0..4) and sum w y x^k (k = 0..2).
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, r0 = 0, r1 = 0, r2 = 0;
   for (int i = 0; i < n; ++i) {
     const double w = pts[i].w * robust_w[i];
     if (w <= 0) continue;
-    const double g[3] = {1.0, pts[i].x, pts[i].x * pts[i].x};
-    for (int a = 0; a < p; ++a) {
-      r[a] += w * g[a] * pts[i].y;
-      for (int b = 0; b <= a; ++b) m[a][b] += w * g[a] * g[b];
-    }
+    const double x = pts[i].x, wx = w * x, wx2 = wx * x, wy = w * pts[i].y;
+    s0 += w;
+    s1 += wx;
+    s2 += wx2;
+    s3 += wx2 * x;
+    s4 += wx2 * x * x;
+    r0 += wy;
+    r1 += wy * x;
+    r2 += wy * x * x;
   }
+  const double m[3][3] = {{s0, 0, 0}, {s1, s2, 0}, {s2, s3, s4}};
+  const double r[3] = {r0, r1, r2};
   // Cholesky m = L L'.
   double l[3][3] = {{0, 0, 0}, {0, 0, 0}, {0, 0, 0}};
   for (int a = 0; a < p; ++a) {
@@ -130,7 +137,7 @@ bool RobustFit(const Point* pts, int n, int p, Fit* fit, double* rw, int reweigh
     if (iter >= reweights) break;
     double abs_res[ContainerModel::kBuckets + 1] = {};
     for (int i = 0; i < n; ++i) {
-      res[i] = (pts[i].y - Eval(fit->beta, pts[i].x)) * std::sqrt(pts[i].w);
+      res[i] = (pts[i].y - Eval(fit->beta, pts[i].x)) * pts[i].sqrt_w;
       abs_res[i] = std::fabs(res[i]);
     }
     std::nth_element(abs_res, abs_res + n / 2, abs_res + n);
@@ -146,7 +153,7 @@ bool RobustFit(const Point* pts, int n, int p, Fit* fit, double* rw, int reweigh
   double sw = 0, ss = 0, lag = 0, prev = 0;
   int used = 0;
   for (int i = 0; i < n; ++i) {
-    const double r = (pts[i].y - Eval(fit->beta, pts[i].x)) * std::sqrt(pts[i].w);
+    const double r = (pts[i].y - Eval(fit->beta, pts[i].x)) * pts[i].sqrt_w;
     res[i] = r;
     if (rw[i] <= 0) continue;
     sw += rw[i];
@@ -396,12 +403,13 @@ int ContainerModel::GatherPoints(double now, Point* pts) const {
     const Bucket& b = ring_[(head_ + i) % kBuckets];
     const double t = origin_t_ + b.t_mean;
     if (t < window_start) continue;
-    pts[n++] = {(t - now) / kTimeScale, b.mean, b.max,
-                static_cast<double>(counts_[(head_ + i) % kBuckets])};
+    const double count = counts_[(head_ + i) % kBuckets];
+    pts[n++] = {(t - now) / kTimeScale, b.mean, b.max, count, std::sqrt(count)};
   }
   if (open_count_ > 0) {
     pts[n++] = {(origin_t_ + open_sum_t_ / open_count_ - now) / kTimeScale,
-                open_sum_v_ / open_count_, open_max_, static_cast<double>(open_count_)};
+                open_sum_v_ / open_count_, open_max_, static_cast<double>(open_count_),
+                std::sqrt(static_cast<double>(open_count_))};
   }
   return n;
 }
