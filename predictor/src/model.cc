@@ -332,7 +332,15 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
     fit = recent_quad;  // Growth levelling off now (a warm-up reaching its plateau).
   } else if (quadratic) {
     // Keep the acceleration only when the recent half is itself curved upwards.
-    fit = (recent_curvature_t >= 2.0 || !have_recent) ? quad : recent;
+    // Growth that accelerates faster than a parabola (e.g. exponential) is curved more in the
+    // recent half: then the recent quadratic is the better local model.
+    if (!have_recent) {
+      fit = quad;
+    } else if (recent_curvature_t >= 2.0) {
+      fit = recent_quad.beta[2] > quad.beta[2] ? recent_quad : quad;
+    } else {
+      fit = recent;
+    }
   } else if (have_recent) {
     const double se = std::sqrt(recent.s2 * recent.inv[4] + fit.s2 * fit.inv[4]);
     if (se > 0 && std::fabs(recent.beta[1] - fit.beta[1]) / se >= 3.0) fit = recent;
