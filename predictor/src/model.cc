@@ -267,7 +267,19 @@ void ContainerModel::Observe(double t, double bytes, double limit_bytes) {
     prev_kill_t_ = last_kill_t_;
     last_kill_t_ = t;
   }
-  // Keep relative times small enough for float precision.
+  // Keep relative times small enough for float precision (rebase every ~11 days).
+  if (t - origin_t_ > 1e6) {
+    const double shift = std::floor((t - origin_t_ - config_->window_seconds * 2) /
+                                    std::max(1.0, config_->bucket_seconds)) *
+                         std::max(1.0, config_->bucket_seconds);
+    if (shift > 0) {
+      origin_t_ += shift;
+      for (int i = 0; i < size_; ++i)
+        ring_[(head_ + i) % kBuckets].t_mean -= static_cast<float>(shift);
+      open_sum_t_ -= shift * open_count_;
+      open_index_ -= shift / std::max(1.0, config_->bucket_seconds);
+    }
+  }
   const double width = std::max(1.0, config_->bucket_seconds);
   const double index = std::floor((t - origin_t_) / width);
   if (index != open_index_) {

@@ -242,3 +242,21 @@ TEST_CASE("memory per container stays within budget", "[model]") {
 
 }  // namespace
 }  // namespace oomcast::predictor
+
+namespace oomcast::predictor {
+namespace {
+
+TEST_CASE("a segment running for weeks keeps its precision", "[model]") {
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double t0 = 1767225600, limit = 8e9;
+  // 30 days at 60 s, growing 1 kB/s.
+  for (int i = 0; i <= 30 * 1440; ++i) model.Observe(t0 + 60.0 * i, 1e9 + 1e3 * 60.0 * i, limit);
+  const ModelOutput out = model.Forecast(t0 + 60.0 * 30 * 1440, limit);
+  CHECK(out.growth_rate_bytes_per_second == Approx(1e3).epsilon(0.01));
+  CHECK(out.level_bytes == Approx(1e9 + 1e3 * 60.0 * 30 * 1440).epsilon(1e-4));
+  CHECK(model.restarts() == 0);
+}
+
+}  // namespace
+}  // namespace oomcast::predictor
