@@ -3,6 +3,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "oomcast/controller/informer.h"
@@ -114,10 +115,23 @@ void ControllerRunner::Run(const std::atomic<bool>& stop) {
       continue;
     }
     last_sync = std::chrono::steady_clock::now();
+    std::vector<std::string> live;
     for (const std::string& scaler : impl.informer->Snapshot()) {
       if (stop.load() || !impl.Leading()) break;
+      auto j = nlohmann::json::parse(scaler, nullptr, false);
+      if (!j.is_discarded()) {
+        live.push_back(j["metadata"].value("namespace", "") + "/" +
+                       j["metadata"].value("name", ""));
+      }
       auto r = impl.reconciler->Reconcile(scaler);
       if (!r.ok()) LogWarn("reconcile failed", {{"err", r.status().ToString()}});
+    }
+    // HPA floors raised by scalers deleted since (or while no replica led) are restored.
+    if (!stop.load() && impl.Leading()) {
+      auto restored = impl.reconciler->RestoreOrphanFloors(live, impl.config.watch_namespace);
+      if (!restored.ok()) {
+        LogWarn("cannot check for orphaned HPA floors", {{"err", restored.status().ToString()}});
+      }
     }
   }
   impl.cv.notify_all();

@@ -1,5 +1,6 @@
 #include "oomcast/controller/reconciler.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -616,6 +617,51 @@ Reconciler::~Reconciler() = default;
 
 StatusOr<ReconcileResult> Reconciler::Reconcile(const std::string& scaler_json) {
   return impl_->Reconcile(scaler_json);
+}
+
+StatusOr<int> Reconciler::RestoreOrphanFloors(const std::vector<std::string>& live,
+                                              const std::string& ns) {
+  Impl& impl = *impl_;
+  const std::string path =
+      ns.empty() ? "/apis/autoscaling/v2/horizontalpodautoscalers"
+                 : "/apis/autoscaling/v2/namespaces/" + ns + "/horizontalpodautoscalers";
+  auto list = impl.GetJson(path, "list HorizontalPodAutoscalers");
+  if (!list.ok()) return list.status();
+  int restored = 0;
+  for (json hpa : (*list)["items"]) {
+    const json ann = hpa["metadata"].value("annotations", json::object());
+    if (!ann.contains(kFloorOwnerAnnotation) || !ann.contains(kOriginalMinReplicasAnnotation)) {
+      continue;
+    }
+    const std::string owner = ann.value(kFloorOwnerAnnotation, "");
+    if (std::find(live.begin(), live.end(), owner) != live.end()) continue;
+    int original = std::atoi(ann.value(kOriginalMinReplicasAnnotation, "1").c_str());
+    const std::string name = hpa["metadata"].value("name", "");
+    const std::string hpa_ns = hpa["metadata"].value("namespace", "default");
+    hpa["apiVersion"] = "autoscaling/v2";
+    hpa["kind"] = "HorizontalPodAutoscaler";
+    hpa["spec"]["minReplicas"] =
+        std::max(1, std::min(original, hpa["spec"].value("maxReplicas", original)));
+    for (const char* a :
+         {kOriginalMinReplicasAnnotation, kFloorUntilAnnotation, kFloorOwnerAnnotation}) {
+      hpa["metadata"]["annotations"].erase(a);
+    }
+    auto put = impl.PutJson(
+        "/apis/autoscaling/v2/namespaces/" + hpa_ns + "/horizontalpodautoscalers/" + name, hpa,
+        "restore HorizontalPodAutoscaler " + name);
+    if (!put.ok()) {
+      LogWarn("cannot restore orphaned HPA floor",
+              {{"hpa", hpa_ns + "/" + name}, {"err", put.status().ToString()}});
+      continue;  // Retried at the next sync (409 included).
+    }
+    ++restored;
+    if (impl.metrics != nullptr) impl.metrics->CountDecision("hpa_restore");
+    LogInfo("restored HPA floor of a deleted MemoryScaler",
+            {{"hpa", hpa_ns + "/" + name},
+             {"owner", owner},
+             {"minReplicas", std::to_string(original)}});
+  }
+  return restored;
 }
 
 void Reconciler::Forget(const std::string& ns, const std::string& name) {

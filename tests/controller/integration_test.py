@@ -63,6 +63,28 @@ class ControllerTest(unittest.TestCase):
         c.kill(signal.SIGTERM)
         self.assertEqual(c.wait(30), 0)
 
+    def test_reads_forecasts_straight_from_the_adapter_url(self):
+        import kube_standin
+        adapter = kube_standin.StandIn(tls=False).start()  # Serves only the scripted forecasts.
+        try:
+            self.h.deployment("shop", "web", 1)
+            self.h.scaler("shop", "web", "web", maxReplicas=2)
+            pods = self.h.standin.list("Pod", "shop")
+            labels = {"namespace": "shop", "pod": pods[0]["metadata"]["name"],
+                      "container": "app", "app": "web"}
+            adapter.set_metric("shop", "memory_growth_rate_bytes_per_second",
+                               [{"labels": labels, "value": 30 * MIB}])
+            adapter.set_metric("shop", "memory_oom_eta_seconds", [])
+            adapter.set_metric("shop", "memory_oom_risk", [{"labels": labels, "value": 0.1}])
+            # The API server's aggregated path has no data: only the direct URL can scale.
+            self.h.start_controller("direct", "--leader-elect=false", "--sync-period", "1s",
+                                    "--external-metrics-url", adapter.url)
+            wait_for(lambda: self.h.replicas("shop", "web") == 2, 20, "scale up from the adapter")
+            paths = [w for w in adapter.writes()]
+            self.assertEqual(paths, [])  # The controller only reads from the adapter.
+        finally:
+            adapter.stop()
+
     def test_leader_hand_over_between_two_processes(self):
         self.h.deployment("shop", "web", 1)
         self.h.scaler("shop", "web", "web", maxReplicas=50)

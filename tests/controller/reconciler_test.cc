@@ -418,3 +418,31 @@ TEST_CASE("TargetPath: plural of the kind and the API group") {
 
 }  // namespace
 }  // namespace oomcast::controller
+
+namespace oomcast::controller {
+namespace {
+
+TEST_CASE("reconciler: the HPA floor of a deleted MemoryScaler is restored") {
+  Env env(2);
+  env.fx.Seed(Hpa(2, 8));
+  env.fx.Forecast(kNs, "web", 30 * kMiBps);
+  CHECK(env.Run().outcome == "hpa_floor");
+  const std::string hpa_path =
+      "/apis/autoscaling/v2/namespaces/shop/horizontalpodautoscalers/web-hpa";
+  CHECK(env.fx.Get(hpa_path)["spec"]["minReplicas"] == 3);
+  // While the scaler exists nothing is touched.
+  auto kept = env.reconciler->RestoreOrphanFloors({"shop/web"});
+  REQUIRE(kept.ok());
+  CHECK(*kept == 0);
+  env.fx.Call("DELETE", kScalerPath);
+  auto restored = env.reconciler->RestoreOrphanFloors({});
+  REQUIRE(restored.ok());
+  CHECK(*restored == 1);
+  json hpa = env.fx.Get(hpa_path);
+  CHECK(hpa["spec"]["minReplicas"] == 2);
+  CHECK_FALSE(hpa["metadata"]["annotations"].contains("oomcast.io/floor-owner"));
+  env.CheckSchemas();
+}
+
+}  // namespace
+}  // namespace oomcast::controller

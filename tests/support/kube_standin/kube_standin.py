@@ -805,6 +805,15 @@ class Handler(BaseHTTPRequestHandler):
             raise ApiError(503, "ServiceUnavailable", f"metrics backend unreachable: {e}")
 
 
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # Clients that hang up mid-request (killed controllers, TLS probes) are normal here.
+        if os.environ.get("STANDIN_VERBOSE"):
+            super().handle_error(request, client_address)
+
+
 class StandIn:
     """In-process API stand-in. start() binds 127.0.0.1 on a free port; stop() shuts it down."""
 
@@ -820,7 +829,7 @@ class StandIn:
         self.thread = None
 
     def start(self):
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.httpd.store = self.store
         self.httpd.token = self.token

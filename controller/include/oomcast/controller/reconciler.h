@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "oomcast/clock.h"
 #include "oomcast/controller/decision.h"
@@ -48,6 +49,12 @@ class Reconciler {
 
   // Drops the in-memory history (stabilization, policies) of a deleted scaler.
   void Forget(const std::string& namespace_name, const std::string& name);
+
+  // Restores the minReplicas of every HPA whose floor was raised by a MemoryScaler that no
+  // longer exists (`live_scalers`: "namespace/name" of every existing scaler), in
+  // `namespace_name` or all namespaces when empty. Returns how many were restored.
+  StatusOr<int> RestoreOrphanFloors(const std::vector<std::string>& live_scalers,
+                                    const std::string& namespace_name = "");
 
  private:
   struct Impl;
