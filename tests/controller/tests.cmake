@@ -13,6 +13,9 @@ oomcast_add_unit_test(controller_reconciler_test
 oomcast_add_unit_test(controller_leader_election_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/leader_election_test.cc
   LIBS oomcast::controller nlohmann_json::nlohmann_json)
+oomcast_add_unit_test(controller_informer_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/informer_test.cc
+  LIBS oomcast::controller nlohmann_json::nlohmann_json)
 
 find_package(Python3 COMPONENTS Interpreter)
 if(Python3_FOUND)

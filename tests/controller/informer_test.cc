@@ -1,0 +1,77 @@
+// List-then-watch of MemoryScalers against the API stand-in: initial list, spec changes notify,
+// status-only updates do not, bookmarks advance the resourceVersion, 410 Gone asks for a relist.
+// Also the external-metrics helpers (RFC 3339, URL encoding).
+#include "oomcast/controller/informer.h"
+
+#include <catch2/catch.hpp>
+
+#include "controller/standin_fixture.h"
+#include "oomcast/controller/forecast_source.h"
+
+namespace oomcast::controller {
+namespace {
+
+using nlohmann::json;
+using testing::StandinFixture;
+
+json Scaler(const std::string& ns, const std::string& name) {
+  return {
+      {"apiVersion", "oomcast.io/v1alpha1"},
+      {"kind", "MemoryScaler"},
+      {"metadata", {{"name", name}, {"namespace", ns}}},
+      {"spec", {{"scaleTargetRef", {{"kind", "Deployment"}, {"name", name}}}, {"maxReplicas", 3}}}};
+}
+
+TEST_CASE("informer: list, watch, notify on spec changes only, relist on 410") {
+  StandinFixture fx;
+  fx.Seed(Scaler("a", "one"));
+  fx.Seed(Scaler("b", "two"));
+  std::vector<std::string> changes;
+  ScalerInformer informer(fx.client(), fx.clock(), "",
+                          [&](const std::string& ns, const std::string& name, bool deleted) {
+                            changes.push_back(ns + "/" + name + (deleted ? " deleted" : ""));
+                          });
+  REQUIRE(informer.List().ok());
+  CHECK(informer.synced());
+  CHECK(informer.Snapshot().size() == 2);
+  CHECK(changes == std::vector<std::string>{"a/one", "b/two"});
+  changes.clear();
+  std::string rv0 = informer.resource_version();
+
+  // A status-only write and a spec change, then a watch from the list's resourceVersion.
+  const std::string path = "/apis/oomcast.io/v1alpha1/namespaces/a/memoryscalers/one";
+  json one = fx.Get(path);
+  one["status"] = {{"currentReplicas", 2}};
+  fx.Call("PUT", path + "/status", one);
+  one = fx.Get(path);
+  one["spec"]["maxReplicas"] = 7;
+  fx.Call("PUT", path, one);
+  fx.Call("DELETE", "/apis/oomcast.io/v1alpha1/namespaces/b/memoryscalers/two");
+  std::atomic<bool> stop{false};
+  REQUIRE(informer.WatchOnce(2, stop).ok());  // Ends at its timeout (bookmarks meanwhile).
+  CHECK(changes == std::vector<std::string>{"a/one", "b/two deleted"});
+  auto snap = informer.Snapshot();
+  REQUIRE(snap.size() == 1);
+  CHECK(json::parse(snap[0])["spec"]["maxReplicas"] == 7);
+  CHECK(json::parse(snap[0])["status"]["currentReplicas"] == 2);
+  CHECK(std::stoll(informer.resource_version()) > std::stoll(rv0));
+
+  // Compaction: the next watch from our resourceVersion is Gone.
+  fx.Call("POST", "/_standin/compact", json::object());
+  Status gone = informer.WatchOnce(2, stop);
+  CHECK(gone.code() == StatusCode::kAborted);
+  REQUIRE(informer.List().ok());
+  CHECK(informer.WatchOnce(1, stop).ok());
+}
+
+TEST_CASE("external metrics helpers: RFC 3339 and URL encoding") {
+  CHECK(*ParseRfc3339("2026-01-01T00:00:00Z") == 1767225600.0);
+  CHECK(*ParseRfc3339("2026-01-01T00:00:01.5Z") == Approx(1767225601.5));
+  CHECK(*ParseRfc3339("2026-01-01T02:00:00+02:00") == 1767225600.0);
+  CHECK_FALSE(ParseRfc3339("yesterday").ok());
+  CHECK(UrlEncode("app=web,oomcast.io/aggregate in (max)") ==
+        "app%3Dweb%2Coomcast.io%2Faggregate%20in%20%28max%29");
+}
+
+}  // namespace
+}  // namespace oomcast::controller
