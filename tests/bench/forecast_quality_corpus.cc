@@ -1,9 +1,12 @@
 // Forecast quality on the dev scenario corpus: replays it through the model at a 30 s step and
 // prints the summary (the same numbers as tools/score.py on the written JSON lines).
 // usage: forecast_quality_corpus [CORPUS_DIR] [OUT.jsonl]
+// With OUT.jsonl, the JSON lines are also scored by tools/score.py (when python3 and the script
+// are found next to the corpus, at CORPUS_DIR/../../tools/score.py) for comparison.
 // Exits 0 with a SKIPPED message when the corpus is absent.
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 
@@ -47,5 +50,15 @@ int main(int argc, char** argv) {
   std::printf("read %.2fs (%zu samples), replay+score %.2fs\n",
               std::chrono::duration<double>(t1 - t0).count(), data->samples,
               std::chrono::duration<double>(t2 - t1).count());
+  if (argc > 2) {
+    out.close();
+    const std::string score = dir + "/../../tools/score.py";
+    if (std::ifstream(score)) {
+      std::printf("\n--- tools/score.py on %s ---\n", argv[2]);
+      std::fflush(stdout);
+      const std::string cmd = "python3 '" + score + "' '" + truth_path + "' '" + argv[2] + "'";
+      if (std::system(cmd.c_str()) != 0) std::printf("(score.py failed)\n");
+    }
+  }
   return 0;
 }
