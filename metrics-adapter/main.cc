@@ -84,10 +84,9 @@ int main(int argc, char** argv) {
     auto http = oomcast::NewCpprestHttpClient(flags.predictor.http);
     if (!http.ok()) Fail(2, http.status().message());
     tsdb_http = std::move(http).value();
-    prometheus =
-        oomcast::NewHttpPrometheusClient(flags.predictor.backend, tsdb_http.get(), &clock);
-    engine = std::make_unique<oomcast::predictor::Engine>(flags.predictor.engine,
-                                                          prometheus.get(), &clock);
+    prometheus = oomcast::NewHttpPrometheusClient(flags.predictor.backend, tsdb_http.get(), &clock);
+    engine = std::make_unique<oomcast::predictor::Engine>(flags.predictor.engine, prometheus.get(),
+                                                          &clock);
     exporter = std::make_unique<oomcast::predictor::MetricsExporter>(engine.get(), &clock);
     source = engine.get();
   }
@@ -99,8 +98,9 @@ int main(int argc, char** argv) {
   }
   if (cert_file.empty()) {
     if (!flags.generate_self_signed_cert) {
-      Fail(2, "--tls-cert-file and --tls-private-key-file are required (or "
-              "--generate-self-signed-cert for development)");
+      Fail(2,
+           "--tls-cert-file and --tls-private-key-file are required (or "
+           "--generate-self-signed-cert for development)");
     }
     std::string mk = "mkdir -p '" + flags.cert_dir + "'";
     if (std::system(mk.c_str()) != 0) Fail(2, "--cert-dir: cannot create " + flags.cert_dir);
@@ -129,9 +129,10 @@ int main(int argc, char** argv) {
     } else if (!flags.kubeconfig.empty()) {
       Fail(2, "--kubeconfig: " + rest.status().message());
     } else {
-      oomcast::LogWarn("no Kubernetes API (not in a cluster, no --kubeconfig): bearer tokens are "
-                       "rejected and only system:masters or --authorization-mode=AlwaysAllow "
-                       "are authorized");
+      oomcast::LogWarn(
+          "no Kubernetes API (not in a cluster, no --kubeconfig): bearer tokens are "
+          "rejected and only system:masters or --authorization-mode=AlwaysAllow "
+          "are authorized");
     }
   }
   ma::AuthnConfig authn_config;
@@ -196,8 +197,8 @@ int main(int argc, char** argv) {
 
   ma::MetricsApiOptions api_options;
   // The history the trend is fitted over: the model's window, bounded by the history kept.
-  api_options.window_seconds = std::min(flags.predictor.engine.model.window_seconds,
-                                        flags.predictor.engine.window_seconds);
+  api_options.window_seconds =
+      std::min(flags.predictor.engine.model.window_seconds, flags.predictor.engine.window_seconds);
   api_options.eta_cap_seconds = flags.eta_cap_seconds;
   ma::MetricsApi api(source, &clock, api_options);
   std::function<std::string()> extra_metrics;
@@ -219,8 +220,7 @@ int main(int argc, char** argv) {
          server.status().message());
   }
   oomcast::LogInfo("serving external.metrics.k8s.io/v1beta1",
-                   {{"address", flags.bind_address},
-                    {"port", std::to_string((*server)->port())}});
+                   {{"address", flags.bind_address}, {"port", std::to_string((*server)->port())}});
 
   std::atomic<bool> stop{false};
   std::thread engine_thread;

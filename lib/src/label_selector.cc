@@ -103,13 +103,27 @@ std::vector<Token> Lex(std::string_view s) {
       }
       Tok t = Tok::kEnd;
       switch (c) {
-        case '!': t = Tok::kDoesNotExist; break;
-        case '=': t = Tok::kEquals; break;
-        case ',': t = Tok::kComma; break;
-        case '(': t = Tok::kOpenPar; break;
-        case ')': t = Tok::kClosedPar; break;
-        case '<': t = Tok::kLessThan; break;
-        case '>': t = Tok::kGreaterThan; break;
+        case '!':
+          t = Tok::kDoesNotExist;
+          break;
+        case '=':
+          t = Tok::kEquals;
+          break;
+        case ',':
+          t = Tok::kComma;
+          break;
+        case '(':
+          t = Tok::kOpenPar;
+          break;
+        case ')':
+          t = Tok::kClosedPar;
+          break;
+        case '<':
+          t = Tok::kLessThan;
+          break;
+        case '>':
+          t = Tok::kGreaterThan;
+          break;
       }
       out.push_back({t, s.substr(i, 1), start});
       ++i;
@@ -225,8 +239,8 @@ class Parser {
     }
     for (const std::string& value : r.values) {
       if (Status s = ValidateLabelValue(value); !s.ok()) {
-        return Error(op, "invalid label value \"" + value + "\" for key \"" + r.key +
-                             "\": " + s.message());
+        return Error(
+            op, "invalid label value \"" + value + "\" for key \"" + r.key + "\": " + s.message());
       }
     }
     std::sort(r.values.begin(), r.values.end());
@@ -237,7 +251,8 @@ class Parser {
   // "(" [value] {"," [value]} ")"; empty entries are the empty value, "()" is {""}.
   Status ParseValueSet(LabelRequirement* r) {
     const Token& open = Next();
-    if (open.tok != Tok::kOpenPar) return Error(open, "found " + Describe(open) + ", expected: '('");
+    if (open.tok != Tok::kOpenPar)
+      return Error(open, "found " + Describe(open) + ", expected: '('");
     bool expect_value = true;
     while (true) {
       const Token& t = Next();
@@ -269,14 +284,21 @@ class Parser {
 
 std::string_view OpString(LabelRequirement::Op op) {
   switch (op) {
-    case LabelRequirement::Op::kEquals: return "=";
-    case LabelRequirement::Op::kNotEquals: return "!=";
-    case LabelRequirement::Op::kIn: return " in ";
-    case LabelRequirement::Op::kNotIn: return " notin ";
-    case LabelRequirement::Op::kGreaterThan: return ">";
-    case LabelRequirement::Op::kLessThan: return "<";
+    case LabelRequirement::Op::kEquals:
+      return "=";
+    case LabelRequirement::Op::kNotEquals:
+      return "!=";
+    case LabelRequirement::Op::kIn:
+      return " in ";
+    case LabelRequirement::Op::kNotIn:
+      return " notin ";
+    case LabelRequirement::Op::kGreaterThan:
+      return ">";
+    case LabelRequirement::Op::kLessThan:
+      return "<";
     case LabelRequirement::Op::kExists:
-    case LabelRequirement::Op::kDoesNotExist: return "";
+    case LabelRequirement::Op::kDoesNotExist:
+      return "";
   }
   return "";
 }
@@ -330,17 +352,16 @@ StatusOr<LabelSelector> LabelSelector::FromRequirements(std::vector<LabelRequire
     std::sort(r.values.begin(), r.values.end());
   }
   // apimachinery sorts requirements by key (stable, so equal keys keep their order).
-  std::stable_sort(reqs.begin(), reqs.end(),
-                   [](const LabelRequirement& a, const LabelRequirement& b) { return a.key < b.key; });
+  std::stable_sort(
+      reqs.begin(), reqs.end(),
+      [](const LabelRequirement& a, const LabelRequirement& b) { return a.key < b.key; });
   LabelSelector s;
   s.requirements_ = std::move(reqs);
   return s;
 }
 
 bool LabelSelector::RequirementMatches(const LabelRequirement& r, const std::string* value) {
-  auto in_values = [&] {
-    return std::binary_search(r.values.begin(), r.values.end(), *value);
-  };
+  auto in_values = [&] { return std::binary_search(r.values.begin(), r.values.end(), *value); };
   switch (r.op) {
     case LabelRequirement::Op::kEquals:
     case LabelRequirement::Op::kIn:

@@ -1,12 +1,13 @@
 #include "oomcast/metrics_adapter/adapter.h"
 
-#include <chrono>
-#include <cmath>
 #include <prometheus/counter.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
+
+#include <chrono>
+#include <cmath>
 
 #include "oomcast/log.h"
 #include "oomcast/metrics_adapter/api_objects.h"
@@ -37,8 +38,8 @@ ServerResponse Text(int code, std::string body) {
 }
 
 bool IsApiPath(std::string_view path) {
-  return path == "/apis" || path == "/apis/" || path.rfind("/apis/", 0) == 0 ||
-         path == "/api" || path.rfind("/api/", 0) == 0 || path.rfind("/openapi", 0) == 0;
+  return path == "/apis" || path == "/apis/" || path.rfind("/apis/", 0) == 0 || path == "/api" ||
+         path.rfind("/api/", 0) == 0 || path.rfind("/openapi", 0) == 0;
 }
 
 }  // namespace
@@ -68,10 +69,9 @@ struct Adapter::Metrics {
       std::lock_guard<std::mutex> lock(mu);
       auto& hp = histograms[route];
       if (!hp) {
-        hp = &duration.Add({{"path", route}},
-                           prometheus::Histogram::BucketBoundaries{0.0001, 0.00025, 0.0005, 0.001,
-                                                                   0.0025, 0.005, 0.01, 0.025,
-                                                                   0.05, 0.1, 0.25, 0.5, 1, 2.5});
+        hp = &duration.Add({{"path", route}}, prometheus::Histogram::BucketBoundaries{
+                                                  0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+                                                  0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5});
       }
       auto& cp = counters[{route, code}];
       if (!cp) cp = &requests.Add({{"path", route}, {"code", std::to_string(code)}});
@@ -120,8 +120,8 @@ std::optional<ServerResponse> Adapter::Handle(const ServerRequest& request, bool
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   metrics_->Observe(route, resp->code, seconds);
   if (resp->code >= 500) {
-    LogDebug("request failed", {{"path", std::string(request.path)},
-                                {"code", std::to_string(resp->code)}});
+    LogDebug("request failed",
+             {{"path", std::string(request.path)}, {"code", std::to_string(resp->code)}});
   }
   return resp;
 }
@@ -149,14 +149,15 @@ std::optional<ServerResponse> Adapter::Route(const ServerRequest& request, bool 
   if (authn.would_block) return std::nullopt;
   if (!authn.status.ok()) {
     ServerResponse r = StatusReply(401, "Unauthorized");
-    LogDebug("unauthenticated request", {{"path", std::string(path)},
-                                         {"err", authn.status.message()}});
+    LogDebug("unauthenticated request",
+             {{"path", std::string(path)}, {"err", authn.status.message()}});
     return r;
   }
 
   if (request.method != "GET" && request.method != "HEAD") {
-    ServerResponse r = StatusReply(405, "the server does not allow this method on the requested "
-                                        "resource");
+    ServerResponse r = StatusReply(405,
+                                   "the server does not allow this method on the requested "
+                                   "resource");
     r.headers.emplace_back("Allow", "GET");
     return r;
   }
@@ -183,9 +184,9 @@ std::optional<ServerResponse> Adapter::Route(const ServerRequest& request, bool 
   }
   if (path == kPrefix || path == kPrefix + "/") {
     *route = kPrefix;
-    return FromApi({200, ApiResourceListJson(upstream_ ? upstream_->Resources()
-                                                       : std::vector<std::pair<std::string,
-                                                                               std::string>>{})});
+    return FromApi(
+        {200, ApiResourceListJson(upstream_ ? upstream_->Resources()
+                                            : std::vector<std::pair<std::string, std::string>>{})});
   }
   if (path.rfind(kPrefix + "/namespaces/", 0) == 0) {
     std::string_view rest = path.substr(kPrefix.size() + std::string_view("/namespaces/").size());

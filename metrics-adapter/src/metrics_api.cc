@@ -67,8 +67,7 @@ StatusOr<std::string> FormDecode(std::string_view text) {
   return out;
 }
 
-StatusOr<std::optional<std::string>> QueryParameter(std::string_view query,
-                                                    std::string_view name) {
+StatusOr<std::optional<std::string>> QueryParameter(std::string_view query, std::string_view name) {
   size_t start = 0;
   while (start <= query.size()) {
     size_t amp = query.find('&', start);
@@ -110,7 +109,7 @@ struct MetricsApi::Index {
     }
   };
   struct Namespace {
-    std::vector<Entry> entries;  // Sorted by pod, container.
+    std::vector<Entry> entries;                                       // Sorted by pod, container.
     std::unordered_map<std::string, std::vector<uint32_t>> postings;  // "key\0value" -> ids.
   };
   const std::vector<Forecast>* source = nullptr;  // Identity of the snapshot indexed.
@@ -185,7 +184,8 @@ std::shared_ptr<const MetricsApi::Index> MetricsApi::CurrentIndex(
       return std::tie(a.pod, a.container) < std::tie(b.pod, b.container);
     });
     for (uint32_t i = 0; i < space.entries.size(); ++i) {
-      for (const auto& [k, v] : space.entries[i].labels) space.postings[PostingKey(k, v)].push_back(i);
+      for (const auto& [k, v] : space.entries[i].labels)
+        space.postings[PostingKey(k, v)].push_back(i);
     }
   }
   std::lock_guard<std::mutex> lock(build_mu_);
@@ -228,10 +228,14 @@ ApiResponse MetricsApi::ListMetric(std::string_view ns, std::string_view metric,
                                      std::string(kAggregateKey) + " in (max)\")");
     }
     agg_name = r.values[0];
-    if (agg_name == "max") agg = Aggregation::kMax;
-    else if (agg_name == "min") agg = Aggregation::kMin;
-    else if (agg_name == "sum") agg = Aggregation::kSum;
-    else if (agg_name == "avg") agg = Aggregation::kAvg;
+    if (agg_name == "max")
+      agg = Aggregation::kMax;
+    else if (agg_name == "min")
+      agg = Aggregation::kMin;
+    else if (agg_name == "sum")
+      agg = Aggregation::kSum;
+    else if (agg_name == "avg")
+      agg = Aggregation::kAvg;
     else {
       return StatusResponse(400, "label selector: unknown aggregation \"" + agg_name + "\" for " +
                                      std::string(kAggregateKey) + "; use max, min, sum or avg");
@@ -331,7 +335,8 @@ ApiResponse MetricsApi::ListMetric(std::string_view ns, std::string_view metric,
         append_item(e.labels_json, e.timestamp, e.quantities[mi]);
       }
     } else {
-      double acc = agg == Aggregation::kSum || agg == Aggregation::kAvg ? 0 : entries[matched[0]].values[mi];
+      double acc =
+          agg == Aggregation::kSum || agg == Aggregation::kAvg ? 0 : entries[matched[0]].values[mi];
       uint32_t extreme = matched[0];
       double newest_t = 0;
       for (uint32_t i : matched) {
@@ -394,7 +399,8 @@ std::string ApiResourceListJson(
     first = false;
     out.append(R"({"name":)");
     AppendJsonString(name, &out);
-    out.append(R"(,"singularName":"","namespaced":true,"kind":"ExternalMetricValueList","verbs":["get"]})");
+    out.append(
+        R"(,"singularName":"","namespaced":true,"kind":"ExternalMetricValueList","verbs":["get"]})");
   }
   for (const auto& [name, json] : extra_resources) {
     if (MetricIndex(name) >= 0) continue;

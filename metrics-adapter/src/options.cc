@@ -10,24 +10,42 @@ namespace oomcast::metrics_adapter {
 namespace {
 
 const std::set<std::string>& BoolFlags() {
-  static const std::set<std::string> k = {"generate-self-signed-cert",
-                                          "authentication-skip-lookup",
+  static const std::set<std::string> k = {"generate-self-signed-cert", "authentication-skip-lookup",
                                           "upstream-insecure-skip-tls-verify", "help"};
   return k;
 }
 
 const std::set<std::string>& ValueFlags() {
-  static const std::set<std::string> k = {
-      "config", "secure-port", "bind-address", "tls-cert-file", "tls-private-key-file",
-      "cert-dir", "io-threads", "client-ca-file", "requestheader-client-ca-file",
-      "requestheader-allowed-names", "requestheader-username-headers",
-      "requestheader-group-headers", "requestheader-extra-headers-prefix", "kubeconfig",
-      "authentication-kubeconfig", "authorization-kubeconfig", "authorization-mode",
-      "authentication-token-webhook-cache-ttl", "authorization-webhook-cache-authorized-ttl",
-      "authorization-webhook-cache-unauthorized-ttl", "upstream-external-metrics",
-      "upstream-ca-file", "upstream-token-file", "upstream-client-cert-file",
-      "upstream-client-key-file", "upstream-timeout", "upstream-discovery-refresh", "eta-cap",
-      "log-level", "fake-forecasts"};
+  static const std::set<std::string> k = {"config",
+                                          "secure-port",
+                                          "bind-address",
+                                          "tls-cert-file",
+                                          "tls-private-key-file",
+                                          "cert-dir",
+                                          "io-threads",
+                                          "client-ca-file",
+                                          "requestheader-client-ca-file",
+                                          "requestheader-allowed-names",
+                                          "requestheader-username-headers",
+                                          "requestheader-group-headers",
+                                          "requestheader-extra-headers-prefix",
+                                          "kubeconfig",
+                                          "authentication-kubeconfig",
+                                          "authorization-kubeconfig",
+                                          "authorization-mode",
+                                          "authentication-token-webhook-cache-ttl",
+                                          "authorization-webhook-cache-authorized-ttl",
+                                          "authorization-webhook-cache-unauthorized-ttl",
+                                          "upstream-external-metrics",
+                                          "upstream-ca-file",
+                                          "upstream-token-file",
+                                          "upstream-client-cert-file",
+                                          "upstream-client-key-file",
+                                          "upstream-timeout",
+                                          "upstream-discovery-refresh",
+                                          "eta-cap",
+                                          "log-level",
+                                          "fake-forecasts"};
   return k;
 }
 
@@ -99,9 +117,8 @@ StatusOr<AdapterFlags> ParseAdapterFlags(const std::vector<std::string>& args) {
       char* end = nullptr;
       long v = std::strtol(value.c_str(), &end, 10);
       if (value.empty() || *end != '\0' || v < lo || v > hi) {
-        return InvalidArgumentError("--" + name + ": must be an integer in [" +
-                                    std::to_string(lo) + ", " + std::to_string(hi) + "], got \"" +
-                                    value + "\"");
+        return InvalidArgumentError("--" + name + ": must be an integer in [" + std::to_string(lo) +
+                                    ", " + std::to_string(hi) + "], got \"" + value + "\"");
       }
       return static_cast<int>(v);
     };

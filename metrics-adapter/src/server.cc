@@ -78,8 +78,7 @@ StatusOr<std::shared_ptr<ssl::context>> BuildContext(const ServerOptions& o) {
   if (ec) return InvalidArgumentError("tls private key " + o.key_file + ": " + ec.message());
   SSL_CTX* native = ctx->native_handle();
   if (SSL_CTX_check_private_key(native) != 1) {
-    return InvalidArgumentError("tls private key " + o.key_file + " does not match " +
-                                o.cert_file);
+    return InvalidArgumentError("tls private key " + o.key_file + " does not match " + o.cert_file);
   }
   // Request a client certificate without requiring one; chains are verified per CA afterwards
   // (CertificateVerifier), so the handshake accepts any certificate.
@@ -124,8 +123,8 @@ struct HttpsServer::Impl {
     std::lock_guard<std::mutex> lock(ctx_mu);
     auto now = std::chrono::steady_clock::now();
     if (now >= next_check) {
-      next_check = now + std::chrono::milliseconds(
-                             static_cast<int64_t>(options.reload_poll_seconds * 1000));
+      next_check =
+          now + std::chrono::milliseconds(static_cast<int64_t>(options.reload_poll_seconds * 1000));
       std::string cs = FileStamp(options.cert_file), ks = FileStamp(options.key_file);
       if (!cs.empty() && !ks.empty() && (cs != cert_stamp || ks != key_stamp)) {
         auto fresh = BuildContext(options);
@@ -184,7 +183,8 @@ class Session : public std::enable_shared_from_this<Session> {
         for (int i = 0; i < sk_X509_num(sk); ++i) chain.push_back(der(sk_X509_value(sk, i)));
       }
     }
-    if (!chain.empty() && server_->verifier) peer_ = server_->verifier->Classify(chain);
+    if (!chain.empty() && server_->verifier)
+      peer_ = server_->verifier->Classify(chain);
     else if (!chain.empty()) {
       peer_.kind = PeerIdentity::Kind::kInvalid;
       peer_.error = "client certificates are not accepted";

@@ -48,7 +48,8 @@ StatusOr<ParsedUrl> ParseUrl(const std::string& url) {
     size_t close = hostport.find(']');
     if (close == std::string::npos) return InvalidArgumentError("url " + url + ": bad IPv6 host");
     u.host = hostport.substr(1, close - 1);
-    if (close + 1 < hostport.size() && hostport[close + 1] == ':') u.port = hostport.substr(close + 2);
+    if (close + 1 < hostport.size() && hostport[close + 1] == ':')
+      u.port = hostport.substr(close + 2);
   } else {
     size_t colon = hostport.rfind(':');
     u.host = hostport.substr(0, colon);
@@ -74,8 +75,8 @@ class BeastHttpClient final : public HttpClient {
   StatusOr<HttpResponse> Do(const HttpRequest& request) override {
     auto url = ParseUrl(request.url);
     if (!url.ok()) return url.status();
-    const auto deadline = std::chrono::milliseconds(
-        static_cast<int64_t>(request.timeout_seconds * 1000));
+    const auto deadline =
+        std::chrono::milliseconds(static_cast<int64_t>(request.timeout_seconds * 1000));
     asio::io_context ioc;
     beast::error_code ec;
     tcp::resolver resolver(ioc);
@@ -218,10 +219,11 @@ ServerResponse Upstream::Forward(const ServerRequest& request, const UserInfo& u
   auto resp = http_->Do(req);
   if (!resp.ok()) {
     LogWarn("upstream request failed", {{"url", req.url}, {"err", resp.status().ToString()}});
-    return {503, "application/json",
-            StatusObjectJson(503, "ServiceUnavailable",
-                             "upstream external metrics provider unavailable: " +
-                                 resp.status().message()),
+    return {503,
+            "application/json",
+            StatusObjectJson(
+                503, "ServiceUnavailable",
+                "upstream external metrics provider unavailable: " + resp.status().message()),
             {}};
   }
   ServerResponse out;
@@ -260,8 +262,7 @@ Status Upstream::RefreshDiscovery() {
       resources.emplace_back(name, r.dump());
     }
   } catch (const std::exception& e) {
-    return DataLossError(std::string("upstream discovery: malformed APIResourceList: ") +
-                         e.what());
+    return DataLossError(std::string("upstream discovery: malformed APIResourceList: ") + e.what());
   }
   std::lock_guard<std::mutex> lock(mu_);
   resources_ = std::move(resources);

@@ -17,8 +17,8 @@ bool WellFormed(const std::string& q) {
   while (i < q.size() && q[i] >= '0' && q[i] <= '9') ++i;
   if (i == digits) return false;
   if (q[digits] == '0' && i - digits > 1) return false;  // No leading zeros.
-  static const char* kSuffixes[] = {"", "n", "u", "m", "k", "M", "G", "T", "P", "E",
-                                    "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
+  static const char* kSuffixes[] = {"",  "n", "u",  "m",  "k",  "M",  "G",  "T",
+                                    "P", "E", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
   std::string suffix = q.substr(i);
   for (const char* s : kSuffixes) {
     if (suffix == s) return true;

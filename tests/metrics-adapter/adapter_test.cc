@@ -21,7 +21,8 @@ class FakeTokens final : public TokenReviewer {
   StatusOr<std::optional<UserInfo>> Review(const std::string& token) override {
     ++calls;
     if (token == "good") return std::optional<UserInfo>(UserInfo{"bob", "u1", {"dev"}, {}});
-    if (token == "admin") return std::optional<UserInfo>(UserInfo{"root", "", {"system:masters"}, {}});
+    if (token == "admin")
+      return std::optional<UserInfo>(UserInfo{"root", "", {"system:masters"}, {}});
     if (token == "broken") return UnavailableError("apiserver down");
     return std::optional<UserInfo>();
   }
@@ -77,7 +78,8 @@ struct Fixture {
   }
 };
 
-const std::string kPath = "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/memory_oom_risk";
+const std::string kPath =
+    "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/memory_oom_risk";
 
 TEST_CASE_METHOD(Fixture, "health and metrics need no credentials") {
   CHECK(Get("/healthz").code == 200);
@@ -154,8 +156,9 @@ TEST_CASE_METHOD(Fixture, "uncached reviews never run on an I/O thread") {
 }
 
 TEST_CASE_METHOD(Fixture, "authorization: 403, and system:masters always allowed") {
-  ServerResponse r = Get("/apis/external.metrics.k8s.io/v1beta1/namespaces/kube-system/memory_oom_risk",
-                         {{"authorization", "Bearer good"}});
+  ServerResponse r =
+      Get("/apis/external.metrics.k8s.io/v1beta1/namespaces/kube-system/memory_oom_risk",
+          {{"authorization", "Bearer good"}});
   CHECK(r.code == 403);
   json j = json::parse(r.body);
   CHECK(j["reason"] == "Forbidden");
@@ -169,12 +172,9 @@ TEST_CASE_METHOD(Fixture, "authorization: 403, and system:masters always allowed
 
 TEST_CASE_METHOD(Fixture, "front proxy identity from headers only with a front-proxy certificate") {
   peer.kind = PeerIdentity::Kind::kFrontProxy;
-  Headers h = {{"x-remote-user", "carol"},
-               {"x-remote-group", "a"},
-               {"x-remote-group", "b"},
-               {"x-remote-extra-acme.com%2Fproject", "p1"},
-               {"x-remote-extra-scopes", "s1"},
-               {"x-remote-extra-scopes", "s2"}};
+  Headers h = {{"x-remote-user", "carol"},      {"x-remote-group", "a"},
+               {"x-remote-group", "b"},         {"x-remote-extra-acme.com%2Fproject", "p1"},
+               {"x-remote-extra-scopes", "s1"}, {"x-remote-extra-scopes", "s2"}};
   CHECK(Get(kPath, h).code == 200);
   CHECK(access.last_user.name == "carol");
   CHECK(access.last_user.groups == std::vector<std::string>{"a", "b", "system:authenticated"});

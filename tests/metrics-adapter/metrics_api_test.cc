@@ -22,10 +22,10 @@ struct Fixture {
   MetricsApi api{&source, &clock, MetricsApiOptions{600, 86400}};
 
   Fixture() {
-    source.Publish({MakeForecast("default", "b-1", "app", {{"app", "backend"}, {"n", "3"}}, kNow - 5,
-                                 12582912, 600, 0.75),
-                    MakeForecast("default", "b-2", "app", {{"app", "backend"}, {"n", "7"}}, kNow - 5,
-                                 -1.5, predictor::kInf, 0),
+    source.Publish({MakeForecast("default", "b-1", "app", {{"app", "backend"}, {"n", "3"}},
+                                 kNow - 5, 12582912, 600, 0.75),
+                    MakeForecast("default", "b-2", "app", {{"app", "backend"}, {"n", "7"}},
+                                 kNow - 5, -1.5, predictor::kInf, 0),
                     MakeForecast("default", "f-1", "web", {{"app", "frontend"}}, kNow - 5, 1024,
                                  predictor::kNaN, 0.1),
                     MakeForecast("other", "b-9", "app", {{"app", "backend"}}, kNow - 5, 1, 1, 1)},
@@ -154,18 +154,20 @@ TEST_CASE("the index follows new snapshots") {
   FakeForecastSource source;
   MetricsApi api(&source, &clock);
   source.Publish({MakeForecast("ns", "a", "c", {{"app", "x"}}, kNow, 1, 1, 0.5)}, kNow);
-  CHECK(json::parse(api.ListMetric("ns", kRiskMetric, "labelSelector=app%3Dx").body)["items"].size() == 1);
+  CHECK(json::parse(api.ListMetric("ns", kRiskMetric, "labelSelector=app%3Dx").body)["items"]
+            .size() == 1);
   source.Publish({MakeForecast("ns", "a", "c", {{"app", "y"}}, kNow, 1, 1, 0.5)}, kNow);
-  CHECK(json::parse(api.ListMetric("ns", kRiskMetric, "labelSelector=app%3Dx").body)["items"].empty());
+  CHECK(json::parse(api.ListMetric("ns", kRiskMetric, "labelSelector=app%3Dx").body)["items"]
+            .empty());
 }
 
 TEST_CASE("labels are JSON-escaped and fixed labels win over pod labels") {
   FakeClock clock(kNow);
   FakeForecastSource source;
   MetricsApi api(&source, &clock);
-  source.Publish({MakeForecast("ns", "p\"1", "c", {{"pod", "spoof"}, {"note", "a\\b\n"}}, kNow, 1, 1,
-                               0.5)},
-                 kNow);
+  source.Publish(
+      {MakeForecast("ns", "p\"1", "c", {{"pod", "spoof"}, {"note", "a\\b\n"}}, kNow, 1, 1, 0.5)},
+      kNow);
   json j = json::parse(api.ListMetric("ns", kRiskMetric, "").body);
   CHECK(j["items"][0]["metricLabels"]["pod"] == "p\"1");
   CHECK(j["items"][0]["metricLabels"]["note"] == "a\\b\n");
@@ -182,8 +184,8 @@ TEST_CASE("form decoding") {
 }
 
 TEST_CASE("discovery documents") {
-  json list = json::parse(ApiResourceListJson({{"queue_depth", R"({"name":"queue_depth"})"},
-                                               {"memory_oom_risk", R"({"name":"dup"})"}}));
+  json list = json::parse(ApiResourceListJson(
+      {{"queue_depth", R"({"name":"queue_depth"})"}, {"memory_oom_risk", R"({"name":"dup"})"}}));
   CHECK(list["kind"] == "APIResourceList");
   CHECK(list["apiVersion"] == "v1");
   CHECK(list["groupVersion"] == "external.metrics.k8s.io/v1beta1");
@@ -207,7 +209,8 @@ TEST_CASE("10 000 containers: a selector matching 50 touches only its candidates
   MetricsApi api(&source, &clock);
   json j = json::parse(api.ListMetric("bench", kRiskMetric, "labelSelector=app%3Dapp-7").body);
   CHECK(j["items"].size() == 50);
-  j = json::parse(api.ListMetric("bench", kRiskMetric, "labelSelector=app+in+%28app-7,app-8%29").body);
+  j = json::parse(
+      api.ListMetric("bench", kRiskMetric, "labelSelector=app+in+%28app-7,app-8%29").body);
   CHECK(j["items"].size() == 100);
   j = json::parse(api.ListMetric("bench", kRiskMetric, "labelSelector=app%21%3Dapp-7").body);
   CHECK(j["items"].size() == 9950);

@@ -15,18 +15,38 @@ TEST_CASE("defaults") {
 }
 
 TEST_CASE("adapter, apiserver-style and predictor flags") {
-  auto f = ParseAdapterFlags(
-      {"--secure-port=8443", "--bind-address", "127.0.0.1", "--tls-cert-file", "c", "--tls-private-key-file",
-       "k", "--client-ca-file", "ca", "--requestheader-client-ca-file", "rh",
-       "--requestheader-allowed-names", "front-proxy-client,aggregator",
-       "--requestheader-username-headers=X-Remote-User", "--authentication-skip-lookup",
-       "--upstream-external-metrics", "https://keda:443", "--upstream-insecure-skip-tls-verify",
-       "--prometheus", "http://prom:9090", "--horizon", "20m", "--eta-cap", "7d",
-       "--generate-self-signed-cert=false", "--log-level", "debug"});
+  auto f = ParseAdapterFlags({"--secure-port=8443",
+                              "--bind-address",
+                              "127.0.0.1",
+                              "--tls-cert-file",
+                              "c",
+                              "--tls-private-key-file",
+                              "k",
+                              "--client-ca-file",
+                              "ca",
+                              "--requestheader-client-ca-file",
+                              "rh",
+                              "--requestheader-allowed-names",
+                              "front-proxy-client,aggregator",
+                              "--requestheader-username-headers=X-Remote-User",
+                              "--authentication-skip-lookup",
+                              "--upstream-external-metrics",
+                              "https://keda:443",
+                              "--upstream-insecure-skip-tls-verify",
+                              "--prometheus",
+                              "http://prom:9090",
+                              "--horizon",
+                              "20m",
+                              "--eta-cap",
+                              "7d",
+                              "--generate-self-signed-cert=false",
+                              "--log-level",
+                              "debug"});
   REQUIRE(f.ok());
   CHECK(f->secure_port == 8443);
   CHECK(f->bind_address == "127.0.0.1");
-  CHECK(f->requestheader_allowed_names == std::vector<std::string>{"front-proxy-client", "aggregator"});
+  CHECK(f->requestheader_allowed_names ==
+        std::vector<std::string>{"front-proxy-client", "aggregator"});
   CHECK(f->authentication_skip_lookup);
   CHECK(f->upstream.url == "https://keda:443");
   CHECK(f->upstream.insecure_skip_verify);

@@ -20,7 +20,16 @@ Status ValidateLabelKey(std::string_view key);
 Status ValidateLabelValue(std::string_view value);
 
 struct LabelRequirement {
-  enum class Op { kEquals, kNotEquals, kIn, kNotIn, kExists, kDoesNotExist, kGreaterThan, kLessThan };
+  enum class Op {
+    kEquals,
+    kNotEquals,
+    kIn,
+    kNotIn,
+    kExists,
+    kDoesNotExist,
+    kGreaterThan,
+    kLessThan
+  };
   std::string key;
   Op op = Op::kEquals;
   std::vector<std::string> values;  // Sorted; one value for =, !=, <, >; none for exists.

@@ -186,8 +186,7 @@ class Authorizer {
  public:
   Authorizer(AccessReviewer* reviewer, const Clock* clock, AuthOptions options = {});
 
-  AuthzResult Authorize(const UserInfo& user, const RequestAttributes& attributes,
-                        bool may_block);
+  AuthzResult Authorize(const UserInfo& user, const RequestAttributes& attributes, bool may_block);
 
  private:
   AccessReviewer* reviewer_;

@@ -28,7 +28,8 @@ class FileForecastSource final : public predictor::ForecastSource {
   predictor::ForecastSnapshot Snapshot() const override;
 
  private:
-  FileForecastSource(std::string path, const Clock* clock) : path_(std::move(path)), clock_(clock) {}
+  FileForecastSource(std::string path, const Clock* clock)
+      : path_(std::move(path)), clock_(clock) {}
   Status Load() const;
 
   std::string path_;

@@ -90,7 +90,7 @@ class MetricsApi {
   const predictor::ForecastSource* source_;
   const Clock* clock_;
   MetricsApiOptions options_;
-  mutable std::mutex build_mu_;  // Serializes index builds.
+  mutable std::mutex build_mu_;                 // Serializes index builds.
   mutable std::shared_ptr<const Index> index_;  // Guarded by std::atomic_load/store.
 };
 
@@ -99,7 +99,7 @@ std::string ApiGroupListJson();  // GET /apis
 std::string ApiGroupJson();      // GET /apis/external.metrics.k8s.io
 // GET /apis/external.metrics.k8s.io/v1beta1: our metrics, then `extra_resources` (raw JSON
 // APIResource objects, e.g. from an upstream provider; names already served are skipped).
-std::string ApiResourceListJson(const std::vector<std::pair<std::string, std::string>>&
-                                    extra_resources = {});
+std::string ApiResourceListJson(
+    const std::vector<std::pair<std::string, std::string>>& extra_resources = {});
 
 }  // namespace oomcast::metrics_adapter

@@ -17,10 +17,10 @@ namespace oomcast::metrics_adapter {
 
 struct ServerRequest {
   std::string method;
-  std::string target;  // As sent: path?query.
-  std::string_view path;   // Into target.
-  std::string_view query;  // Into target, without '?'.
-  Headers headers;         // Names lowercased, in order.
+  std::string target;                  // As sent: path?query.
+  std::string_view path;               // Into target.
+  std::string_view query;              // Into target, without '?'.
+  Headers headers;                     // Names lowercased, in order.
   const PeerIdentity* peer = nullptr;  // Never null while the handler runs.
   std::string remote_address;
 
@@ -46,14 +46,14 @@ class RequestHandler {
 
 struct ServerOptions {
   std::string bind_address = "0.0.0.0";
-  int port = 6443;          // 0: pick a free port (see HttpsServer::port()).
+  int port = 6443;  // 0: pick a free port (see HttpsServer::port()).
   int io_threads = 2;
   int blocking_threads = 4;
-  std::string cert_file;    // PEM certificate chain.
-  std::string key_file;     // PEM private key.
-  double reload_poll_seconds = 1;  // How often the files' mtimes are checked (on accept).
+  std::string cert_file;                    // PEM certificate chain.
+  std::string key_file;                     // PEM private key.
+  double reload_poll_seconds = 1;           // How often the files' mtimes are checked (on accept).
   std::vector<std::string> client_ca_pems;  // Advertised acceptable client CAs (union).
-  double idle_timeout_seconds = 90;  // Keep-alive connections idle this long are closed.
+  double idle_timeout_seconds = 90;         // Keep-alive connections idle this long are closed.
   size_t max_header_bytes = 32 << 10;
 };
 
