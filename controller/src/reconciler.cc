@@ -185,6 +185,21 @@ struct Reconciler::Impl {
     return out;
   }
 
+  // True when `next` differs from `prev` only in the times of the last forecast and decision,
+  // and `prev` was written less than kStatusHeartbeatSeconds ago.
+  static bool SameStatus(const json& prev, json next, double now) {
+    constexpr double kStatusHeartbeatSeconds = 300;
+    if (!prev.is_object() || !prev.contains("lastDecision")) return false;
+    auto written = ParseRfc3339(prev["lastDecision"].value("time", ""));
+    if (!written.ok() || now - *written >= kStatusHeartbeatSeconds) return false;
+    json old = prev;
+    for (json* s : {&old, &next}) {
+      if (s->contains("lastDecision")) (*s)["lastDecision"].erase("time");
+      if (s->contains("lastForecast")) (*s)["lastForecast"].erase("time");
+    }
+    return old == next;
+  }
+
   json ForecastStatus(const Forecast& f, double now) {
     json j = {{"time", FormatRfc3339(f.available ? f.time_unix_seconds : now)},
               {"available", f.available}};
@@ -441,6 +456,10 @@ struct Reconciler::Impl {
                                      "the desired replica count is within the acceptable range"));
     }
     status["conditions"] = MergeConditions(old_status, conditions, now);
+    if (SameStatus(old_status, status, now)) {
+      LogDebug("status unchanged", {{"scaler", key}, {"outcome", result.outcome}});
+      return result;  // No no-op writes; a heartbeat every kStatusHeartbeatSeconds.
+    }
     Status st = WriteStatus(scaler, status);
     if (!st.ok()) {
       LogWarn("cannot write MemoryScaler status", {{"scaler", key}, {"err", st.ToString()}});

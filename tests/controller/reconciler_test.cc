@@ -446,3 +446,29 @@ TEST_CASE("reconciler: the HPA floor of a deleted MemoryScaler is restored") {
 
 }  // namespace
 }  // namespace oomcast::controller
+
+namespace oomcast::controller {
+namespace {
+
+TEST_CASE("reconciler: no status write when nothing changed, a heartbeat every 5 minutes") {
+  Env env(2);
+  env.fx.Forecast(kNs, "web", 0);
+  env.Run();
+  auto writes = [&] { return env.fx.WritesTo("/memoryscalers/web/status", "PUT").size(); };
+  CHECK(writes() == 1);
+  env.fx.clock()->Advance(15);
+  env.fx.Forecast(kNs, "web", 0);
+  env.Run();
+  CHECK(writes() == 1);
+  env.fx.clock()->Advance(300);
+  env.fx.Forecast(kNs, "web", 0);
+  env.Run();
+  CHECK(writes() == 2);
+  env.fx.clock()->Advance(15);
+  env.fx.Forecast(kNs, "web", 1 * kMiBps);  // The forecast changed: written at once.
+  env.Run();
+  CHECK(writes() == 3);
+}
+
+}  // namespace
+}  // namespace oomcast::controller
