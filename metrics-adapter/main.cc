@@ -153,6 +153,7 @@ int main(int argc, char** argv) {
   if (!flags.requestheader_extra_headers_prefix.empty()) {
     authn_config.extra_headers_prefixes = flags.requestheader_extra_headers_prefix;
   }
+  const ma::AuthnConfig flag_authn_config = authn_config;
   if (kube && !flags.authentication_skip_lookup) {
     auto cfg = ma::LoadAuthnConfigFromCluster(kube.get(), authn_config);
     if (cfg.ok()) {
@@ -245,6 +246,42 @@ int main(int argc, char** argv) {
     });
   }
 
+  // The authentication ConfigMap is re-read periodically; CA rotations apply to new connections.
+  std::thread authn_refresh_thread;
+  if (kube && !flags.authentication_skip_lookup) {
+    authn_refresh_thread = std::thread([&] {
+      const double kRefreshSeconds = flags.authentication_config_refresh_seconds;
+      ma::AuthnConfig current = authn_config;
+      double next = clock.NowUnixSeconds() + kRefreshSeconds;
+      while (!stop.load()) {
+        if (clock.NowUnixSeconds() >= next) {
+          next = clock.NowUnixSeconds() + kRefreshSeconds;
+          auto cfg = ma::LoadAuthnConfigFromCluster(kube.get(), flag_authn_config);
+          if (!cfg.ok()) {
+            oomcast::LogWarn("re-reading the authentication ConfigMap failed",
+                             {{"err", cfg.status().ToString()}});
+          } else if (!(*cfg == current)) {
+            auto v = ma::CertificateVerifier::Create(*cfg);
+            if (!v.ok()) {
+              oomcast::LogWarn("new authentication ConfigMap rejected",
+                               {{"err", v.status().ToString()}});
+            } else {
+              std::vector<std::string> pems;
+              for (const std::string* pem : {&cfg->client_ca_pem, &cfg->requestheader_ca_pem}) {
+                if (!pem->empty()) pems.push_back(*pem);
+              }
+              authn.UpdateConfig(*cfg);
+              (*server)->UpdateClientAuthentication(*v, std::move(pems));
+              current = *cfg;
+              oomcast::LogInfo("authentication configuration updated from the cluster");
+            }
+          }
+        }
+        clock.SleepFor(0.2);
+      }
+    });
+  }
+
   int sig = 0;
   sigwait(&signals, &sig);
   oomcast::LogInfo("shutting down", {{"signal", std::to_string(sig)}});
@@ -252,5 +289,6 @@ int main(int argc, char** argv) {
   (*server)->Stop();
   if (engine_thread.joinable()) engine_thread.join();
   if (discovery_thread.joinable()) discovery_thread.join();
+  if (authn_refresh_thread.joinable()) authn_refresh_thread.join();
   return 0;
 }

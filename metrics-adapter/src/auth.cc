@@ -363,16 +363,30 @@ RequestAttributes AttributesForPath(std::string_view method, std::string_view pa
 
 Authenticator::Authenticator(AuthnConfig config, TokenReviewer* tokens, const Clock* clock,
                              AuthOptions options)
-    : config_(std::move(config)), tokens_(tokens), clock_(clock), options_(options) {
+    : tokens_(tokens), clock_(clock), options_(options) {
+  UpdateConfig(std::move(config));
+}
+
+void Authenticator::UpdateConfig(AuthnConfig config) {
   for (auto* list :
-       {&config_.username_headers, &config_.group_headers, &config_.extra_headers_prefixes}) {
+       {&config.username_headers, &config.group_headers, &config.extra_headers_prefixes}) {
     for (std::string& h : *list) h = Lower(h);
   }
+  auto fresh = std::make_shared<const AuthnConfig>(std::move(config));
+  std::lock_guard<std::mutex> lock(config_mu_);
+  config_ = std::move(fresh);
+}
+
+std::shared_ptr<const AuthnConfig> Authenticator::config() const {
+  std::lock_guard<std::mutex> lock(config_mu_);
+  return config_;
 }
 
 AuthnResult Authenticator::Authenticate(const PeerIdentity& peer, const Headers& headers,
                                         bool may_block) {
   AuthnResult result;
+  const std::shared_ptr<const AuthnConfig> config_ptr = config();
+  const AuthnConfig& cfg = *config_ptr;
   auto finish = [&](UserInfo user) {
     AddGroupOnce(&user.groups, "system:authenticated");
     result.user = std::move(user);
@@ -381,7 +395,7 @@ AuthnResult Authenticator::Authenticate(const PeerIdentity& peer, const Headers&
   // 1. Front proxy.
   if (peer.kind == PeerIdentity::Kind::kFrontProxy) {
     UserInfo user;
-    for (const std::string& h : config_.username_headers) {
+    for (const std::string& h : cfg.username_headers) {
       for (const auto& [name, value] : headers) {
         if (name == h && !value.empty()) {
           user.name = value;
@@ -392,10 +406,10 @@ AuthnResult Authenticator::Authenticate(const PeerIdentity& peer, const Headers&
     }
     if (!user.name.empty()) {
       for (const auto& [name, value] : headers) {
-        for (const std::string& h : config_.group_headers) {
+        for (const std::string& h : cfg.group_headers) {
           if (name == h) user.groups.push_back(value);
         }
-        for (const std::string& prefix : config_.extra_headers_prefixes) {
+        for (const std::string& prefix : cfg.extra_headers_prefixes) {
           if (StartsWith(name, prefix) && name.size() > prefix.size()) {
             user.extra[Lower(PercentUnescape(name.substr(prefix.size())))].push_back(value);
           }

@@ -33,6 +33,7 @@ const std::set<std::string>& ValueFlags() {
                                           "authentication-kubeconfig",
                                           "authorization-kubeconfig",
                                           "authorization-mode",
+                                          "authentication-config-refresh",
                                           "authentication-token-webhook-cache-ttl",
                                           "authorization-webhook-cache-authorized-ttl",
                                           "authorization-webhook-cache-unauthorized-ttl",
@@ -163,6 +164,11 @@ StatusOr<AdapterFlags> ParseAdapterFlags(const std::vector<std::string>& args) {
       auto v = ParseBool(name, value);
       if (!v.ok()) return v.status();
       f.authentication_skip_lookup = *v;
+    } else if (name == "authentication-config-refresh") {
+      auto v = Seconds(name, value);
+      if (!v.ok()) return v.status();
+      if (*v <= 0) return InvalidArgumentError("--" + name + ": must be positive");
+      f.authentication_config_refresh_seconds = *v;
     } else if (name == "authorization-mode") {
       if (value != "Webhook" && value != "AlwaysAllow") {
         return InvalidArgumentError("--authorization-mode: must be Webhook or AlwaysAllow, got \"" +
@@ -271,6 +277,7 @@ Authentication (delegated, like k8s.io/apiserver):
                                         the kube-system/extension-apiserver-authentication
                                         ConfigMap (default: in-cluster when available)
   --authentication-skip-lookup          do not read that ConfigMap
+  --authentication-config-refresh D     re-read period of that ConfigMap (default 60s)
   --authentication-token-webhook-cache-ttl D   (default 10s)
 Authorization:
   --authorization-mode Webhook|AlwaysAllow     SubjectAccessReview (default), or allow every

@@ -117,11 +117,22 @@ struct HttpsServer::Impl {
   std::string cert_stamp, key_stamp;
   std::chrono::steady_clock::time_point next_check;
   std::atomic<int> reloads{0};
+  bool force_reload = false;  // Guarded by ctx_mu.
+
+  std::shared_ptr<const CertificateVerifier> Verifier() {
+    std::lock_guard<std::mutex> lock(ctx_mu);
+    return verifier;
+  }
 
   // The serving context for a new connection, reloaded when the files changed.
   std::shared_ptr<ssl::context> CurrentContext() {
     std::lock_guard<std::mutex> lock(ctx_mu);
     auto now = std::chrono::steady_clock::now();
+    if (force_reload) {
+      force_reload = false;
+      cert_stamp.clear();
+      next_check = now;
+    }
     if (now >= next_check) {
       next_check =
           now + std::chrono::milliseconds(static_cast<int64_t>(options.reload_poll_seconds * 1000));
@@ -183,8 +194,9 @@ class Session : public std::enable_shared_from_this<Session> {
         for (int i = 0; i < sk_X509_num(sk); ++i) chain.push_back(der(sk_X509_value(sk, i)));
       }
     }
-    if (!chain.empty() && server_->verifier)
-      peer_ = server_->verifier->Classify(chain);
+    std::shared_ptr<const CertificateVerifier> verifier = server_->Verifier();
+    if (!chain.empty() && verifier)
+      peer_ = verifier->Classify(chain);
     else if (!chain.empty()) {
       peer_.kind = PeerIdentity::Kind::kInvalid;
       peer_.error = "client certificates are not accepted";
@@ -351,6 +363,14 @@ HttpsServer::~HttpsServer() { Stop(); }
 
 int HttpsServer::port() const { return impl_->port; }
 int HttpsServer::certificate_reloads() const { return impl_->reloads.load(); }
+
+void HttpsServer::UpdateClientAuthentication(std::shared_ptr<const CertificateVerifier> verifier,
+                                             std::vector<std::string> client_ca_pems) {
+  std::lock_guard<std::mutex> lock(impl_->ctx_mu);
+  impl_->verifier = std::move(verifier);
+  impl_->options.client_ca_pems = std::move(client_ca_pems);
+  impl_->force_reload = true;
+}
 
 void HttpsServer::Stop() {
   if (!impl_ || impl_->stopped.exchange(true)) return;

@@ -573,6 +573,42 @@ class AuthTest(unittest.TestCase):
             self.assertEqual(sar["nonResourceAttributes"]["verb"], "get")
 
 
+class ConfigMapRefreshTest(unittest.TestCase):
+    def test_requestheader_ca_added_to_the_configmap_is_picked_up(self):
+        # A second stand-in whose ConfigMap first has no requestheader CA.
+        cfg_path = os.path.join(ENV.tmp, "standin2.json")
+        with open(ENV.standin_config) as f:
+            cfg = json.load(f)
+        full_cm = dict(cfg["configMap"])
+        del cfg["configMap"]["requestheader-client-ca-file"]
+        with open(cfg_path, "w") as f:
+            json.dump(cfg, f)
+        proc = subprocess.Popen([sys.executable, STANDIN, "--config", cfg_path, "--cert", ENV.standin_cert[0],
+                                 "--key", ENV.standin_cert[1]], stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL, text=True)
+        ENV.procs.append(proc)
+        port2 = int(proc.stdout.readline().split()[1])
+        kc = ENV.kubeconfig("adapter2.kubeconfig", "https://127.0.0.1:%d" % port2, token="adapter-sa-token")
+        port = ENV.start_adapter("refresh", ["--kubeconfig", kc, "--authentication-config-refresh", "1s"],
+                                 kubeconfig=False)
+        secret = GROUP + "/namespaces/secret/memory_oom_risk"
+        carol = {"X-Remote-User": "carol"}
+        get_json(port, secret, expect=401, cert=ENV.front_proxy, headers=carol)
+        cfg["configMap"] = full_cm
+        tmp = cfg_path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(cfg, f)
+        os.replace(tmp, cfg_path)
+        deadline = time.time() + 15
+        code = None
+        while time.time() < deadline:
+            code, _, _ = request(port, secret, cert=ENV.front_proxy, headers=carol)
+            if code == 200:
+                break
+            time.sleep(0.3)
+        self.assertEqual(code, 200)
+
+
 class FreshnessTest(unittest.TestCase):
     """Separate adapters whose forecast files the tests rewrite."""
 

@@ -42,6 +42,8 @@ struct AuthnConfig {
   std::vector<std::string> username_headers = {"X-Remote-User"};
   std::vector<std::string> group_headers = {"X-Remote-Group"};
   std::vector<std::string> extra_headers_prefixes = {"X-Remote-Extra-"};
+
+  bool operator==(const AuthnConfig&) const = default;
 };
 
 // Reads kube-system/extension-apiserver-authentication (client-ca-file,
@@ -167,10 +169,14 @@ class Authenticator {
   // Authenticates a request on a connection whose certificate proved `peer`.
   AuthnResult Authenticate(const PeerIdentity& peer, const Headers& headers, bool may_block);
 
-  const AuthnConfig& config() const { return config_; }
+  // Replaces the configuration (e.g. after the authentication ConfigMap changed). Requests in
+  // flight finish with the previous one.
+  void UpdateConfig(AuthnConfig config);
+  std::shared_ptr<const AuthnConfig> config() const;
 
  private:
-  AuthnConfig config_;
+  mutable std::mutex config_mu_;
+  std::shared_ptr<const AuthnConfig> config_;  // Header names lowercased. Guarded by config_mu_.
   TokenReviewer* tokens_;
   const Clock* clock_;
   AuthOptions options_;

@@ -32,7 +32,8 @@ struct AdapterFlags {
   std::vector<std::string> requestheader_extra_headers_prefix;
   std::string kubeconfig;  // Empty: in-cluster, else no Kubernetes API.
   bool authentication_skip_lookup = false;
-  std::string authorization_mode = "Webhook";  // Webhook | AlwaysAllow (development only).
+  double authentication_config_refresh_seconds = 60;  // Re-read period of the ConfigMap.
+  std::string authorization_mode = "Webhook";         // Webhook | AlwaysAllow (development only).
   double token_cache_ttl_seconds = 10;
   double authorized_cache_ttl_seconds = 10;
   double unauthorized_cache_ttl_seconds = 10;

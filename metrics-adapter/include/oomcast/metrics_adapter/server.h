@@ -73,6 +73,11 @@ class HttpsServer {
   // Number of times new serving certificates were loaded after the first.
   int certificate_reloads() const;
 
+  // Replaces the client certificate verifier and the advertised client CAs; new connections
+  // use them (e.g. after the authentication ConfigMap changed).
+  void UpdateClientAuthentication(std::shared_ptr<const CertificateVerifier> verifier,
+                                  std::vector<std::string> client_ca_pems);
+
   struct Impl;  // Implementation detail (server.cc).
 
  private:
