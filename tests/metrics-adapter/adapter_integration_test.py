@@ -336,6 +336,17 @@ def kubectl(args, kubeconfig, check=True):
     return r
 
 
+def parse_quantity(q):
+    """Kubernetes quantity -> float (the suffixes FormatQuantity emits)."""
+    suffixes = {"n": 1e-9, "u": 1e-6, "m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12,
+                "P": 1e15, "E": 1e18, "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40,
+                "Pi": 2**50, "Ei": 2**60}
+    for suffix in sorted(suffixes, key=len, reverse=True):
+        if q.endswith(suffix):
+            return float(q[:-len(suffix)]) * suffixes[suffix]
+    return float(q)
+
+
 def sel(s):
     return "?labelSelector=" + urllib.parse.quote_plus(s)
 
@@ -735,6 +746,93 @@ class TlsTest(unittest.TestCase):
         port = int(line.split("port=")[1].split()[0].strip('"'))
         code, _, _ = request(port, "/healthz", ca=os.path.join(d, "apiserver.crt"))
         self.assertEqual(code, 200)
+
+
+class EngineTest(unittest.TestCase):
+    """The binary with its embedded engine against a real Prometheus (no --fake-forecasts):
+    container memory, limits and kube-state-metrics pod labels loaded with promtool."""
+
+    def test_engine_forecasts_served_with_pod_labels(self):
+        prometheus, promtool = shutil.which("prometheus"), shutil.which("promtool")
+        if not prometheus or not promtool:
+            self.skipTest("prometheus/promtool not installed")
+        d = os.path.join(ENV.tmp, "prom")
+        os.makedirs(d, exist_ok=True)
+        now = int(time.time())
+        series = {
+            ("leaky-1", "app"): lambda k: 100 * 2**20 + k * 2**20,  # +1 MiB per 15 s.
+            ("steady-1", "app"): lambda k: 200 * 2**20,
+        }
+        lines = []
+        for family, fn in (("container_memory_rss", None), ("container_spec_memory_limit_bytes", 2**30),
+                           ("kube_pod_labels", 1)):
+            lines.append("# TYPE %s gauge" % family)
+            for (pod, container), value in series.items():
+                if family == "kube_pod_labels":
+                    labels = 'namespace="default",pod="%s",label_app="%s",label_tier="web"' % (
+                        pod, pod.split("-")[0])
+                else:
+                    labels = 'namespace="default",pod="%s",container="%s"' % (pod, container)
+                for k, t in enumerate(range(now - 3600, now + 1, 15)):
+                    v = value(k) if fn is None else fn
+                    lines.append("%s{%s} %d %d" % (family, labels, v, t))
+        lines.append("# EOF")
+        with open(os.path.join(d, "data.om"), "w") as f:
+            f.write("\n".join(lines) + "\n")
+        run([promtool, "tsdb", "create-blocks-from", "openmetrics", os.path.join(d, "data.om"),
+             os.path.join(d, "tsdb")])
+        with open(os.path.join(d, "prometheus.yml"), "w") as f:
+            f.write("global: {scrape_interval: 1m}\n")
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        pport = s.getsockname()[1]
+        s.close()
+        proc = subprocess.Popen([prometheus, "--config.file", os.path.join(d, "prometheus.yml"),
+                                 "--storage.tsdb.path", os.path.join(d, "tsdb"),
+                                 "--storage.tsdb.retention.time", "10y",
+                                 "--web.listen-address", "127.0.0.1:%d" % pport, "--log.level", "warn"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        ENV.procs.append(proc)
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                c = http.client.HTTPConnection("127.0.0.1", pport, timeout=2)
+                c.request("GET", "/-/ready")
+                if c.getresponse().status == 200:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.2)
+        cmd = [ARGS.adapter, "--secure-port", "0", "--bind-address", "127.0.0.1",
+               "--tls-cert-file", ENV.serving_cert, "--tls-private-key-file", ENV.serving_key,
+               "--kubeconfig", ENV.adapter_kubeconfig, "--prometheus", "http://127.0.0.1:%d" % pport,
+               "--interval", "2s", "--stale-after", "10m"]
+        adapter = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        ENV.procs.append(adapter)
+        line = wait_for_line(adapter, "serving external.metrics")
+        drain(adapter.stderr)
+        port = int(line.split("port=")[1].split()[0].strip('"'))
+        deadline = time.time() + 60
+        while time.time() < deadline and request(port, "/readyz")[0] != 200:
+            time.sleep(0.3)
+        self.assertEqual(request(port, "/readyz")[0], 200)
+        out = get_json(port, GROUP + "/namespaces/default/memory_growth_rate_bytes_per_second" +
+                       sel("app=leaky"), token="good-token")
+        self.assertEqual(len(out["items"]), 1, out)
+        item = out["items"][0]
+        rate = parse_quantity(item["value"])
+        self.assertAlmostEqual(rate, 2**20 / 15, delta=0.1 * 2**20 / 15)  # 1 MiB per 15 s.
+        self.assertEqual(item["metricLabels"], {"namespace": "default", "pod": "leaky-1", "container": "app",
+                                                "app": "leaky", "tier": "web"})
+        out = get_json(port, GROUP + "/namespaces/default/memory_oom_eta_seconds" + sel("tier=web"),
+                       token="good-token")
+        etas = {i["metricLabels"]["pod"]: i["value"] for i in out["items"]}
+        self.assertEqual(set(etas), {"leaky-1", "steady-1"})
+        self.assertEqual(etas["steady-1"], "31536k")  # No crossing forecast: capped.
+        self.assertNotEqual(etas["leaky-1"], "31536k")
+        code, _, body = request(port, "/metrics")
+        self.assertIn("oomcast_adapter_requests_total", body.decode())
+        self.assertIn("oomcast_cycle", body.decode())
 
 
 class FlagsTest(unittest.TestCase):
