@@ -15,8 +15,6 @@
 #include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include "oomcast/log.h"
@@ -37,11 +35,6 @@ std::string_view ServerRequest::Header(std::string_view lower_name) const {
 }
 
 namespace {
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
 
 // Modification time and size of a file, to notice replacement (including atomic renames).
 std::string FileStamp(const std::string& path) {
