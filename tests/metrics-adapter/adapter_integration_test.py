@@ -11,6 +11,7 @@ import http.client
 import http.server
 import json
 import os
+import queue
 import shutil
 import socket
 import ssl
@@ -69,23 +70,36 @@ class Pki:
 
 
 def wait_for_line(proc, prefix, timeout=30):
-    """Reads proc.stdout/stderr lines until one contains prefix; returns it."""
+    """Returns the first stderr line of proc containing prefix; fails after `timeout` seconds.
+    Lines are read by a helper thread (which keeps draining the stream afterwards), so a silent
+    process cannot block the test."""
+    lines = queue.Queue()
+
+    def pump():
+        for line in iter(proc.stderr.readline, ""):
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
     deadline = time.time() + timeout
-    lines = []
+    seen = []
     while time.time() < deadline:
-        line = proc.stderr.readline() if proc.stderr else proc.stdout.readline()
-        if not line:
-            if proc.poll() is not None:
-                raise RuntimeError("process exited: %s" % "".join(lines))
-            continue
-        lines.append(line)
+        try:
+            line = lines.get(timeout=max(0.01, deadline - time.time()))
+        except queue.Empty:
+            break
+        if line is None:
+            raise RuntimeError("process exited: %s" % "".join(seen))
+        seen.append(line)
         if prefix in line:
+            # Keep draining in the background so the process never blocks on a full pipe.
+            threading.Thread(target=lambda: [lines.get() for _ in iter(int, 1)], daemon=True).start()
             return line
-    raise RuntimeError("timed out waiting for %r: %s" % (prefix, "".join(lines)))
+    raise RuntimeError("timed out waiting for %r: %s" % (prefix, "".join(seen)))
 
 
 def drain(stream):
-    threading.Thread(target=lambda: [None for _ in iter(stream.readline, "")], daemon=True).start()
+    """Kept for call sites; wait_for_line already drains the stream."""
 
 
 def forecasts_doc(age=5, n_extra=0):
