@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <limits>
 
 namespace oomcast {
 namespace {
@@ -35,10 +36,11 @@ StatusOr<std::string> FormatQuantity(double value) {
   bool negative = value < 0;
   long double x = std::fabs(static_cast<long double>(value)) * 1e9L;  // Nano units.
   long double nearest = std::nearbyintl(x);
-  // Binary doubles such as 0.1 are not exact; treat values within 1e-6 nano as exact and round
-  // anything genuinely finer than 1n up (away from zero), as resource.Quantity does.
-  Int128 nano = static_cast<Int128>(
-      std::fabs(x - nearest) <= 1e-6L * std::max(1.0L, x) ? nearest : std::ceil(x));
+  // Binary doubles such as 0.1 are not exact: a value within the double's own rounding error
+  // (a few ulps) of a whole number of nanos is that number; anything genuinely finer than 1n is
+  // rounded up (away from zero), as resource.Quantity does.
+  const long double ulps = 8.0L * std::numeric_limits<double>::epsilon() * std::max(1.0L, x);
+  Int128 nano = static_cast<Int128>(std::fabs(x - nearest) <= ulps ? nearest : std::ceil(x));
   if (nano == 0) return std::string("0");
   const Int128 kNanoPerUnit = 1000000000;
   std::string sign = negative ? "-" : "";

@@ -131,28 +131,7 @@ Status Engine::BackfillRange(double start, double end, int depth) {
     }
     return result.status().WithContext("backfill");
   }
-  uint64_t ingested = 0, rejected = 0;
-  // Several series can map to one container (duplicate cAdvisor targets): the model ignores
-  // samples that are not newer than the newest it has, so the first series wins per instant.
-  for (const auto& series : result->series) {
-    ContainerKey key;
-    if (!KeyOf(series.labels, &key)) continue;
-    auto& slot = tracked_[key];
-    if (!slot) slot = std::make_unique<Tracked>(&config_.model);
-    size_t before = slot->model.rejected_samples();
-    for (size_t i = 0; i < series.values.size(); ++i) {
-      slot->model.Observe(series.timestamps_s[i], series.values[i], slot->limit_bytes);
-    }
-    rejected += slot->model.rejected_samples() - before;
-    ingested += series.values.size();
-    if (!series.timestamps_s.empty()) {
-      slot->last_seen_unix_s = std::max(slot->last_seen_unix_s, series.timestamps_s.back());
-      newest_sample_t_ = std::max(newest_sample_t_, series.timestamps_s.back());
-    }
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  stats_.samples_ingested += ingested;
-  stats_.samples_rejected += rejected;
+  IngestSeries(result->series);
   return Status::Ok();
 }
 
@@ -166,16 +145,24 @@ Status Engine::Incremental(double now) {
                   std::to_string(static_cast<long long>(std::ceil(range))) + "s]";
   auto result = client_->Query(q, now);
   if (!result.ok()) return result.status().WithContext("incremental ingest");
+  IngestSeries(result->series);
+  last_fetch_end_ = now;
+  return Status::Ok();
+}
+
+void Engine::IngestSeries(const std::vector<SeriesData>& all) {
   uint64_t ingested = 0, rejected = 0;
-  for (const auto& series : result->series) {
+  // Several series can map to one container (duplicate cAdvisor targets), and fetches overlap:
+  // only samples newer than the model's newest are fed (and counted), so each instant is
+  // ingested once, from the first series that has it.
+  for (const auto& series : all) {
     ContainerKey key;
     if (!KeyOf(series.labels, &key)) continue;
     auto& slot = tracked_[key];
     if (!slot) slot = std::make_unique<Tracked>(&config_.model);
     size_t before = slot->model.rejected_samples();
-    double newest_before = slot->model.last_sample_t();
     for (size_t i = 0; i < series.values.size(); ++i) {
-      if (series.timestamps_s[i] <= newest_before) continue;  // Overlap, not new.
+      if (series.timestamps_s[i] <= slot->model.last_sample_t()) continue;
       slot->model.Observe(series.timestamps_s[i], series.values[i], slot->limit_bytes);
       ++ingested;
     }
@@ -185,11 +172,9 @@ Status Engine::Incremental(double now) {
       newest_sample_t_ = std::max(newest_sample_t_, series.timestamps_s.back());
     }
   }
-  last_fetch_end_ = now;
   std::lock_guard<std::mutex> lock(mu_);
   stats_.samples_ingested += ingested;
   stats_.samples_rejected += rejected;
-  return Status::Ok();
 }
 
 Status Engine::FetchLimits(double now) {

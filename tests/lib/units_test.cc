@@ -34,6 +34,10 @@ TEST_CASE("FormatQuantity produces canonical Kubernetes quantities") {
   CHECK(Q(-1.5e-10) == "-1n");  // Away from zero.
   CHECK(Q(123.456) == "123456m");
   CHECK(Q(1023) == "1023");
+  CHECK(Q(17.0 / 60.0) == "283333334n");  // 0.28333...: finer than 1n, rounded up.
+  CHECK(Q(-17.0 / 60.0) == "-283333334n");
+  CHECK(Q(0.3) == "300m");  // 0.3 is 0.29999999999999998890 as a double: still 300m.
+  CHECK(Q(1e-3) == "1m");
 }
 
 TEST_CASE("FormatQuantity rejects values Kubernetes cannot carry") {

@@ -81,6 +81,8 @@ class Engine final : public ForecastSource {
   // Each returns the first error; the caller records it and keeps previous forecasts.
   Status Backfill(double now);
   Status BackfillRange(double start, double end, int depth);
+  // Feeds the samples of `series` newer than each model's newest; updates the counters.
+  void IngestSeries(const std::vector<SeriesData>& series);
   Status Incremental(double now);
   Status FetchLimits(double now);
   Status FetchPodLabels(double now);
