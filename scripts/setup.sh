@@ -39,6 +39,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
+# npm trusts its own CA list; also trust the system's (corporate or proxy CAs installed with
+# update-ca-certificates), as curl and apt do.
+if [ -z "${NODE_EXTRA_CA_CERTS:-}" ] && [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  export NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt
+fi
+
 # Work streams add their own steps (npm tools, helm, kubectl) as scripts/setup.d/*.sh.
 for f in "$ROOT"/scripts/setup.d/*.sh; do
   [ -e "$f" ] || continue
