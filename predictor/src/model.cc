@@ -357,6 +357,28 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
     const double se = std::sqrt(recent.s2 * recent.inv[4] + fit.s2 * fit.inv[4]);
     if (se > 0 && std::fabs(recent.beta[1] - fit.beta[1]) / se >= 3.0) fit = recent;
   }
+  // An acceleration is extrapolated only while the newest data still follow it. A leak or a
+  // warm-up that starts (flat, then a ramp) fits a parabola across the kink whose slope at `now`
+  // overshoots the ramp's; a warm-up that is already levelling off grows more slowly in its
+  // newest part than any upward parabola says. Both show as the newest quarter's own slope
+  // falling clearly (2 standard errors) below the parabola's slope over the same points: then
+  // the newest quarter's line is the trend.
+  if (fit.beta[2] > 0) {
+    int q = n;
+    while (q > 0 && (pts[n - 1].x - pts[q - 1].x) * kTimeScale < span / 4) --q;
+    Fit last;
+    if (n - q >= 6 && RobustFit(pts + q, n - q, 2, &last, rw + q, 0)) {
+      double sw = 0, swx = 0;
+      for (int i = q; i < n; ++i) {
+        sw += pts[i].w * rw[i];
+        swx += pts[i].w * rw[i] * pts[i].x;
+      }
+      const double xm = sw > 0 ? swx / sw : 0;
+      const double curve_slope = fit.beta[1] + 2 * fit.beta[2] * xm;
+      const double se_q = std::sqrt(last.s2 * last.inv[4]);
+      if (last.beta[1] < curve_slope - 2.0 * se_q) fit = last;
+    }
+  }
   out->level_bytes = fit.beta[0];
   out->growth_rate_bytes_per_second = fit.beta[1] / kTimeScale;
   out->acceleration_bytes_per_second2 = 2 * fit.beta[2] / (kTimeScale * kTimeScale);
@@ -383,7 +405,17 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
   const int qi =
       std::clamp(static_cast<int>(std::ceil(config_->envelope_quantile * m)) - 1, 0, m - 1);
   std::nth_element(above, above + qi, above + m);
-  const double envelope = std::max(0.0, above[qi]) + config_->unseen_peak_factor * rise_ewma_;
+  const double seen = std::max(0.0, above[qi]);
+  // The true peak between scrapes is missed by up to a rise between samples, but every bucket
+  // that comes within that rise of the highest one is another look at the same peak level
+  // (another GC cycle, another batch run, sampled at another phase), so the highest of k looks
+  // misses it by less. The looks are not independent (a GC period close to a multiple of the
+  // scrape interval samples the same phases again), so the miss is taken to shrink as
+  // 1 / sqrt(k), not as the 1 / (k + 1) of independent uniform phases.
+  int looks = 0;
+  for (int i = 0; i < m; ++i) looks += above[i] >= seen - rise_ewma_ ? 1 : 0;
+  const double envelope =
+      seen + config_->unseen_peak_factor * rise_ewma_ / std::sqrt(std::max(1, looks));
   out->envelope_bytes = envelope;
   const double level0 = std::max(1.0, beta[0]);
   const double gain = 1.0 + envelope / level0;
@@ -400,7 +432,7 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
     x_peak = 0;
   }
   const double peak = peak_at(x_peak);
-  out->peak_at_horizon_bytes = peak_at(h);
+  out->peak_at_horizon_bytes = peak_at(config_->horizon_seconds / kTimeScale);
   if (!has_limit) return;
   if (peak_at(0) >= limit_bytes) {
     out->eta_seconds = 0;
@@ -419,10 +451,14 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
 int ContainerModel::GatherPoints(double now, Point* pts) const {
   int n = 0;
   const double window_start = now - config_->window_seconds;
+  const double ramp = config_->restart_ramp_seconds;
   for (int i = 0; i < size_; ++i) {
     const Bucket& b = ring_[(head_ + i) % kBuckets];
     const double t = origin_t_ + b.t_mean;
     if (t < window_start) continue;
+    // The first restart_ramp_seconds of an instance are its start-up (loading, reconnecting,
+    // the load coming back), not its trend; dropped once there is as much data after them.
+    if (t < segment_start_t_ + ramp && last_t_ >= segment_start_t_ + 2 * ramp) continue;
     const double count = counts_[(head_ + i) % kBuckets];
     pts[n++] = {(t - now) / kTimeScale, b.mean, b.max, count, std::sqrt(count)};
   }
@@ -449,9 +485,12 @@ ModelOutput ContainerModel::Forecast(double now, double limit_bytes) const {
     return out;
   }
   const bool has_limit = std::isfinite(limit_bytes) && limit_bytes > 0;
+  // The risk is computed over the horizon plus the alarm's own latency (the evaluation cycle
+  // and the persistence check), so that an alarm is up a full horizon before the kill.
+  const double margin = std::max(0.0, config_->alarm_latency_seconds);
   Point pts[kBuckets + 1];
   const int n = GatherPoints(now, pts);
-  FitAndForecast(pts, n, limit_bytes, config_->horizon_seconds, &out);
+  FitAndForecast(pts, n, limit_bytes, config_->horizon_seconds + margin, &out);
   if (!has_limit) {
     out.eta_seconds = kInfinity;
     out.risk = 0;
@@ -466,8 +505,8 @@ ModelOutput ContainerModel::Forecast(double now, double limit_bytes) const {
     for (int i = 0; i < m; ++i) pts[i].x += lag;
     ModelOutput earlier;
     // Same target time: the earlier forecast looks persistence_seconds further ahead.
-    FitAndForecast(pts, m, limit_bytes, config_->horizon_seconds + config_->persistence_seconds,
-                   &earlier);
+    FitAndForecast(pts, m, limit_bytes,
+                   config_->horizon_seconds + margin + config_->persistence_seconds, &earlier);
     out.risk = std::min(out.risk, earlier.risk);
   }
   if (out.warming_up && last_bytes_ < config_->warmup_alarm_fraction * limit_bytes) {

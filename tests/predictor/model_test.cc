@@ -93,8 +93,10 @@ TEST_CASE("GC sawtooth without a trend is stable and does not alarm", "[model]")
   CHECK_FALSE(any_alarm);
   CHECK(model.restarts() == 0);
   const ModelOutput out = model.Forecast(kT0 + 15 * 1440, limit);
-  // The envelope reaches the peaks (1500 MiB), well above the mean (~1150 MiB).
-  CHECK(out.level_bytes + out.envelope_bytes > 1400 * kMiB);
+  // The envelope reaches the sampled peaks (phase 0.8: 1360 MiB) and part of the unseen rise
+  // above them, well above the mean (~1150 MiB). (The period is an exact multiple of the scrape
+  // interval, so the true peak, 1500 MiB, is never sampled: see MODEL.md, known limits.)
+  CHECK(out.level_bytes + out.envelope_bytes > 1370 * kMiB);
   CHECK(out.eta_seconds == std::numeric_limits<double>::infinity());
 }
 
@@ -138,6 +140,84 @@ TEST_CASE("warm-up that plateaus below the limit does not alarm", "[model]") {
   CHECK_FALSE(any_alarm);
   const ModelOutput out = model.Forecast(kT0 + 15 * 1440, limit);
   CHECK(out.growth_rate_bytes_per_second < 0.05 * kMiB);
+}
+
+TEST_CASE("a leak that starts (flat, then a ramp) is not extrapolated as a parabola", "[model]") {
+  // Flat for 50 minutes, then a linear leak of 0.3 MiB/s. Twenty minutes into the leak a
+  // parabola fitted across the kink curves up and reaches the limit far too early; the ramp's
+  // line is the trend.
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 2048 * kMiB;
+  const double kink = 3000;
+  const double now_s = kink + 1200;
+  for (int i = 0; 15.0 * i <= now_s; ++i) {
+    const double s = 15.0 * i;
+    model.Observe(kT0 + s, (600 + 0.3 * std::max(0.0, s - kink)) * kMiB + 3 * kMiB * Noise(i),
+                  limit);
+  }
+  const ModelOutput out = model.Forecast(kT0 + now_s, limit);
+  const double level = (600 + 0.3 * 1200) * kMiB;
+  const double linear_eta = (limit - level - out.envelope_bytes) / (0.3 * kMiB);
+  REQUIRE(std::isfinite(out.eta_seconds));
+  CHECK(out.eta_seconds == Approx(linear_eta).epsilon(0.15));
+  CHECK(out.growth_rate_bytes_per_second == Approx(0.3 * kMiB).epsilon(0.15));
+}
+
+TEST_CASE("GC sawtooth with a rising floor: ETA close to its peak line's crossing", "[model]") {
+  // Floor 800 MiB + 0.2 MiB/s, heap collected at 1.6 x the floor every 67 s (not a multiple of
+  // the 15 s scrape, so the peaks are seen at many phases). The peaks follow 1.6 x floor: the
+  // forecast must project the peak line, not the mean (too late) nor the highest sample plus a
+  // full unseen rise (too early).
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 4096 * kMiB;
+  auto floor = [](double s) { return 800 * kMiB + 0.2 * kMiB * s; };
+  auto value = [&](double s) { return floor(s) * (1 + 0.6 * std::fmod(s, 67.0) / 67.0); };
+  const double cross_s = (limit / 1.6 - 800 * kMiB) / (0.2 * kMiB);  // Peak line at the limit.
+  const double now_s = cross_s - 1500;
+  for (double s = 0; s <= now_s; s += 15) model.Observe(kT0 + s, value(s), limit);
+  const ModelOutput out = model.Forecast(kT0 + now_s, limit);
+  REQUIRE(std::isfinite(out.eta_seconds));
+  CHECK(out.eta_seconds == Approx(1500).epsilon(0.15));
+  CHECK_FALSE(out.oom_predicted);
+}
+
+TEST_CASE("periodic batch allocations well below the limit do not alarm", "[model]") {
+  // 35 % of the limit at rest, 80 % while a batch runs (5 minutes every 25): the peaks are the
+  // batch level, which does not grow.
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 2048 * kMiB;
+  bool any_alarm = false;
+  for (int i = 0; i <= 2400; ++i) {
+    const double s = 15.0 * i;
+    const double frac = std::fmod(s + 600, 1500.0) < 300 ? 0.8 : 0.35;
+    model.Observe(kT0 + s, (frac + 0.004 * Noise(i)) * limit, limit);
+    if (i % 2 == 0) any_alarm |= model.Forecast(kT0 + s, limit).oom_predicted;
+  }
+  CHECK_FALSE(any_alarm);
+}
+
+TEST_CASE("the start-up ramp after a restart is not a trend", "[model]") {
+  // Killed at the limit; the next instance is back at its load (flat, 85 % of the limit) within
+  // a minute. Five minutes later the ramp must not show as growth.
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 1000 * kMiB;
+  double s = 0;
+  for (; s < 1800; s += 15) model.Observe(kT0 + s, (300 + 0.4 * s) * kMiB, limit);
+  model.Observe(kT0 + s, limit, limit);  // The kill.
+  s += 20;
+  const double up = s;
+  for (int i = 0; s <= up + 600; s += 15, ++i) {
+    const double load = 850 * kMiB + 2 * kMiB * Noise(i);
+    const double v = std::min(load, 250 * kMiB + (load - 250 * kMiB) * (s - up) / 60);
+    model.Observe(kT0 + s, v, limit);
+  }
+  const ModelOutput out = model.Forecast(kT0 + s - 15, limit);
+  CHECK(std::fabs(out.growth_rate_bytes_per_second) < 0.05 * kMiB);
+  CHECK_FALSE(out.oom_predicted);
 }
 
 TEST_CASE("a kill at the limit restarts the fit; no huge negative growth", "[model]") {

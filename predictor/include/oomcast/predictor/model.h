@@ -57,6 +57,14 @@ struct ModelConfig {
   // Early after a start/restart (warming_up), a forecast alarms only when the newest sample is
   // at least this fraction of the limit (a crash loop straight back at the limit).
   double warmup_alarm_fraction = 0.9;
+  // The risk is P(peak reaches the limit within horizon_seconds + alarm_latency_seconds): an
+  // alarm is seen one evaluation cycle after the data that raise it and must pass the
+  // persistence check, so it is computed this much further ahead to be up a full horizon
+  // before the kill (30 s cycle + 60 s persistence + one 30 s bucket of aggregation).
+  double alarm_latency_seconds = 120;
+  // The first this many seconds of an instance (loading, reconnecting, the load coming back
+  // after a restart) are start-up, not trend: left out of the fit once as much data follows.
+  double restart_ramp_seconds = 60;
 };
 
 struct ModelOutput {
