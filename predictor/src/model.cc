@@ -338,11 +338,14 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
     const double se_c = std::sqrt(recent_quad.s2 * recent_quad.inv[8]);
     if (se_c > 0) recent_curvature_t = recent_quad.beta[2] / se_c;
   }
+  // Whether the window holds a change of regime (the trend is not the whole window's line).
+  bool changed = false;
   if (quadratic && quad.beta[2] < 0) {
     fit = quad;  // Deceleration: trusted as is (it only lowers the forecast).
   } else if (have_recent && recent_curvature_t <= -config_->acceleration_min_t) {
     fit = recent_quad;  // Growth levelling off now (a warm-up reaching its plateau).
   } else if (quadratic) {
+    changed = true;
     // Keep the acceleration only when the recent half is itself curved upwards.
     // Growth that accelerates faster than a parabola (e.g. exponential) is curved more in the
     // recent half: then the recent quadratic is the better local model.
@@ -355,19 +358,35 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
     }
   } else if (have_recent) {
     const double se = std::sqrt(recent.s2 * recent.inv[4] + fit.s2 * fit.inv[4]);
-    if (se > 0 && std::fabs(recent.beta[1] - fit.beta[1]) / se >= 3.0) fit = recent;
+    if (se > 0 && std::fabs(recent.beta[1] - fit.beta[1]) / se >= 3.0) {
+      fit = recent;
+      changed = true;
+    }
   }
-  // An acceleration is extrapolated only while the newest data still follow it. A leak or a
-  // warm-up that starts (flat, then a ramp) fits a parabola across the kink whose slope at `now`
-  // overshoots the ramp's; a warm-up that is already levelling off grows more slowly in its
-  // newest part than any upward parabola says. Both show as the newest quarter's own slope
-  // falling clearly (2 standard errors) below the parabola's slope over the same points: then
-  // the newest quarter's line is the trend.
-  if (fit.beta[2] > 0) {
+  // Growth is extrapolated only while the newest data still follow it, checked on the newest
+  // quarter of the window alone:
+  // - a leak or a warm-up that starts (flat, then a ramp) fits a parabola across the kink whose
+  //   slope at `now` overshoots the ramp's: when the newest quarter's slope falls clearly
+  //   (2 standard errors) below the parabola's over the same points, its line is the trend;
+  // - after a change of regime (a kink, a new slope), a warm-up that is already levelling off
+  //   (a saturating curve) is concave in its newest part while the line fitted since the change
+  //   still has the early, steep slope: when the newest quarter curves down significantly, its
+  //   quadratic is the trend (it only lowers the forecast, and stops at its vertex).
+  //   A steady staircase or sawtooth keeps the whole window's line and is not checked: a step
+  //   in the newest quarter also looks concave.
+  if (fit.beta[2] > 0 || (changed && fit.beta[1] > 0)) {
     int q = n;
     while (q > 0 && (pts[n - 1].x - pts[q - 1].x) * kTimeScale < span / 4) --q;
     Fit last;
-    if (n - q >= 6 && RobustFit(pts + q, n - q, 2, &last, rw + q, 0)) {
+    Fit last_quad;
+    double last_curvature_t = 0;
+    if (changed && n - q >= 8 && RobustFit(pts + q, n - q, 3, &last_quad, rw + q, 0)) {
+      const double se_c = std::sqrt(last_quad.s2 * last_quad.inv[8]);
+      if (se_c > 0) last_curvature_t = last_quad.beta[2] / se_c;
+    }
+    if (last_curvature_t <= -config_->acceleration_min_t) {
+      fit = last_quad;
+    } else if (fit.beta[2] > 0 && n - q >= 6 && RobustFit(pts + q, n - q, 2, &last, rw + q, 0)) {
       double sw = 0, swx = 0;
       for (int i = q; i < n; ++i) {
         sw += pts[i].w * rw[i];

@@ -164,6 +164,26 @@ TEST_CASE("a leak that starts (flat, then a ramp) is not extrapolated as a parab
   CHECK(out.growth_rate_bytes_per_second == Approx(0.3 * kMiB).epsilon(0.15));
 }
 
+TEST_CASE("a warm-up that starts late (flat, then a saturating rise) does not alarm", "[model]") {
+  // Flat for 90 minutes, then a saturating exponential (time constant 12 min) to 80 % of the
+  // limit: the kink where it starts looks like an acceleration, and the line fitted since the
+  // kink keeps its early, steep slope; neither must be extrapolated once the newest data level
+  // off.
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 1000 * kMiB;
+  const double delay = 5400;
+  bool any_alarm = false;
+  for (int i = 0; i <= 1440; ++i) {
+    const double s = 15.0 * i;
+    const double grow = std::max(0.0, s - delay);
+    const double v = (250 + 550 * (1 - std::exp(-grow / 720))) * kMiB + 4 * kMiB * Noise(i);
+    model.Observe(kT0 + s, v, limit);
+    if (i % 2 == 0) any_alarm |= model.Forecast(kT0 + s, limit).oom_predicted;
+  }
+  CHECK_FALSE(any_alarm);
+}
+
 TEST_CASE("GC sawtooth with a rising floor: ETA close to its peak line's crossing", "[model]") {
   // Floor 800 MiB + 0.2 MiB/s, heap collected at 1.6 x the floor every 67 s (not a multiple of
   // the 15 s scrape, so the peaks are seen at many phases). The peaks follow 1.6 x floor: the
