@@ -288,7 +288,9 @@ void ContainerModel::Observe(double t, double bytes, double limit_bytes) {
   }
   // Typical rise between consecutive samples (EWMA of positive increments): the true peak
   // between two scrapes is higher than the sampled one by up to about this much.
-  if (last_t_ != 0 && !killed_ && bytes > last_bytes_ && size_ + open_count_ > 0) {
+  // The start-up ramp of an instance (restart_ramp_seconds) is not such a rise.
+  if (last_t_ != 0 && !killed_ && bytes > last_bytes_ && size_ + open_count_ > 0 &&
+      t >= segment_start_t_ + config_->restart_ramp_seconds) {
     rise_ewma_ += static_cast<float>(0.05 * ((bytes - last_bytes_) - rise_ewma_));
   }
   open_sum_t_ += t - origin_t_;

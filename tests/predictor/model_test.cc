@@ -240,6 +240,27 @@ TEST_CASE("the start-up ramp after a restart is not a trend", "[model]") {
   CHECK_FALSE(out.oom_predicted);
 }
 
+TEST_CASE("the start-up ramp after a restart is not a rise between samples", "[model]") {
+  // A crash loop: killed at the limit, back at 97 % of it 45 s after the restart, then flat.
+  // The ramp's jumps (hundreds of MiB per scrape) are not the load's rise between scrapes: the
+  // unseen peak added to the envelope must stay at the noise's scale.
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 1000 * kMiB;
+  double s = 0;
+  for (int i = 0; s < 1800; s += 15, ++i)
+    model.Observe(kT0 + s, (920 + 2 * Noise(i)) * kMiB, limit);
+  model.Observe(kT0 + s, limit, limit);  // The kill.
+  s += 20;
+  const double up = s;
+  for (int i = 0; s <= up + 180; s += 15, ++i) {
+    const double load = 970 * kMiB + 1 * kMiB * Noise(1000 + i);
+    model.Observe(kT0 + s, std::min(load, 400 * kMiB + (load - 400 * kMiB) * (s - up) / 45), limit);
+  }
+  const ModelOutput out = model.Forecast(kT0 + s - 15, limit);
+  CHECK(out.envelope_bytes < 4 * kMiB);
+}
+
 TEST_CASE("a kill at the limit restarts the fit; no huge negative growth", "[model]") {
   ModelConfig config;
   ContainerModel model(&config);
