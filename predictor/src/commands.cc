@@ -254,7 +254,9 @@ int RunBacktest(const PredictorConfig& config, const BacktestRequest& req, Prome
 
 int RunOnce(const PredictorConfig& config, OutputFormat format, PrometheusClient* client,
             Clock* clock, std::ostream& out, std::ostream& err) {
-  Engine engine(config.engine, client, clock);
+  EngineConfig engine_config = config.engine;
+  engine_config.publish_warming_up = true;  // Shown, marked "*": a person reads the table.
+  Engine engine(engine_config, client, clock);
   engine.set_backend_name(config.backend.name);
   Status st = engine.RunCycle();
   if (!st.ok()) {

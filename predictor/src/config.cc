@@ -167,8 +167,11 @@ Status ParseForecast(const YAML::Node& n, PredictorConfig* c) {
                                     {"horizon", "window", "step", "interval", "staleAfter",
                                      "dropAfter", "alarmRisk", "lookbackDelay"}));
   auto& e = c->engine;
-  if (n["horizon"])
-    OOMCAST_ASSIGN(e.model.horizon_seconds, Duration(n["horizon"], "forecast.horizon"));
+  if (n["horizon"]) {
+    double h;
+    OOMCAST_ASSIGN(h, Duration(n["horizon"], "forecast.horizon"));
+    SetHorizon(h, &e.model);
+  }
   if (n["window"]) OOMCAST_ASSIGN(e.window_seconds, Duration(n["window"], "forecast.window"));
   if (n["step"]) OOMCAST_ASSIGN(e.step_seconds, Duration(n["step"], "forecast.step"));
   if (n["interval"])
@@ -309,9 +312,11 @@ StatusOr<bool> ApplyPredictorFlag(std::string_view name, std::string_view value,
     e.queries.pod_labels_query = v;
   else if (name == "namespace")
     e.queries.namespaces.push_back(v);
-  else if (name == "horizon")
-    OOMCAST_RETURN_IF_ERROR(dur(&e.model.horizon_seconds));
-  else if (name == "window")
+  else if (name == "horizon") {
+    double h;
+    OOMCAST_RETURN_IF_ERROR(dur(&h));
+    SetHorizon(h, &e.model);
+  } else if (name == "window")
     OOMCAST_RETURN_IF_ERROR(dur(&e.window_seconds));
   else if (name == "step")
     OOMCAST_RETURN_IF_ERROR(dur(&e.step_seconds));
@@ -340,6 +345,21 @@ StatusOr<bool> ApplyPredictorFlag(std::string_view name, std::string_view value,
     return false;
   }
   return true;
+}
+
+void SetHorizon(double horizon_seconds, ModelConfig* m) {
+  const ModelConfig d;
+  const double f = horizon_seconds / d.horizon_seconds;
+  m->horizon_seconds = horizon_seconds;
+  m->bucket_seconds = std::max(1.0, d.bucket_seconds * f);
+  m->window_seconds = d.window_seconds * f;
+  m->min_fit_seconds = d.min_fit_seconds * f;
+  m->persistence_seconds = d.persistence_seconds * f;
+  m->alarm_hold_seconds = d.alarm_hold_seconds * f;
+  m->envelope_window_seconds = d.envelope_window_seconds * f;
+  m->restart_floor_seconds = d.restart_floor_seconds * f;
+  m->alarm_latency_seconds = d.alarm_latency_seconds * f;
+  m->restart_ramp_seconds = d.restart_ramp_seconds * f;
 }
 
 Status ValidateConfig(const PredictorConfig& c, bool need_url) {

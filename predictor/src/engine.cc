@@ -252,6 +252,10 @@ void Engine::Publish(double now) {
     // A container whose samples stopped is not forecast as current (never "safe").
     if (now - tr.model.last_sample_t() <= config_.stale_after_seconds) {
       ModelOutput m = tr.model.Forecast(std::max(now, tr.model.last_sample_t()), tr.limit_bytes);
+      if (m.warming_up && !m.oom_predicted && !config_.publish_warming_up) {
+        ++it;
+        continue;
+      }
       Forecast f;
       f.key = it->first;
       f.pod_labels = tr.pod_labels;

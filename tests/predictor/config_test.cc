@@ -104,6 +104,26 @@ TEST_CASE("Flags override and are validated") {
   CHECK(ValidateConfig(c, true).ok());
 }
 
+TEST_CASE("The horizon scales the model's time constants, idempotently") {
+  PredictorConfig c;
+  const ModelConfig d;
+  REQUIRE(*ApplyPredictorFlag("horizon", "60s", &c));
+  const ModelConfig& m = c.engine.model;
+  CHECK(m.horizon_seconds == 60);
+  CHECK(m.bucket_seconds == Approx(d.bucket_seconds / 15));
+  CHECK(m.min_fit_seconds == Approx(d.min_fit_seconds / 15));
+  CHECK(m.persistence_seconds == Approx(d.persistence_seconds / 15));
+  CHECK(m.envelope_window_seconds == Approx(d.envelope_window_seconds / 15));
+  CHECK(m.window_seconds == Approx(d.window_seconds / 15));
+  REQUIRE(*ApplyPredictorFlag("horizon", "60s", &c));  // Again: same values, not 1/225.
+  CHECK(m.bucket_seconds == Approx(d.bucket_seconds / 15));
+  auto y = ParseConfigYaml("forecast: {horizon: 30m}");
+  REQUIRE(y.ok());
+  CHECK(y->engine.model.min_fit_seconds == Approx(d.min_fit_seconds * 2));
+  REQUIRE(*ApplyPredictorFlag("horizon", "1s", &c));
+  CHECK(c.engine.model.bucket_seconds == 1);  // Never below 1 s.
+}
+
 TEST_CASE("Validation catches inconsistent settings") {
   PredictorConfig c;
   CHECK(ValidateConfig(c, true).message().find("--prometheus") != std::string::npos);

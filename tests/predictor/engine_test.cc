@@ -199,6 +199,26 @@ TEST_CASE("A backfill over the response size cap is split into time-ordered halv
   CHECK(engine.stats().samples_ingested == 241);               // Every sample once.
 }
 
+TEST_CASE("A container still warming up is unknown, not safe, unless it already alarms") {
+  FakePrometheusClient prom;
+  RangeAwareFake client(&prom);
+  FakeClock clock(kT0 + 300);
+  AddLeak(&prom, "young", kT0, kT0 + 300, 1024);  // 5 minutes of data: no trustworthy fit.
+  prom.AddSamples(kLimit, Container("young"), {kT0 + 300}, {1024 * kMiB});
+  Engine engine(TestConfig(), &client, &clock);
+  REQUIRE(engine.RunCycle().ok());
+  CHECK(engine.Snapshot().forecasts->empty());  // Absent: no growth 0, no risk 0 to act on.
+  CHECK(engine.stats().series_tracked == 1);
+
+  auto shown = TestConfig();
+  shown.publish_warming_up = true;  // What `once` does for its table.
+  FakeClock clock2(kT0 + 300);
+  Engine once(shown, &client, &clock2);
+  REQUIRE(once.RunCycle().ok());
+  REQUIRE(once.Snapshot().forecasts->size() == 1);
+  CHECK(once.Snapshot().forecasts->at(0).warming_up);
+}
+
 TEST_CASE("Containers without a limit are tracked with rate but no ETA") {
   FakePrometheusClient prom;
   RangeAwareFake client(&prom);
@@ -237,15 +257,15 @@ TEST_CASE("Namespace filters are added to every selector") {
 TEST_CASE("Pod labels come from kube-state-metrics' label_ labels") {
   FakePrometheusClient prom;
   RangeAwareFake client(&prom);
-  FakeClock clock(kT0 + 600);
-  AddLeak(&prom, "a", kT0, kT0 + 600, 1024);
+  FakeClock clock(kT0 + 1200);
+  AddLeak(&prom, "a", kT0, kT0 + 1200, 1024);
   prom.AddSamples("kube_pod_labels",
                   {{"namespace", "shop"},
                    {"pod", "a"},
                    {"label_app", "backend"},
                    {"label_tier", "web"},
                    {"job", "kube-state-metrics"}},
-                  {kT0 + 600}, {1});
+                  {kT0 + 1200}, {1});
   Engine engine(TestConfig(), &client, &clock);
   REQUIRE(engine.RunCycle().ok());
   const Forecast* f = Find(engine.Snapshot(), "a");
@@ -268,9 +288,9 @@ TEST_CASE("Pod labels come from kube-state-metrics' label_ labels") {
 TEST_CASE("Silent containers turn stale, then are dropped; bad samples are counted") {
   FakePrometheusClient prom;
   RangeAwareFake client(&prom);
-  FakeClock clock(kT0 + 600);
-  AddLeak(&prom, "gone", kT0, kT0 + 600, 1024);
-  prom.AddSamples(kRss, Container("bad"), {kT0 + 570, kT0 + 585, kT0 + 600},
+  FakeClock clock(kT0 + 1200);
+  AddLeak(&prom, "gone", kT0, kT0 + 1200, 1024);
+  prom.AddSamples(kRss, Container("bad"), {kT0 + 1170, kT0 + 1185, kT0 + 1200},
                   {std::nan(""), -5, INFINITY});
   Engine engine(TestConfig(), &client, &clock);
   REQUIRE(engine.RunCycle().ok());

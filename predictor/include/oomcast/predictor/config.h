@@ -44,6 +44,12 @@ StatusOr<bool> ApplyPredictorFlag(std::string_view name, std::string_view value,
 // True for predictor flags that take no value (e.g. prometheus-insecure-skip-verify).
 bool IsPredictorBoolFlag(std::string_view name);
 
+// Sets the model's horizon and scales every time constant of the model (bucket width, fit
+// window, warm-up, persistence, hold, envelope window...) from its defaults, which are made for
+// a 15-minute horizon, in proportion: a 60 s horizon gets 2 s buckets and a 40 s warm-up.
+// Idempotent (computed from the defaults, not from the current values).
+void SetHorizon(double horizon_seconds, ModelConfig* model);
+
 // Checks cross-field constraints (step <= window, horizon > 0, URL set when `need_url`).
 Status ValidateConfig(const PredictorConfig& config, bool need_url);
 

@@ -37,6 +37,11 @@ struct EngineConfig {
   double drop_after_seconds = 3600;   // Containers without samples this long are forgotten.
   double lookback_delay_seconds = 0;  // Ignore the newest seconds (remote-write/ingest lag).
   double pod_labels_interval_seconds = 60;  // Pod labels change rarely: refreshed this often.
+  // A container whose model is still warming up (too little data since it started or
+  // restarted) has no trustworthy forecast: it is left out of the snapshot (unknown, never
+  // "safe") unless the model already alarms (a crash loop back at the limit). `once` sets this
+  // to show such containers, marked.
+  bool publish_warming_up = false;
 };
 
 // Counters of the engine's work, for /metrics. Monotonic except series_tracked.
