@@ -85,7 +85,11 @@ Decision Decide(const MemoryScalerSpec& spec, int current, const Forecast& forec
     d.rule = "growth";
     d.message = "memory grows at " + Bytes(forecast.max_growth_bytes_per_second) + " (> " +
                 Bytes(up.growth_rate_above_bytes_per_second) + ")";
-  } else if (up.on_oom_forecast && forecast.min_oom_eta_seconds <= spec.horizon_seconds) {
+  } else if (up.on_oom_forecast && forecast.min_oom_eta_seconds <= spec.horizon_seconds &&
+             forecast.max_oom_risk >= up.risk_threshold) {
+    // The ETA is the trend's point estimate; only with the calibrated risk agreeing (P(OOM
+    // within the horizon) >= threshold) is it a forecast to act on. A short ETA at low risk
+    // (noise, a sawtooth right after a gap in the data) is not.
     d.rule = "oom-eta";
     d.message = "OOM forecast in " + FormatDurationHuman(forecast.min_oom_eta_seconds) +
                 (forecast.worst_pod.empty() ? "" : " for pod " + forecast.worst_pod) +

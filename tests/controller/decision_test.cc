@@ -39,15 +39,18 @@ TEST_CASE("rules: +1 when growth exceeds 12 MiB/s (strictly)") {
   CHECK(Decide(Spec(), 3, Fc(12.0), h, kNow).action == Action::kNone);
 }
 
-TEST_CASE("rules: +1 when the OOM ETA is within the horizon") {
+TEST_CASE("rules: +1 when the OOM is forecast within the horizon (ETA and risk agree)") {
   ScalerHistory h;
-  auto d = Decide(Spec(), 3, Fc(1, 900), h, kNow);  // Default horizon 15m: eta <= 900 fires.
+  auto d = Decide(Spec(), 3, Fc(1, 900, 0.8), h, kNow);  // Default horizon 15m: eta <= 900.
   CHECK(d.desired_replicas == 4);
   CHECK(d.rule == "oom-eta");
-  CHECK(Decide(Spec(), 3, Fc(1, 901), h, kNow).desired_replicas == 3);
+  CHECK(d.message.find("15m00s") != std::string::npos);
+  // A short ETA the model puts at low risk is a point estimate, not a forecast: no action.
+  CHECK(Decide(Spec(), 3, Fc(1, 60, 0.2), h, kNow).desired_replicas == 3);
+  CHECK(Decide(Spec(), 3, Fc(1, 60, 0.2), h, kNow).rule.empty());
   MemoryScalerSpec no_oom = Spec();
   no_oom.scale_up.on_oom_forecast = false;
-  CHECK(Decide(no_oom, 3, Fc(1, 60), h, kNow).desired_replicas == 3);
+  CHECK(Decide(no_oom, 3, Fc(1, 60, 0.9), h, kNow).desired_replicas == 3);
 }
 
 TEST_CASE("rules: +1 when the OOM risk reaches the threshold") {

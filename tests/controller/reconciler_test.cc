@@ -108,7 +108,7 @@ TEST_CASE("reconciler: growth above 12 MiB/s scales up by one through /scale") {
 TEST_CASE("reconciler: OOM forecast within the horizon scales up; max clamps") {
   Env env(4);
   auto pods = env.fx.Get("/api/v1/namespaces/shop/pods")["items"];
-  env.fx.Forecast(kNs, "web", 0, 0, {{pods[0]["metadata"]["name"], 600}});
+  env.fx.Forecast(kNs, "web", 0, 0.9, {{pods[0]["metadata"]["name"], 600}});  // ETA, risk agree.
   CHECK(env.Run().outcome == "scale_up");
   CHECK(env.Replicas() == 5);
   json s = env.ScalerNow();
