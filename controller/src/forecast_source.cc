@@ -79,30 +79,7 @@ std::string UrlEncode(const std::string& text) {
   return out;
 }
 
-StatusOr<double> ParseRfc3339(const std::string& text) {
-  int y, mo, d, h, mi;
-  double s;
-  char rest[32] = {0};
-  if (std::sscanf(text.c_str(), "%d-%d-%dT%d:%d:%lf%31s", &y, &mo, &d, &h, &mi, &s, rest) < 6) {
-    return InvalidArgumentError("bad RFC 3339 time \"" + text + "\"");
-  }
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = 0;
-  double t = static_cast<double>(timegm(&tm)) + s;
-  std::string zone = rest;
-  if (zone.empty() || zone == "Z" || zone == "z") return t;
-  int oh = 0, om = 0;
-  if ((zone[0] == '+' || zone[0] == '-') && std::sscanf(zone.c_str() + 1, "%d:%d", &oh, &om) == 2) {
-    double offset = oh * 3600.0 + om * 60.0;
-    return zone[0] == '+' ? t - offset : t + offset;
-  }
-  return InvalidArgumentError("bad RFC 3339 time zone in \"" + text + "\"");
-}
+StatusOr<double> ParseRfc3339(const std::string& text) { return ParseTimestamp(text); }
 
 Forecast ExternalMetricsForecastSource::Fetch(const std::string& ns, const std::string& selector,
                                               double max_age) {
