@@ -40,7 +40,8 @@ class ExternalMetricsForecastSource final : public ForecastSource {
   Clock* clock_;
 };
 
-// Parses "2026-01-01T00:00:00Z" (also with fractional seconds or a numeric offset) to Unix
+// Parses "2026-01-01T00:00:00Z" (also with fractional seconds, a numeric offset, or plain Unix
+// seconds; see oomcast::ParseTimestamp) to Unix
 // seconds; kInvalidArgument otherwise.
 StatusOr<double> ParseRfc3339(const std::string& text);
 
