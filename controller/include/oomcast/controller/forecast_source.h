@@ -41,8 +41,7 @@ class ExternalMetricsForecastSource final : public ForecastSource {
 };
 
 // Parses "2026-01-01T00:00:00Z" (also with fractional seconds, a numeric offset, or plain Unix
-// seconds; see oomcast::ParseTimestamp) to Unix
-// seconds; kInvalidArgument otherwise.
+// seconds; see oomcast::ParseTimestamp) to Unix seconds; kInvalidArgument otherwise.
 StatusOr<double> ParseRfc3339(const std::string& text);
 
 // Percent-encodes a query parameter value (RFC 3986 unreserved characters kept).
