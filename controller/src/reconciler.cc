@@ -79,9 +79,11 @@ struct Reconciler::Impl {
     if (metrics != nullptr) metrics->CountApiError();
   }
 
-  // GET returning the parsed object, or the mapped status.
-  StatusOr<json> GetJson(const std::string& path, const std::string& what) {
-    auto r = kube->Request("GET", path);
+  // One request whose answer is a JSON object: the parsed object, or the mapped status
+  // (kAborted on a 409 conflict, kDataLoss when the body is not JSON).
+  StatusOr<json> RequestJson(const std::string& method, const std::string& path,
+                             const std::string& body, const std::string& what) {
+    auto r = kube->Request(method, path, body);
     if (!r.ok()) {
       ApiError();
       return r.status().WithContext(what);
@@ -96,19 +98,13 @@ struct Reconciler::Impl {
     return j;
   }
 
+  StatusOr<json> GetJson(const std::string& path, const std::string& what) {
+    return RequestJson("GET", path, "", what);
+  }
+
   // PUT of a whole object; kAborted on a 409 conflict.
   StatusOr<json> PutJson(const std::string& path, const json& body, const std::string& what) {
-    auto r = kube->Request("PUT", path, body.dump());
-    if (!r.ok()) {
-      ApiError();
-      return r.status().WithContext(what);
-    }
-    Status st = KubeResponseStatus(*r, what);
-    if (!st.ok()) {
-      ApiError();
-      return st;
-    }
-    return json::parse(r->body, nullptr, false);
+    return RequestJson("PUT", path, body.dump(), what);
   }
 
   void Event(const json& scaler, const std::string& type, const std::string& reason,

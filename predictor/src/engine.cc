@@ -169,7 +169,6 @@ void Engine::IngestSeries(const std::vector<SeriesData>& all) {
     rejected += slot->model.rejected_samples() - before;
     if (!series.timestamps_s.empty()) {
       slot->last_seen_unix_s = std::max(slot->last_seen_unix_s, series.timestamps_s.back());
-      newest_sample_t_ = std::max(newest_sample_t_, series.timestamps_s.back());
     }
   }
   std::lock_guard<std::mutex> lock(mu_);

@@ -11,6 +11,7 @@
 #include "support/fake_clock.h"
 #include "support/fake_http_client.h"
 #include "support/fake_prometheus_client.h"
+#include "support/testdata.h"
 
 namespace oomcast {
 namespace {
@@ -20,19 +21,7 @@ using testing::FakeHttpClient;
 using testing::FakePrometheusClient;
 using testing::JsonResponse;
 
-std::string ReadTestdata(const std::string& name) {
-  std::filesystem::path dir;
-  if (const char* src = std::getenv("OOMCAST_SOURCE_DIR")) {
-    dir = std::filesystem::path(src) / "tests/lib/testdata";
-  } else {
-    dir = std::filesystem::path(__FILE__).parent_path() / "testdata";
-  }
-  std::ifstream in(dir / name, std::ios::binary);
-  REQUIRE(in.good());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::ReadTestdata;
 
 // A file in a fresh temporary directory, removed at scope exit.
 class TempFile {

@@ -20,23 +20,12 @@
 #include <sstream>
 
 #include "oomcast/prometheus_client.h"
+#include "support/testdata.h"
 
 namespace oomcast {
 namespace {
 
-std::string ReadTestdata(const std::string& name) {
-  std::filesystem::path dir;
-  if (const char* src = std::getenv("OOMCAST_SOURCE_DIR")) {
-    dir = std::filesystem::path(src) / "tests/lib/testdata";
-  } else {
-    dir = std::filesystem::path(__FILE__).parent_path() / "testdata";
-  }
-  std::ifstream in(dir / name, std::ios::binary);
-  REQUIRE(in.good());
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using testing::ReadTestdata;
 
 // Decodes with both decoders and checks they agree; returns the fast decoder's result.
 StatusOr<QueryResult> DecodeBoth(std::string_view body) {

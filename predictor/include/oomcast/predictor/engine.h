@@ -98,7 +98,6 @@ class Engine final : public ForecastSource {
   PrometheusClient* client_;
   Clock* clock_;
   std::map<ContainerKey, std::unique_ptr<Tracked>> tracked_;  // Cycle thread only.
-  double newest_sample_t_ = 0;                                // Cycle thread only.
   double last_fetch_end_ = 0;  // Query time of the previous successful fetch.
   bool backfilled_ = false;
   double pod_labels_fetched_ = 0;  // Query time of the last successful pod labels fetch.
