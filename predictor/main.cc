@@ -243,7 +243,9 @@ int main(int argc, char** argv) {
   Clock& clock = std::isnan(at) ? static_cast<Clock&>(system_clock) : fixed_clock;
   auto http = NewCpprestHttpClient(config.http);
   if (!http.ok()) return Usage(http.status().message());
-  auto client = NewHttpPrometheusClient(config.backend, http->get(), &clock);
+  PrometheusBackendConfig backend = config.backend;
+  backend.keep_labels = PredictorLabels();
+  auto client = NewHttpPrometheusClient(std::move(backend), http->get(), &clock);
 
   if (command == "backtest") return RunBacktest(config, bt, client.get(), std::cout, std::cerr);
   if (command == "once") {

@@ -174,7 +174,7 @@ class HttpPrometheusClient final : public PrometheusClient {
         {"match[]", match}, {"start", FormatSeconds(start_s)}, {"end", FormatSeconds(end_s)}};
     StatusOr<std::string> body = Call("/api/v1/series", "series", match, params);
     if (!body.ok()) return body.status();
-    StatusOr<std::vector<Labels>> series = DecodeSeriesResponse(*body);
+    StatusOr<std::vector<Labels>> series = DecodeSeriesResponse(*body, config_.keep_labels);
     if (!series.ok()) return series.status().WithContext(Context("series", match) + ": HTTP 200");
     return series;
   }
@@ -182,7 +182,7 @@ class HttpPrometheusClient final : public PrometheusClient {
  private:
   StatusOr<QueryResult> Decode(const std::string& body, std::string_view kind,
                                const std::string& query) {
-    StatusOr<QueryResult> result = DecodeQueryResponse(body);
+    StatusOr<QueryResult> result = DecodeQueryResponse(body, config_.keep_labels);
     if (!result.ok()) return result.status().WithContext(Context(kind, query) + ": HTTP 200");
     for (const std::string& w : result->warnings) {
       LogWarn("query warning",

@@ -71,8 +71,9 @@ Status CheckResultType(std::string_view t) {
 
 class FastDecoder {
  public:
-  explicit FastDecoder(std::string_view body)
-      : begin_(body.data()), p_(body.data()), end_(body.data() + body.size()) {}
+  // `keep` must outlive the decoder.
+  FastDecoder(std::string_view body, const LabelAllowlist& keep)
+      : begin_(body.data()), p_(body.data()), end_(body.data() + body.size()), keep_(keep) {}
 
   enum class Mode { kQuery, kSeries };
 
@@ -613,12 +614,13 @@ class FastDecoder {
     for (;;) {
       std::string_view name, value;
       if (!ParseKey(&name)) return false;
-      // Copy the key out of scratch before the value may reuse scratch buffers.
-      std::string key_copy(name);
+      // Decide (and copy the key out of scratch) before the value may reuse scratch buffers.
+      bool keep = keep_.empty() || keep_.Keeps(name);
+      std::string key_copy(keep ? name : std::string_view());
       SkipWs();
       if (!ParseStringTo(&value, &scratch_value_)) return false;
       // Prometheus sends labels sorted: append at the end in O(1).
-      labels->insert_or_assign(labels->end(), std::move(key_copy), std::string(value));
+      if (keep) labels->insert_or_assign(labels->end(), std::move(key_copy), std::string(value));
       if (!NextMember('}')) return false;
       if (done_object_) return true;
     }
@@ -642,6 +644,7 @@ class FastDecoder {
   const char* begin_;
   const char* p_;
   const char* end_;
+  const LabelAllowlist& keep_;
   Mode mode_ = Mode::kQuery;
   QueryResult* result_ = nullptr;
   std::vector<Labels>* series_ = nullptr;
@@ -931,10 +934,35 @@ StatusCode StatusCodeFromPrometheusErrorType(std::string_view t) {
   return StatusCode::kInternal;
 }
 
+LabelAllowlist::LabelAllowlist(std::vector<std::string> entries) {
+  for (std::string& e : entries) {
+    if (!e.empty() && e.back() == '*') {
+      e.pop_back();
+      prefixes_.push_back(std::move(e));
+    } else {
+      exact_.push_back(std::move(e));
+    }
+  }
+}
+
+bool LabelAllowlist::Keeps(std::string_view name) const {
+  for (const std::string& e : exact_) {
+    if (name == e) return true;
+  }
+  for (const std::string& p : prefixes_) {
+    if (name.substr(0, p.size()) == p) return true;
+  }
+  return false;
+}
+
 StatusOr<QueryResult> DecodeQueryResponse(std::string_view body) {
+  return DecodeQueryResponse(body, LabelAllowlist());
+}
+
+StatusOr<QueryResult> DecodeQueryResponse(std::string_view body, const LabelAllowlist& keep) {
   QueryResult result;
   result.response_bytes = body.size();
-  FastDecoder decoder(body);
+  FastDecoder decoder(body, keep);
   Status st = decoder.Decode(FastDecoder::Mode::kQuery, &result, nullptr);
   if (!st.ok()) return st;
   return result;
@@ -956,8 +984,13 @@ StatusOr<QueryResult> DecodeQueryResponseSax(std::string_view body) {
 }
 
 StatusOr<std::vector<Labels>> DecodeSeriesResponse(std::string_view body) {
+  return DecodeSeriesResponse(body, LabelAllowlist());
+}
+
+StatusOr<std::vector<Labels>> DecodeSeriesResponse(std::string_view body,
+                                                   const LabelAllowlist& keep) {
   std::vector<Labels> series;
-  FastDecoder decoder(body);
+  FastDecoder decoder(body, keep);
   Status st = decoder.Decode(FastDecoder::Mode::kSeries, nullptr, &series);
   if (!st.ok()) return st;
   return series;

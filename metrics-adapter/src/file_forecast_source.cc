@@ -47,7 +47,8 @@ Status FileForecastSource::Load() const {
       fc.key = {f.at("namespace").get<std::string>(), f.at("pod").get<std::string>(),
                 f.at("container").get<std::string>()};
       if (f.contains("labels")) {
-        fc.pod_labels = f["labels"].get<std::map<std::string, std::string>>();
+        fc.pod_labels = std::make_shared<const std::map<std::string, std::string>>(
+            f["labels"].get<std::map<std::string, std::string>>());
       }
       fc.t = snap.last_success_unix_s;
       fc.last_sample_t = fc.t;

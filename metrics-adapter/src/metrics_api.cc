@@ -157,7 +157,7 @@ std::shared_ptr<const MetricsApi::Index> MetricsApi::CurrentIndex(
     Index::Entry e;
     e.pod = f.key.pod;
     e.container = f.key.container;
-    std::map<std::string, std::string> merged = f.pod_labels;
+    std::map<std::string, std::string> merged = f.PodLabels();
     merged["namespace"] = f.key.namespace_name;
     merged["pod"] = f.key.pod;
     merged["container"] = f.key.container;

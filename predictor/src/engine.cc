@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <set>
 
 #include "oomcast/log.h"
 #include "oomcast/units.h"
@@ -16,13 +15,14 @@ double NormalizeLimit(double v) {
   return v;
 }
 
-bool KeyOf(const Labels& labels, ContainerKey* key) {
+// The identity labels of `labels`, borrowed (valid while `labels` is).
+bool KeyOf(const Labels& labels, ContainerKeyView* key) {
   auto ns = labels.find("namespace");
   auto pod = labels.find("pod");
   auto c = labels.find("container");
   if (ns == labels.end() || pod == labels.end() || c == labels.end()) return false;
   if (ns->second.empty() || pod->second.empty() || c->second.empty()) return false;
-  *key = ContainerKey{ns->second, pod->second, c->second};
+  *key = ContainerKeyView{ns->second, pod->second, c->second};
   return true;
 }
 
@@ -49,12 +49,17 @@ std::string RegexEscape(const std::string& s) {
 
 }  // namespace
 
+LabelAllowlist PredictorLabels() {
+  return LabelAllowlist({"namespace", "pod", "container", "label_*"});
+}
+
 struct Engine::Tracked {
   explicit Tracked(const ModelConfig* mc) : model(mc) {}
   ContainerModel model;
   double limit_bytes = kNaN;
   double last_seen_unix_s = 0;  // Wall time of the newest sample (for dropping).
-  std::map<std::string, std::string> pod_labels;
+  uint64_t limit_fetch = 0;     // The limits fetch that last set limit_bytes.
+  std::shared_ptr<const std::map<std::string, std::string>> pod_labels;  // Null: none known.
   bool labels_known = false;  // A pod labels fetch has run since this container appeared.
 };
 
@@ -156,10 +161,13 @@ void Engine::IngestSeries(const std::vector<SeriesData>& all) {
   // only samples newer than the model's newest are fed (and counted), so each instant is
   // ingested once, from the first series that has it.
   for (const auto& series : all) {
-    ContainerKey key;
+    ContainerKeyView key;
     if (!KeyOf(series.labels, &key)) continue;
-    auto& slot = tracked_[key];
-    if (!slot) slot = std::make_unique<Tracked>(&config_.model);
+    auto it = tracked_.find(key);
+    if (it == tracked_.end()) {
+      it = tracked_.emplace(key.ToKey(), std::make_unique<Tracked>(&config_.model)).first;
+    }
+    auto& slot = it->second;
     size_t before = slot->model.rejected_samples();
     for (size_t i = 0; i < series.values.size(); ++i) {
       if (series.timestamps_s[i] <= slot->model.last_sample_t()) continue;
@@ -182,22 +190,24 @@ Status Engine::FetchLimits(double now) {
   auto result = client_->Query(
       "max by (namespace, pod, container) (" + Scoped(config_.queries.limit_query) + ")", now);
   if (!result.ok()) return result.status().WithContext("limits");
-  std::set<ContainerKey> seen;
+  const uint64_t fetch = ++limits_fetch_;
   for (const auto& series : result->series) {
-    ContainerKey key;
+    ContainerKeyView key;
     if (!KeyOf(series.labels, &key) || series.values.empty()) continue;
     auto it = tracked_.find(key);
     if (it == tracked_.end()) continue;
+    Tracked& tr = *it->second;
     double limit = NormalizeLimit(series.values.back());
     // Several series (e.g. duplicates) for one container: keep the smallest real limit.
-    if (seen.insert(key).second || std::isnan(it->second->limit_bytes)) {
-      it->second->limit_bytes = limit;
+    if (tr.limit_fetch != fetch || std::isnan(tr.limit_bytes)) {
+      tr.limit_bytes = limit;
     } else if (!std::isnan(limit)) {
-      it->second->limit_bytes = std::min(it->second->limit_bytes, limit);
+      tr.limit_bytes = std::min(tr.limit_bytes, limit);
     }
+    tr.limit_fetch = fetch;
   }
   for (auto& [key, tracked] : tracked_) {
-    if (!seen.count(key)) tracked->limit_bytes = kNaN;  // No limit series: no ETA.
+    if (tracked->limit_fetch != fetch) tracked->limit_bytes = kNaN;  // No limit series: no ETA.
   }
   return Status::Ok();
 }
@@ -216,21 +226,47 @@ Status Engine::FetchPodLabels(double now) {
   }
   auto result = client_->Query(Scoped(config_.queries.pod_labels_query), now);
   if (!result.ok()) return result.status().WithContext("pod labels");
-  std::map<std::pair<std::string, std::string>, std::map<std::string, std::string>> by_pod;
+  // The response's series by (namespace, pod), borrowed, not copied: at 100 000 pods, building
+  // a map of maps each minute cost more than the rest of the cycle.
+  struct PodSeries {
+    std::string_view ns, pod;
+    const Labels* labels;
+  };
+  auto by_pod = [](const PodSeries& a, const PodSeries& b) {
+    return std::tie(a.ns, a.pod) < std::tie(b.ns, b.pod);
+  };
+  std::vector<PodSeries> pods;
+  pods.reserve(result->series.size());
   for (const auto& series : result->series) {
     auto ns = series.labels.find("namespace");
     auto pod = series.labels.find("pod");
     if (ns == series.labels.end() || pod == series.labels.end()) continue;
-    auto& out = by_pod[{ns->second, pod->second}];
-    for (const auto& [k, v] : series.labels) {
-      // kube-state-metrics exports pod label `app` as `label_app` (names sanitized to [a-z_]).
-      if (k.rfind("label_", 0) == 0 && k.size() > 6) out[k.substr(6)] = v;
-    }
+    pods.push_back({ns->second, pod->second, &series.labels});
   }
+  std::stable_sort(pods.begin(), pods.end(), by_pod);  // Usually sorted already.
+  // A pod's labels are shared by its containers; a container keeps its map while it is unchanged.
+  const PodSeries* built_for = nullptr;
+  std::shared_ptr<const std::map<std::string, std::string>> built;
   for (auto& [key, tracked] : tracked_) {
-    auto it = by_pod.find({key.namespace_name, key.pod});
-    if (it != by_pod.end()) tracked->pod_labels = it->second;
     tracked->labels_known = true;
+    auto [lo, hi] = std::equal_range(pods.begin(), pods.end(),
+                                     PodSeries{key.namespace_name, key.pod, nullptr}, by_pod);
+    if (lo == hi) continue;  // Not in this response: keep what is known.
+    if (built_for != &*lo) {
+      std::map<std::string, std::string> labels;
+      // Several series of one pod (kube-state-metrics replicas) are merged.
+      for (auto s = lo; s != hi; ++s) {
+        for (const auto& [k, v] : *s->labels) {
+          // kube-state-metrics exports pod label `app` as `label_app` (names sanitized).
+          if (k.rfind("label_", 0) == 0 && k.size() > 6) labels[k.substr(6)] = v;
+        }
+      }
+      built_for = &*lo;
+      built = tracked->pod_labels && *tracked->pod_labels == labels
+                  ? tracked->pod_labels
+                  : std::make_shared<const std::map<std::string, std::string>>(std::move(labels));
+    }
+    tracked->pod_labels = built;
   }
   pod_labels_fetched_ = now;
   return Status::Ok();

@@ -138,6 +138,7 @@ int main(int argc, char** argv) {
   });
   PrometheusBackendConfig backend;
   backend.base_url = "http://prometheus:9090";
+  backend.keep_labels = PredictorLabels();  // As oomcast-predictor configures its client.
   auto client = NewHttpPrometheusClient(backend, &http, &clock);
   EngineConfig config;
   config.window_seconds = window;
@@ -167,10 +168,10 @@ int main(int argc, char** argv) {
     if (c == 0) {
       // The decoder alone on the same bodies, to split the cycle's cost.
       double d = CpuSeconds();
-      auto a = DecodeQueryResponse(incr_body);
-      auto b = DecodeQueryResponse(limit_body);
+      auto a = DecodeQueryResponse(incr_body, backend.keep_labels);
+      auto b = DecodeQueryResponse(limit_body, backend.keep_labels);
       std::string labels_copy = Vector("kube_pod_labels", n, now, true);
-      auto l = DecodeQueryResponse(labels_copy);
+      auto l = DecodeQueryResponse(labels_copy, backend.keep_labels);
       d = CpuSeconds() - d;
       std::printf("decode only: %.3f s CPU (memory %.0f MB, limits %.0f MB, labels %.0f MB)\n", d,
                   incr_body.size() / 1e6, limit_body.size() / 1e6, labels_body.size() / 1e6);

@@ -35,7 +35,7 @@ std::string Synthesize(int containers, int samples) {
         R"(cri-containerd-%016x%016x.scope",)"
         R"("image":"registry.example.com/team-%d/app-%d:v1.%d.%d","instance":"10.1.%d.%d:10250",)"
         R"("job":"kubelet","metrics_path":"/metrics/cadvisor",)"
-        R"("name":"%016x%016x","namespace":"namespace-%d","node":"ip-10-1-%d-%d.ec2.internal",)"
+        R"("name":"%016llx%016llx","namespace":"namespace-%d","node":"ip-10-1-%d-%d.ec2.internal",)"
         R"("pod":"%s","service":"kube-prometheus-stack-kubelet"},"values":[)",
         i == 0 ? "" : ",", i % 1000, i, i % 65536, i * 2654435761u, i * 40503u, ns, i % 1000,
         i % 50, i % 10, node / 250, node % 250, i * 11400714819323198485ull, i * 7ull, ns,

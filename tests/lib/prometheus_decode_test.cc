@@ -386,4 +386,45 @@ TEST_CASE("decode: fast and SAX decoders agree on mutated real bodies", "[decode
   }
 }
 
+TEST_CASE("decode: a label allowlist keeps only the listed names and prefixes", "[decode]") {
+  const std::string body =
+      R"({"status":"success","data":{"resultType":"vector","result":[)"
+      R"({"metric":{"__name__":"kube_pod_labels","id":"/kubepods/x","label_app":"web",)"
+      R"("label_tier":"front","namespace":"shop","pod":"web-1"},"value":[1767225600,"1"]}]}})";
+  LabelAllowlist keep({"namespace", "pod", "container", "label_*"});
+  CHECK(keep.Keeps("pod"));
+  CHECK(keep.Keeps("label_app"));
+  CHECK_FALSE(keep.Keeps("label"));  // The prefix itself is not a name that starts with it...
+  CHECK(keep.Keeps("label_"));       // ...but the prefix followed by nothing is.
+  CHECK_FALSE(keep.Keeps("pod_ip"));
+  CHECK_FALSE(keep.Keeps("__name__"));
+  StatusOr<QueryResult> r = DecodeQueryResponse(body, keep);
+  REQUIRE(r.ok());
+  REQUIRE(r->series.size() == 1);
+  CHECK(r->series[0].labels == Labels{{"label_app", "web"},
+                                      {"label_tier", "front"},
+                                      {"namespace", "shop"},
+                                      {"pod", "web-1"}});
+  CHECK(r->series[0].values == std::vector<double>{1});
+  // An empty allowlist keeps everything, as the one-argument decoder does.
+  StatusOr<QueryResult> all = DecodeQueryResponse(body, LabelAllowlist());
+  REQUIRE(all.ok());
+  CHECK(all->series[0].labels.size() == 6);
+  // Dropped labels are still parsed: a malformed value in one is an error, not skipped.
+  std::string bad = body;
+  bad.replace(bad.find(R"("/kubepods/x")"), 13, R"("/kubepods/x)");
+  CHECK(DecodeQueryResponse(bad, keep).status().code() == StatusCode::kDataLoss);
+}
+
+TEST_CASE("decode: the allowlist applies to series responses", "[decode]") {
+  StatusOr<std::vector<Labels>> r = DecodeSeriesResponse(
+      ReadTestdata("prometheus_series.json"), LabelAllowlist({"namespace", "pod", "container"}));
+  REQUIRE(r.ok());
+  REQUIRE_FALSE(r->empty());
+  for (const Labels& l : *r) {
+    for (const auto& [k, v] : l) CHECK((k == "namespace" || k == "pod" || k == "container"));
+    CHECK(l.count("pod") == 1);
+  }
+}
+
 }  // namespace oomcast

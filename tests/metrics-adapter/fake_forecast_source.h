@@ -41,7 +41,7 @@ inline predictor::Forecast MakeForecast(std::string ns, std::string pod, std::st
                                         double rate, double eta, double risk) {
   predictor::Forecast f;
   f.key = {std::move(ns), std::move(pod), std::move(container)};
-  f.pod_labels = std::move(labels);
+  f.pod_labels = std::make_shared<const std::map<std::string, std::string>>(std::move(labels));
   f.t = t;
   f.growth_rate_bytes_per_second = rate;
   f.acceleration_bytes_per_second2 = rate / 100;

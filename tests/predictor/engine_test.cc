@@ -270,7 +270,7 @@ TEST_CASE("Pod labels come from kube-state-metrics' label_ labels") {
   REQUIRE(engine.RunCycle().ok());
   const Forecast* f = Find(engine.Snapshot(), "a");
   REQUIRE(f);
-  CHECK(f->pod_labels == std::map<std::string, std::string>{{"app", "backend"}, {"tier", "web"}});
+  CHECK(f->PodLabels() == std::map<std::string, std::string>{{"app", "backend"}, {"tier", "web"}});
   auto labels_calls = [&] {
     int n = 0;
     for (const auto& c : prom.calls()) n += c.query == "kube_pod_labels";
@@ -283,6 +283,53 @@ TEST_CASE("Pod labels come from kube-state-metrics' label_ labels") {
   clock.Advance(60);
   REQUIRE(engine.RunCycle().ok());
   CHECK(labels_calls() == 2);  // ...or at once for a new container.
+}
+
+TEST_CASE("Pod labels: replicas merge, containers of a pod share them, changes replace them") {
+  FakePrometheusClient prom;
+  RangeAwareFake client(&prom);
+  FakeClock clock(kT0 + 1200);
+  AddLeak(&prom, "a", kT0, kT0 + 1200, 1024);
+  Labels sidecar = Container("a");
+  sidecar["container"] = "sidecar";
+  std::vector<double> ts, vs;
+  for (double t = kT0; t <= kT0 + 1200; t += 15) ts.push_back(t), vs.push_back(50 * kMiB);
+  prom.AddSamples(kRss, sidecar, ts, vs);
+  auto pod_labels = [&](const std::string& tier) {
+    // Two kube-state-metrics replicas, each with part of the labels.
+    prom.SetSeriesData(
+        "kube_pod_labels",
+        {{{{"namespace", "shop"}, {"pod", "a"}, {"label_app", "backend"}, {"instance", "ksm-0"}},
+          {clock.NowUnixSeconds()},
+          {1}},
+         {{{"namespace", "shop"}, {"pod", "a"}, {"label_tier", tier}, {"instance", "ksm-1"}},
+          {clock.NowUnixSeconds()},
+          {1}}});
+  };
+  pod_labels("web");
+  Engine engine(TestConfig(), &client, &clock);
+  REQUIRE(engine.RunCycle().ok());
+  auto find = [&](const std::string& container) -> Forecast {
+    for (const auto& f : *engine.Snapshot().forecasts) {
+      if (f.key.container == container) return f;
+    }
+    FAIL("no forecast for " << container);
+    return {};
+  };
+  Forecast app = find("app"), side = find("sidecar");
+  CHECK(app.PodLabels() == std::map<std::string, std::string>{{"app", "backend"}, {"tier", "web"}});
+  CHECK(app.pod_labels == side.pod_labels);  // One map for the pod, not a copy per container.
+  clock.Advance(75);
+  AddLeak(&prom, "a", kT0 + 1215, kT0 + 1275, 1024);
+  pod_labels("web");
+  REQUIRE(engine.RunCycle().ok());
+  CHECK(find("app").pod_labels == app.pod_labels);  // Unchanged labels: the same map.
+  clock.Advance(75);
+  AddLeak(&prom, "a", kT0 + 1290, kT0 + 1350, 1024);
+  pod_labels("api");
+  REQUIRE(engine.RunCycle().ok());
+  CHECK(find("app").PodLabels().at("tier") == "api");
+  CHECK(app.PodLabels().at("tier") == "web");  // Published maps are never changed in place.
 }
 
 TEST_CASE("Silent containers turn stale, then are dropped; bad samples are counted") {

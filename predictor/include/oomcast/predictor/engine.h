@@ -44,6 +44,12 @@ struct EngineConfig {
   bool publish_warming_up = false;
 };
 
+// The labels the engine and the backtest read from query responses: the container identity
+// (namespace, pod, container) and kube-state-metrics' pod labels (label_*). A client decoding
+// only these (PrometheusBackendConfig::keep_labels) skips the other ~10 labels of each cAdvisor
+// series instead of building and freeing them every cycle.
+LabelAllowlist PredictorLabels();
+
 // Counters of the engine's work, for /metrics. Monotonic except series_tracked.
 struct EngineStats {
   uint64_t cycles = 0;
@@ -97,7 +103,10 @@ class Engine final : public ForecastSource {
   EngineConfig config_;
   PrometheusClient* client_;
   Clock* clock_;
-  std::map<ContainerKey, std::unique_ptr<Tracked>> tracked_;  // Cycle thread only.
+  // Cycle thread only. Ordered: responses come sorted by labels, so successive lookups walk
+  // nearby nodes (measured faster than a hash map at 100 000 containers).
+  std::map<ContainerKey, std::unique_ptr<Tracked>, std::less<>> tracked_;
+  uint64_t limits_fetch_ = 0;  // Number of the current limits fetch (Tracked::limit_fetch).
   double last_fetch_end_ = 0;  // Query time of the previous successful fetch.
   bool backfilled_ = false;
   double pod_labels_fetched_ = 0;  // Query time of the last successful pod labels fetch.

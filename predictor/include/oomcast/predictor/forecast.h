@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -28,13 +29,35 @@ struct ContainerKey {
   std::string ToString() const { return namespace_name + "/" + pod + "/" + container; }
 };
 
+// A ContainerKey's fields borrowed from elsewhere (a decoded label map), to look a container up
+// without copying three strings. Compares with ContainerKey (maps declared with std::less<>).
+struct ContainerKeyView {
+  std::string_view namespace_name;
+  std::string_view pod;
+  std::string_view container;
+
+  ContainerKey ToKey() const {
+    return {std::string(namespace_name), std::string(pod), std::string(container)};
+  }
+  friend bool operator<(const ContainerKeyView& a, const ContainerKey& b) {
+    return std::tie(a.namespace_name, a.pod, a.container) <
+           std::tie(b.namespace_name, b.pod, b.container);
+  }
+  friend bool operator<(const ContainerKey& a, const ContainerKeyView& b) {
+    return std::tie(a.namespace_name, a.pod, a.container) <
+           std::tie(b.namespace_name, b.pod, b.container);
+  }
+};
+
 constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 struct Forecast {
   ContainerKey key;
-  std::map<std::string, std::string> pod_labels;  // Kubernetes labels of the pod, when known.
-  double t = 0;                                   // Evaluation time, Unix seconds.
+  // Kubernetes labels of the pod, when known (null: none known). Immutable and shared: the
+  // engine hands the same map to every cycle's forecast instead of copying it each cycle.
+  std::shared_ptr<const std::map<std::string, std::string>> pod_labels;
+  double t = 0;                             // Evaluation time, Unix seconds.
   double last_sample_t = 0;                 // Time of the newest memory sample used, Unix seconds.
   double rss_bytes = kNaN;                  // Newest memory sample.
   double limit_bytes = kNaN;                // Memory limit; NaN when the container has none.
@@ -44,6 +67,12 @@ struct Forecast {
   double risk = 0;             // Probability of reaching the limit within the horizon, 0..1.
   bool oom_predicted = false;  // The alarm decision: risk above the configured threshold.
   bool warming_up = false;     // Too little data since start or restart for a confident fit.
+
+  // The pod's labels; empty when none are known.
+  const std::map<std::string, std::string>& PodLabels() const {
+    static const std::map<std::string, std::string> kNone;
+    return pod_labels ? *pod_labels : kNone;
+  }
 };
 
 // A consistent snapshot of the latest cycle. Forecasts are sorted by ETA, then key.
