@@ -170,6 +170,64 @@ bool RobustFit(const Point* pts, int n, int p, Fit* fit, double* rw, int reweigh
   return true;
 }
 
+// Whether one jump, beyond the trend's own increase, makes up at least half the rise of `fit`
+// over the points and is clearly above the noise (4 robust standard deviations of a difference
+// of two consecutive bucket means). A jump is the increase over one or two consecutive intervals of
+// at most `max_dx` kiloseconds each (a step inside a bucket is split over two intervals: that
+// bucket's mean is between the levels). Sets *after (when not null) to the first point after the
+// jump.
+bool JumpDominates(const Point* pts, int n, const Fit& fit, double max_dx, int* after) {
+  if (n < 3) return false;
+  const double rise = Eval(fit.beta, pts[n - 1].x) - Eval(fit.beta, pts[0].x);
+  if (!(rise > 0)) return false;
+  double best = 0;
+  int best_from = -1, best_to = -1;
+  for (int i = 0; i + 1 < n; ++i) {
+    for (int j = i + 1; j < n && j <= i + 2 && pts[j].x - pts[j - 1].x <= max_dx; ++j) {
+      const double excess =
+          (pts[j].y - pts[i].y) - (Eval(fit.beta, pts[j].x) - Eval(fit.beta, pts[i].x));
+      if (excess > best) {
+        best = excess;
+        best_from = i;
+        best_to = j;
+      }
+    }
+  }
+  if (best_from < 0 || best < 0.5 * rise) return false;
+  // The noise of a difference of consecutive bucket means, robustly (the jumps themselves are
+  // rare): 1.4826 x the median absolute detrended difference.
+  double diffs[ContainerModel::kBuckets + 1];
+  for (int i = 0; i + 1 < n; ++i) {
+    diffs[i] = std::fabs((pts[i + 1].y - pts[i].y) -
+                         (Eval(fit.beta, pts[i + 1].x) - Eval(fit.beta, pts[i].x)));
+  }
+  std::nth_element(diffs, diffs + (n - 1) / 2, diffs + n - 1);
+  if (best < 4.0 * 1.4826 * diffs[(n - 1) / 2]) return false;
+  // A step, not a sawtooth or a staircase: a constant level on each side of the jump fits the
+  // points far better (a quarter of the squared residuals) than the line does.
+  if (best_from < 1 || n - best_to < 2) return false;
+  double level[2] = {0, 0}, weight[2] = {0, 0};
+  for (int i = 0; i < n; ++i) {
+    if (i > best_from && i < best_to) continue;
+    const int side = i >= best_to ? 1 : 0;
+    level[side] += pts[i].w * pts[i].y;
+    weight[side] += pts[i].w;
+  }
+  level[0] /= weight[0];
+  level[1] /= weight[1];
+  double ss_step = 0, ss_line = 0;
+  for (int i = 0; i < n; ++i) {
+    if (i > best_from && i < best_to) continue;
+    const double step_res = pts[i].y - level[i >= best_to ? 1 : 0];
+    const double line_res = pts[i].y - Eval(fit.beta, pts[i].x);
+    ss_step += pts[i].w * step_res * step_res;
+    ss_line += pts[i].w * line_res * line_res;
+  }
+  if (ss_step > 0.25 * ss_line) return false;
+  if (after) *after = best_to;
+  return true;
+}
+
 // Smallest tau in (0, +inf) where beta(tau) + offset >= limit, or +Inf. tau in kiloseconds.
 double FirstCrossing(const double beta[3], double offset, double limit) {
   const double a = beta[2], b = beta[1], c = beta[0] + offset - limit;
@@ -342,10 +400,13 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
   }
   // Whether the window holds a change of regime (the trend is not the whole window's line).
   bool changed = false;
+  const Fit line = fit;  // The whole window's line.
+  int from = 0;          // The first point of the chosen fit.
   if (quadratic && quad.beta[2] < 0) {
     fit = quad;  // Deceleration: trusted as is (it only lowers the forecast).
   } else if (have_recent && recent_curvature_t <= -config_->acceleration_min_t) {
     fit = recent_quad;  // Growth levelling off now (a warm-up reaching its plateau).
+    from = half;
   } else if (quadratic) {
     changed = true;
     // Keep the acceleration only when the recent half is itself curved upwards.
@@ -355,13 +416,16 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
       fit = quad;
     } else if (recent_curvature_t >= 2.0) {
       fit = recent_quad.beta[2] > quad.beta[2] ? recent_quad : quad;
+      from = recent_quad.beta[2] > quad.beta[2] ? half : 0;
     } else {
       fit = recent;
+      from = half;
     }
   } else if (have_recent) {
     const double se = std::sqrt(recent.s2 * recent.inv[4] + fit.s2 * fit.inv[4]);
     if (se > 0 && std::fabs(recent.beta[1] - fit.beta[1]) / se >= 3.0) {
       fit = recent;
+      from = half;
       changed = true;
     }
   }
@@ -388,6 +452,7 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
     }
     if (last_curvature_t <= -config_->acceleration_min_t) {
       fit = last_quad;
+      from = q;
     } else if (fit.beta[2] > 0 && n - q >= 6 && RobustFit(pts + q, n - q, 2, &last, rw + q, 0)) {
       double sw = 0, swx = 0;
       for (int i = q; i < n; ++i) {
@@ -397,7 +462,36 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
       const double xm = sw > 0 ? swx / sw : 0;
       const double curve_slope = fit.beta[1] + 2 * fit.beta[2] * xm;
       const double se_q = std::sqrt(last.s2 * last.inv[4]);
-      if (last.beta[1] < curve_slope - 2.0 * se_q) fit = last;
+      if (last.beta[1] < curve_slope - 2.0 * se_q) {
+        fit = last;
+        from = q;
+      }
+    }
+  }
+  // A level shift is not growth. Batch work that allocates a large block at once and holds it
+  // (a square wave), or a cache filled in one go, shows as one jump between two buckets and
+  // then a plateau; a line across the jump rises steeply, but the memory does not keep rising.
+  // When one jump (beyond the trend's own increase between those buckets) makes up at least
+  // half of the rise the fit claims over its points, the fit is replaced: by the whole window's
+  // line if that one is not itself one jump, else by the fit of the points after the jump (a
+  // line, or the level alone when too few). A staircase leak has several steps in its window,
+  // each a fraction of the rise; a gap in the data is not a jump (the trend's rise over the
+  // gap is subtracted). Jumps within noise (4 standard deviations of a bucket) do not count.
+  int after = -1;
+  const double max_dx = 1.5 * config_->bucket_seconds / kTimeScale;
+  if (fit.beta[1] > 0 && JumpDominates(pts + from, n - from, fit, max_dx, &after)) {
+    after += from;
+    // The replacement only ever lowers the growth (a ramp that starts with a jump keeps it).
+    if (from > 0 && !JumpDominates(pts, n, line, max_dx, nullptr)) {
+      if (line.beta[1] < fit.beta[1]) fit = line;
+    } else {
+      const double after_span = (pts[n - 1].x - pts[after].x) * kTimeScale;
+      for (int i = after; i < n; ++i) rw[i] = 1.0;
+      Fit shifted;
+      const bool ok = n - after >= 6 && after_span >= 2 * config_->bucket_seconds
+                          ? RobustFit(pts + after, n - after, 2, &shifted, rw + after, 1)
+                          : RobustFit(pts + after, n - after, 1, &shifted, rw + after, 0);
+      if (ok && shifted.beta[1] < fit.beta[1]) fit = shifted;
     }
   }
   out->level_bytes = fit.beta[0];

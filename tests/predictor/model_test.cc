@@ -219,6 +219,68 @@ TEST_CASE("periodic batch allocations well below the limit do not alarm", "[mode
   CHECK_FALSE(any_alarm);
 }
 
+TEST_CASE("a step up that is then held (a batch allocation) is a level shift, not growth",
+          "[model]") {
+  // 39 % of the limit for 10 minutes, then 87 % in one scrape, held: the line across the step
+  // rises ~2 MB/s and would put the peak at the limit; the memory does not keep rising.
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 2048 * kMiB;
+  bool any_alarm = false;
+  ModelOutput out;
+  for (int i = 0; i <= 56; ++i) {
+    const double s = 15.0 * i;
+    const double frac = s < 620 ? 0.39 : 0.87;
+    model.Observe(kT0 + s, (frac + 0.003 * Noise(i)) * limit, limit);
+    out = model.Forecast(kT0 + s, limit);
+    any_alarm |= out.oom_predicted;
+  }
+  CHECK_FALSE(any_alarm);
+  CHECK(std::fabs(out.growth_rate_bytes_per_second) < 0.1 * (0.48 * limit / 220));
+  CHECK(out.risk < 0.2);
+}
+
+TEST_CASE("a staircase leak keeps the growth of its steps", "[model]") {
+  // 40 MiB steps every 6 minutes (111 kB/s on average) from 40 % of a 2 GiB limit: the level
+  // shift rule must not take a staircase for a single step. The kill is at ~4.9 h.
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 2048 * kMiB;
+  double first_alarm = -1, kill = -1;
+  for (int i = 0; i <= 1440; ++i) {
+    const double s = 15.0 * i;
+    const double bytes = 0.4 * limit + 40 * kMiB * std::floor(s / 360) + 2 * kMiB * Noise(i);
+    if (bytes >= limit) {
+      kill = s;
+      break;
+    }
+    model.Observe(kT0 + s, bytes, limit);
+    const ModelOutput out = model.Forecast(kT0 + s, limit);
+    if (out.oom_predicted && first_alarm < 0) first_alarm = s;
+  }
+  REQUIRE(kill > 0);
+  REQUIRE(first_alarm > 0);
+  CHECK(kill - first_alarm >= 870);   // 15 minutes ahead...
+  CHECK(kill - first_alarm <= 2400);  // ...not hours.
+}
+
+TEST_CASE("a leak that starts with a jump keeps its growth", "[model]") {
+  // Flat at 30 %, a 20 % jump (a cache filled at once), then a 150 kB/s leak: the level shift
+  // rule only ever lowers the growth; the leak after the jump is still forecast.
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 2048 * kMiB;
+  ModelOutput out;
+  for (int i = 0; i <= 160; ++i) {
+    const double s = 15.0 * i;
+    double bytes = 0.3 * limit + 1 * kMiB * Noise(i);
+    if (s >= 1200) bytes += 0.2 * limit + 1.5e5 * (s - 1200);
+    model.Observe(kT0 + s, bytes, limit);
+    out = model.Forecast(kT0 + s, limit);
+  }
+  CHECK(out.growth_rate_bytes_per_second == Approx(1.5e5).epsilon(0.15));
+}
+
 TEST_CASE("the start-up ramp after a restart is not a trend", "[model]") {
   // Killed at the limit; the next instance is back at its load (flat, 85 % of the limit) within
   // a minute. Five minutes later the ramp must not show as growth.
