@@ -308,9 +308,10 @@ void Engine::Publish(double now) {
     }
     ++it;
   }
-  std::sort(out->begin(), out->end(), [](const Forecast& a, const Forecast& b) {
-    if (a.eta_seconds != b.eta_seconds) return a.eta_seconds < b.eta_seconds;
-    return a.key < b.key;
+  // By ETA, then key: `out` is in key order already (tracked_ is ordered), and most ETAs are
+  // +Inf, so a stable sort on the ETA alone avoids comparing keys.
+  std::stable_sort(out->begin(), out->end(), [](const Forecast& a, const Forecast& b) {
+    return a.eta_seconds < b.eta_seconds;
   });
   std::lock_guard<std::mutex> lock(mu_);
   snapshot_.forecasts = std::move(out);
