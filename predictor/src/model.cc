@@ -170,62 +170,173 @@ bool RobustFit(const Point* pts, int n, int p, Fit* fit, double* rw, int reweigh
   return true;
 }
 
+// The bucket-to-bucket changes of the points beyond the trend's own, and what the jump rules
+// below need from them. Bytes.
+struct Jumps {
+  // change[i]: y[i+1] - y[i] minus the trend's increase between them; near[i]: whether that
+  // interval is at most max_dx (a gap in the data is not a jump).
+  double change[ContainerModel::kBuckets + 1];
+  bool near[ContainerModel::kBuckets + 1];
+  // The largest increase over one or two consecutive near intervals (a step inside a bucket is
+  // split over two: that bucket's mean is between the levels), from point `from` to `to` (-1
+  // when nothing rises).
+  double largest = 0;
+  int from = -1, to = -1;
+  // The noise of a change, robustly (jumps are rare): 1.4826 x the median absolute change.
+  double noise = 0;
+};
+
+void MeasureJumps(const Point* pts, int n, const Fit& fit, double max_dx, Jumps* j) {
+  double abs_change[ContainerModel::kBuckets + 1];
+  double prev_trend = n > 0 ? Eval(fit.beta, pts[0].x) : 0;
+  for (int i = 0; i + 1 < n; ++i) {
+    const double trend = Eval(fit.beta, pts[i + 1].x);
+    j->change[i] = (pts[i + 1].y - pts[i].y) - (trend - prev_trend);
+    j->near[i] = pts[i + 1].x - pts[i].x <= max_dx;
+    abs_change[i] = std::fabs(j->change[i]);
+    prev_trend = trend;
+    if (!j->near[i]) continue;
+    if (j->change[i] > j->largest) {
+      j->largest = j->change[i];
+      j->from = i;
+      j->to = i + 1;
+    }
+    if (i > 0 && j->near[i - 1] && j->change[i - 1] + j->change[i] > j->largest) {
+      j->largest = j->change[i - 1] + j->change[i];
+      j->from = i - 1;
+      j->to = i + 1;
+    }
+  }
+  if (n >= 2) {
+    std::nth_element(abs_change, abs_change + (n - 1) / 2, abs_change + n - 1);
+    j->noise = 1.4826 * abs_change[(n - 1) / 2];
+  }
+}
+
+// Whether constant levels fit the points far better (at most a quarter of the weighted squared
+// residuals) than `fit` does. segment[i] is the level index of point i (0 .. kLevels-1), or -1 for
+// a point in a transition, which is left out of both.
+bool LevelsFitFarBetter(const Point* pts, int n, const Fit& fit, const int* segment) {
+  constexpr int kLevels = 2;
+  double level[kLevels] = {}, weight[kLevels] = {};
+  for (int i = 0; i < n; ++i) {
+    if (segment[i] < 0) continue;
+    level[segment[i]] += pts[i].w * pts[i].y;
+    weight[segment[i]] += pts[i].w;
+  }
+  for (int k = 0; k < kLevels; ++k) level[k] = weight[k] > 0 ? level[k] / weight[k] : 0;
+  double ss_levels = 0, ss_fit = 0;
+  for (int i = 0; i < n; ++i) {
+    if (segment[i] < 0) continue;
+    const double level_res = pts[i].y - level[segment[i]];
+    const double fit_res = pts[i].y - Eval(fit.beta, pts[i].x);
+    ss_levels += pts[i].w * level_res * level_res;
+    ss_fit += pts[i].w * fit_res * fit_res;
+  }
+  return ss_levels <= 0.25 * ss_fit;
+}
+
 // Whether one jump, beyond the trend's own increase, makes up at least half the rise of `fit`
-// over the points and is clearly above the noise (4 robust standard deviations of a difference
-// of two consecutive bucket means). A jump is the increase over one or two consecutive intervals of
-// at most `max_dx` kiloseconds each (a step inside a bucket is split over two intervals: that
-// bucket's mean is between the levels). Sets *after (when not null) to the first point after the
-// jump.
-bool JumpDominates(const Point* pts, int n, const Fit& fit, double max_dx, int* after) {
+// over the points, is clearly above the noise (4 robust standard deviations of a difference of
+// two consecutive bucket means), and a constant level on each side of it fits far better than
+// the line (a step, not a sawtooth or a staircase). Sets *after (when not null) to the first
+// point after the jump.
+bool JumpDominates(const Point* pts, int n, const Fit& fit, const Jumps& jumps, int* after) {
   if (n < 3) return false;
   const double rise = Eval(fit.beta, pts[n - 1].x) - Eval(fit.beta, pts[0].x);
   if (!(rise > 0)) return false;
-  double best = 0;
-  int best_from = -1, best_to = -1;
-  for (int i = 0; i + 1 < n; ++i) {
-    for (int j = i + 1; j < n && j <= i + 2 && pts[j].x - pts[j - 1].x <= max_dx; ++j) {
-      const double excess =
-          (pts[j].y - pts[i].y) - (Eval(fit.beta, pts[j].x) - Eval(fit.beta, pts[i].x));
-      if (excess > best) {
-        best = excess;
-        best_from = i;
-        best_to = j;
-      }
-    }
-  }
-  if (best_from < 0 || best < 0.5 * rise) return false;
-  // The noise of a difference of consecutive bucket means, robustly (the jumps themselves are
-  // rare): 1.4826 x the median absolute detrended difference.
-  double diffs[ContainerModel::kBuckets + 1];
-  for (int i = 0; i + 1 < n; ++i) {
-    diffs[i] = std::fabs((pts[i + 1].y - pts[i].y) -
-                         (Eval(fit.beta, pts[i + 1].x) - Eval(fit.beta, pts[i].x)));
-  }
-  std::nth_element(diffs, diffs + (n - 1) / 2, diffs + n - 1);
-  if (best < 4.0 * 1.4826 * diffs[(n - 1) / 2]) return false;
-  // A step, not a sawtooth or a staircase: a constant level on each side of the jump fits the
-  // points far better (a quarter of the squared residuals) than the line does.
-  if (best_from < 1 || n - best_to < 2) return false;
-  double level[2] = {0, 0}, weight[2] = {0, 0};
-  for (int i = 0; i < n; ++i) {
-    if (i > best_from && i < best_to) continue;
-    const int side = i >= best_to ? 1 : 0;
-    level[side] += pts[i].w * pts[i].y;
-    weight[side] += pts[i].w;
-  }
-  level[0] /= weight[0];
-  level[1] /= weight[1];
-  double ss_step = 0, ss_line = 0;
-  for (int i = 0; i < n; ++i) {
-    if (i > best_from && i < best_to) continue;
-    const double step_res = pts[i].y - level[i >= best_to ? 1 : 0];
-    const double line_res = pts[i].y - Eval(fit.beta, pts[i].x);
-    ss_step += pts[i].w * step_res * step_res;
-    ss_line += pts[i].w * line_res * line_res;
-  }
-  if (ss_step > 0.25 * ss_line) return false;
-  if (after) *after = best_to;
+  const int from = jumps.from, to = jumps.to;
+  if (from < 0 || jumps.largest < 0.5 * rise) return false;
+  if (jumps.largest < 4.0 * jumps.noise) return false;
+  if (from < 1 || n - to < 2) return false;
+  int segment[ContainerModel::kBuckets + 1];
+  for (int i = 0; i < n; ++i) segment[i] = i <= from ? 0 : i >= to ? 1 : -1;
+  if (!LevelsFitFarBetter(pts, n, fit, segment)) return false;
+  if (after) *after = to;
   return true;
+}
+
+// Whether the points switch between two levels: batch runs that allocate a block, hold it and
+// free it again (a square wave, possibly on a leaking baseline). A jump is a change (beyond the
+// trend's own) over consecutive intervals that all move the same way by more than 4 robust
+// standard deviations of a bucket difference, adding up to at least half of the largest jump
+// up; the buckets inside it are transitions (a bucket split by the jump). A run starts with a jump
+// up from the baseline and ends with a jump down; anything else (a second step up, as in a
+// staircase, or a drop below the baseline, as after a garbage collection) means it is not such a
+// series. It is one when at least one run has ended (the memory came back down: a staircase never
+// does) and the baseline's own line, with the runs a constant height above it, fits far better than
+// `fit`. On success baseline[i] is 1 for the baseline points and 0 for the runs and transitions.
+bool FindReleasedAllocations(const Point* pts, int n, const Fit& fit, const Jumps& jumps,
+                             double* baseline) {
+  const double noise = 4.0 * jumps.noise;
+  if (n < 5 || jumps.from < 0 || jumps.largest < noise) return false;
+  const double jump = 0.5 * jumps.largest;
+  // segment[i]: 0 baseline, 1 run, -1 transition.
+  int segment[ContainerModel::kBuckets + 1];
+  // The window may start inside a run: the state before the first jump is known from its sign.
+  int state = -1, base_points = 0;
+  bool seen_jump = false;
+  bool ended = false;
+  segment[0] = -1;
+  for (int i = 0; i + 1 < n;) {
+    // A jump: the consecutive intervals from i that change the same way, each beyond the noise
+    // (a jump inside a bucket, or a block allocated over a few scrapes, spans two or three).
+    int to = i;
+    double c = 0;
+    while (to + 1 < n && jumps.near[to]) {
+      const double d = jumps.change[to];
+      if (std::fabs(d) < noise || (c != 0 && (d > 0) != (c > 0))) break;
+      c += d;
+      ++to;
+    }
+    if (std::fabs(c) < jump) {
+      segment[i + 1] = state;
+      ++i;
+      continue;
+    }
+    for (int k = i + 1; k < to; ++k) segment[k] = -1;
+    if (!seen_jump) {
+      seen_jump = true;
+      state = c > 0 ? 0 : 1;
+      for (int k = 0; k <= i; ++k) segment[k] = state;
+    }
+    if (c > 0) {
+      if (state == 1) return false;  // A second step up: a staircase, not a run.
+      state = 1;
+    } else {
+      if (state == 0) return false;  // A drop below the baseline: not a run ending.
+      state = 0;
+      ended = true;
+    }
+    segment[to] = state;
+    i = to;
+  }
+  for (int i = 0; i < n; ++i) {
+    baseline[i] = segment[i] == 0 ? 1.0 : 0.0;
+    base_points += segment[i] == 0;
+  }
+  if (!ended || base_points < 3) return false;
+  // The baseline's own line (its level alone when its points are too few for a slope), the runs'
+  // height above it, and the weighted squared residuals of both models.
+  Fit base;
+  if (!SolveWls(pts, n, baseline, base_points >= 6 ? 2 : 1, base.beta, base.inv)) return false;
+  double height = 0, run_weight = 0;
+  for (int i = 0; i < n; ++i) {
+    if (segment[i] != 1) continue;
+    height += pts[i].w * (pts[i].y - Eval(base.beta, pts[i].x));
+    run_weight += pts[i].w;
+  }
+  if (run_weight <= 0) return false;
+  height /= run_weight;
+  double ss_levels = 0, ss_fit = 0;
+  for (int i = 0; i < n; ++i) {
+    if (segment[i] < 0) continue;
+    const double level_res = pts[i].y - Eval(base.beta, pts[i].x) - (segment[i] == 1 ? height : 0);
+    const double fit_res = pts[i].y - Eval(fit.beta, pts[i].x);
+    ss_levels += pts[i].w * level_res * level_res;
+    ss_fit += pts[i].w * fit_res * fit_res;
+  }
+  return ss_levels <= 0.25 * ss_fit;
 }
 
 // Smallest tau in (0, +inf) where beta(tau) + offset >= limit, or +Inf. tau in kiloseconds.
@@ -479,10 +590,14 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
   // gap is subtracted). Jumps within noise (4 standard deviations of a bucket) do not count.
   int after = -1;
   const double max_dx = 1.5 * config_->bucket_seconds / kTimeScale;
-  if (fit.beta[1] > 0 && JumpDominates(pts + from, n - from, fit, max_dx, &after)) {
+  Jumps jumps;
+  MeasureJumps(pts + from, n - from, fit, max_dx, &jumps);
+  if (fit.beta[1] > 0 && JumpDominates(pts + from, n - from, fit, jumps, &after)) {
     after += from;
     // The replacement only ever lowers the growth (a ramp that starts with a jump keeps it).
-    if (from > 0 && !JumpDominates(pts, n, line, max_dx, nullptr)) {
+    Jumps line_jumps;
+    if (from > 0) MeasureJumps(pts, n, line, max_dx, &line_jumps);
+    if (from > 0 && !JumpDominates(pts, n, line, line_jumps, nullptr)) {
       if (line.beta[1] < fit.beta[1]) fit = line;
     } else {
       const double after_span = (pts[n - 1].x - pts[after].x) * kTimeScale;
@@ -493,6 +608,25 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
                           : RobustFit(pts + after, n - after, 1, &shifted, rw + after, 0);
       if (ok && shifted.beta[1] < fit.beta[1]) fit = shifted;
     }
+  } else if (FindReleasedAllocations(pts + from, n - from, fit, jumps, rw + from)) {
+    // Released allocations are not growth either: batch runs (up, held, freed) tilt or bend the
+    // fit that crosses them, and inflate its residual variance. The trend is the baseline's own
+    // line (its level alone when it spans less than two buckets), whether that is steeper or not
+    // (a leak under the runs); the runs stay in the envelope (the peak above the trend over the
+    // last envelope window).
+    for (int i = 0; i < from; ++i) rw[i] = 0;
+    double first_x = 0, last_x = 0;
+    int count = 0;
+    for (int i = from; i < n; ++i) {
+      if (rw[i] <= 0) continue;
+      if (count++ == 0) first_x = pts[i].x;
+      last_x = pts[i].x;
+    }
+    Fit base;
+    const bool ok = count >= 6 && (last_x - first_x) * kTimeScale >= 2 * config_->bucket_seconds
+                        ? RobustFit(pts, n, 2, &base, rw, 0)
+                        : RobustFit(pts, n, 1, &base, rw, 0);
+    if (ok) fit = base;
   }
   out->level_bytes = fit.beta[0];
   out->growth_rate_bytes_per_second = fit.beta[1] / kTimeScale;

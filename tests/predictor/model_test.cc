@@ -240,6 +240,59 @@ TEST_CASE("a step up that is then held (a batch allocation) is a level shift, no
   CHECK(out.risk < 0.2);
 }
 
+TEST_CASE("a batch run that ended is not growth, nor is the next one", "[model]") {
+  // 39 % of the limit, a run at 87 % from 11 to 14 minutes, back at 39 %, and the next run from
+  // 22 minutes: with two levels in a short window, a line (or a parabola) across the runs rises
+  // and carried the run's peak over the limit. The baseline does not grow.
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 2048 * kMiB;
+  bool any_alarm = false;
+  ModelOutput out;
+  for (int i = 0; i <= 100; ++i) {
+    const double s = 15.0 * i;
+    const bool run = (s >= 660 && s < 840) || s >= 1320;
+    model.Observe(kT0 + s, ((run ? 0.87 : 0.39) + 0.003 * Noise(i)) * limit, limit);
+    if (i % 2 == 0) {
+      out = model.Forecast(kT0 + s, limit);
+      any_alarm |= out.oom_predicted;
+    }
+  }
+  CHECK_FALSE(any_alarm);
+  CHECK(std::fabs(out.growth_rate_bytes_per_second) < 0.1 * (0.48 * limit / 180));
+  CHECK(out.risk < 0.2);
+}
+
+TEST_CASE("a leak under periodic batch runs keeps the baseline's growth", "[model]") {
+  // Baseline 30 % of the limit leaking 100 kB/s, with 3-minute runs 30 % of the limit higher
+  // every 12 minutes: the baseline's slope is the trend, and the kill comes when a run's peak
+  // reaches the limit. It is forecast 15 minutes ahead, not hours.
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 2048 * kMiB;
+  double first_alarm = -1, kill = -1;
+  ModelOutput out;
+  for (int i = 0; i <= 1200; ++i) {
+    const double s = 15.0 * i;
+    const bool run = std::fmod(s, 720.0) >= 540;
+    const double bytes = 0.3 * limit + 1e5 * s + (run ? 0.3 * limit : 0) + 1 * kMiB * Noise(i);
+    if (bytes >= limit) {
+      kill = s;
+      break;
+    }
+    model.Observe(kT0 + s, bytes, limit);
+    if (i % 2 != 0) continue;
+    out = model.Forecast(kT0 + s, limit);
+    if (!out.oom_predicted) first_alarm = -1;
+    if (out.oom_predicted && first_alarm < 0) first_alarm = s;
+    if (s < 3600) CHECK(out.growth_rate_bytes_per_second < 3e5);
+  }
+  REQUIRE(kill > 0);
+  REQUIRE(first_alarm > 0);
+  CHECK(kill - first_alarm >= 870);   // 15 minutes ahead, raised without a break...
+  CHECK(kill - first_alarm <= 2400);  // ...not hours.
+}
+
 TEST_CASE("a staircase leak keeps the growth of its steps", "[model]") {
   // 40 MiB steps every 6 minutes (111 kB/s on average) from 40 % of a 2 GiB limit: the level
   // shift rule must not take a staircase for a single step. The kill is at ~4.9 h.
