@@ -26,7 +26,12 @@ APT_PACKAGES=(
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
-  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
+  # A match anywhere (a multi-arch package prints one status per architecture); no pipe into
+  # grep -q, which under pipefail can fail the check with SIGPIPE.
+  case "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)" in
+    *"install ok installed"*) ;;
+    *) missing+=("$p") ;;
+  esac
 done
 # Node.js and npm: any Node >= 18 will do; Debian 12's nodejs + npm when there is none.
 if ! command -v node >/dev/null 2>&1; then missing+=(nodejs); fi
