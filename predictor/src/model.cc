@@ -285,7 +285,7 @@ bool FindReleasedAllocations(const Point* pts, int n, const Fit& fit, const Jump
     double c = 0;
     while (to + 1 < n && jumps.near[to]) {
       const double d = jumps.change[to];
-      if (std::fabs(d) < noise || (c != 0 && (d > 0) != (c > 0))) break;
+      if (std::fabs(d) <= noise || (c != 0 && (d > 0) != (c > 0))) break;
       c += d;
       ++to;
     }
