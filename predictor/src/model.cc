@@ -213,27 +213,20 @@ void MeasureJumps(const Point* pts, int n, const Fit& fit, double max_dx, Jumps*
   }
 }
 
-// Whether constant levels fit the points far better (at most a quarter of the weighted squared
-// residuals) than `fit` does. segment[i] is the level index of point i (0 .. kLevels-1), or -1 for
-// a point in a transition, which is left out of both.
-bool LevelsFitFarBetter(const Point* pts, int n, const Fit& fit, const int* segment) {
-  constexpr int kLevels = 2;
-  double level[kLevels] = {}, weight[kLevels] = {};
+// Whether `model` (model(i): its value at point i) fits the points far better than `fit`: at
+// most a quarter of the weighted squared residuals, over the points with segment[i] >= 0 (those
+// in a transition, segment -1, are left out of both).
+template <typename Model>
+bool FitsFarBetter(const Point* pts, int n, const Fit& fit, const int* segment, Model model) {
+  double ss_model = 0, ss_fit = 0;
   for (int i = 0; i < n; ++i) {
     if (segment[i] < 0) continue;
-    level[segment[i]] += pts[i].w * pts[i].y;
-    weight[segment[i]] += pts[i].w;
-  }
-  for (int k = 0; k < kLevels; ++k) level[k] = weight[k] > 0 ? level[k] / weight[k] : 0;
-  double ss_levels = 0, ss_fit = 0;
-  for (int i = 0; i < n; ++i) {
-    if (segment[i] < 0) continue;
-    const double level_res = pts[i].y - level[segment[i]];
+    const double model_res = pts[i].y - model(i);
     const double fit_res = pts[i].y - Eval(fit.beta, pts[i].x);
-    ss_levels += pts[i].w * level_res * level_res;
+    ss_model += pts[i].w * model_res * model_res;
     ss_fit += pts[i].w * fit_res * fit_res;
   }
-  return ss_levels <= 0.25 * ss_fit;
+  return ss_model <= 0.25 * ss_fit;
 }
 
 // Whether one jump, beyond the trend's own increase, makes up at least half the rise of `fit`
@@ -249,9 +242,18 @@ bool JumpDominates(const Point* pts, int n, const Fit& fit, const Jumps& jumps, 
   if (from < 0 || jumps.largest < 0.5 * rise) return false;
   if (jumps.largest < 4.0 * jumps.noise) return false;
   if (from < 1 || n - to < 2) return false;
+  // The two levels: the weighted means before and after the jump.
   int segment[ContainerModel::kBuckets + 1];
-  for (int i = 0; i < n; ++i) segment[i] = i <= from ? 0 : i >= to ? 1 : -1;
-  if (!LevelsFitFarBetter(pts, n, fit, segment)) return false;
+  double level[2] = {0, 0}, weight[2] = {0, 0};
+  for (int i = 0; i < n; ++i) {
+    segment[i] = i <= from ? 0 : i >= to ? 1 : -1;
+    if (segment[i] < 0) continue;
+    level[segment[i]] += pts[i].w * pts[i].y;
+    weight[segment[i]] += pts[i].w;
+  }
+  level[0] /= weight[0];
+  level[1] /= weight[1];
+  if (!FitsFarBetter(pts, n, fit, segment, [&](int i) { return level[segment[i]]; })) return false;
   if (after) *after = to;
   return true;
 }
@@ -265,9 +267,10 @@ bool JumpDominates(const Point* pts, int n, const Fit& fit, const Jumps& jumps, 
 // staircase, or a drop below the baseline, as after a garbage collection) means it is not such a
 // series. It is one when at least one run has ended (the memory came back down: a staircase never
 // does) and the baseline's own line, with the runs a constant height above it, fits far better than
-// `fit`. On success baseline[i] is 1 for the baseline points and 0 for the runs and transitions.
+// `fit`. On success *base is the baseline's line (its level alone when the baseline has fewer than
+// 6 points or spans less than `min_slope_span` kiloseconds), fitted on the baseline points only.
 bool FindReleasedAllocations(const Point* pts, int n, const Fit& fit, const Jumps& jumps,
-                             double* baseline) {
+                             double min_slope_span, Fit* base) {
   const double noise = 4.0 * jumps.noise;
   if (n < 5 || jumps.from < 0 || jumps.largest < noise) return false;
   const double jump = 0.5 * jumps.largest;
@@ -311,32 +314,29 @@ bool FindReleasedAllocations(const Point* pts, int n, const Fit& fit, const Jump
     segment[to] = state;
     i = to;
   }
+  double baseline[ContainerModel::kBuckets + 1];
+  double first_x = 0, last_x = 0;
   for (int i = 0; i < n; ++i) {
     baseline[i] = segment[i] == 0 ? 1.0 : 0.0;
-    base_points += segment[i] == 0;
+    if (segment[i] != 0) continue;
+    if (base_points++ == 0) first_x = pts[i].x;
+    last_x = pts[i].x;
   }
   if (!ended || base_points < 3) return false;
-  // The baseline's own line (its level alone when its points are too few for a slope), the runs'
-  // height above it, and the weighted squared residuals of both models.
-  Fit base;
-  if (!SolveWls(pts, n, baseline, base_points >= 6 ? 2 : 1, base.beta, base.inv)) return false;
+  const int p = base_points >= 6 && last_x - first_x >= min_slope_span ? 2 : 1;
+  if (!RobustFit(pts, n, p, base, baseline, 0)) return false;
+  // The runs' height above the baseline.
   double height = 0, run_weight = 0;
   for (int i = 0; i < n; ++i) {
     if (segment[i] != 1) continue;
-    height += pts[i].w * (pts[i].y - Eval(base.beta, pts[i].x));
+    height += pts[i].w * (pts[i].y - Eval(base->beta, pts[i].x));
     run_weight += pts[i].w;
   }
   if (run_weight <= 0) return false;
   height /= run_weight;
-  double ss_levels = 0, ss_fit = 0;
-  for (int i = 0; i < n; ++i) {
-    if (segment[i] < 0) continue;
-    const double level_res = pts[i].y - Eval(base.beta, pts[i].x) - (segment[i] == 1 ? height : 0);
-    const double fit_res = pts[i].y - Eval(fit.beta, pts[i].x);
-    ss_levels += pts[i].w * level_res * level_res;
-    ss_fit += pts[i].w * fit_res * fit_res;
-  }
-  return ss_levels <= 0.25 * ss_fit;
+  return FitsFarBetter(pts, n, fit, segment, [&](int i) {
+    return Eval(base->beta, pts[i].x) + (segment[i] == 1 ? height : 0);
+  });
 }
 
 // Smallest tau in (0, +inf) where beta(tau) + offset >= limit, or +Inf. tau in kiloseconds.
@@ -608,25 +608,17 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
                           : RobustFit(pts + after, n - after, 1, &shifted, rw + after, 0);
       if (ok && shifted.beta[1] < fit.beta[1]) fit = shifted;
     }
-  } else if (FindReleasedAllocations(pts + from, n - from, fit, jumps, rw + from)) {
+  } else {
     // Released allocations are not growth either: batch runs (up, held, freed) tilt or bend the
     // fit that crosses them, and inflate its residual variance. The trend is the baseline's own
     // line (its level alone when it spans less than two buckets), whether that is steeper or not
     // (a leak under the runs); the runs stay in the envelope (the peak above the trend over the
     // last envelope window).
-    for (int i = 0; i < from; ++i) rw[i] = 0;
-    double first_x = 0, last_x = 0;
-    int count = 0;
-    for (int i = from; i < n; ++i) {
-      if (rw[i] <= 0) continue;
-      if (count++ == 0) first_x = pts[i].x;
-      last_x = pts[i].x;
-    }
     Fit base;
-    const bool ok = count >= 6 && (last_x - first_x) * kTimeScale >= 2 * config_->bucket_seconds
-                        ? RobustFit(pts, n, 2, &base, rw, 0)
-                        : RobustFit(pts, n, 1, &base, rw, 0);
-    if (ok) fit = base;
+    const double min_slope_span = 2 * config_->bucket_seconds / kTimeScale;
+    if (FindReleasedAllocations(pts + from, n - from, fit, jumps, min_slope_span, &base)) {
+      fit = base;
+    }
   }
   out->level_bytes = fit.beta[0];
   out->growth_rate_bytes_per_second = fit.beta[1] / kTimeScale;
