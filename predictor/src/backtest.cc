@@ -183,11 +183,16 @@ Status ReplayHistory(HistoryPrometheusClient* client, ReplayClock* clock,
   config.publish_warming_up = true;  // Recorded, marked: the scorer sees every evaluation.
   Engine engine(config, client, clock);
   const long steps = static_cast<long>(std::floor((end - start) / step + 1e-9)) + 1;
-  for (long k = 0; k < steps; ++k) {
+  // The engine starts one step before the first evaluation, unrecorded: its first cycle
+  // backfills the window with query_range (step-aligned values, as for a live predictor
+  // starting then), and from the first evaluation on it ingests raw samples like a running one.
+  // From the data's start (the default) that backfill is empty: every sample arrives raw.
+  for (long k = -1; k < steps; ++k) {
     const double t = start + static_cast<double>(k) * step;
     clock->Set(t);
     Status st = engine.RunCycle();
     if (!st.ok()) return st.WithContext("backtest cycle at " + FormatRfc3339(t));
+    if (k < 0) continue;
     const ForecastSnapshot snapshot = engine.Snapshot();
     for (const Forecast& f : *snapshot.forecasts) sink(f);
   }

@@ -69,11 +69,14 @@ void WriteRecordJson(const Forecast& forecast, std::ostream& out);
 // Replays the history `client` holds through the real Engine, as the live predictor configured
 // with options.engine would have run: for every evaluation time t (start, start + step, ...,
 // <= end) the clock is set to t, the engine runs one cycle against `client` (which answers with
-// data up to t only: backfill with query_range on the first cycle, raw samples of a range
-// selector after, limits and pod labels as instant queries), and `sink` gets every forecast the
-// engine published at t. `client` must answer as of `clock` (HistoryPrometheusClient(..., clock)).
-// InvalidArgument for a non-positive step or an empty time range; FailedPrecondition when the
-// history has no memory samples; a failed cycle's error (a replay has no TSDB to be down).
+// data up to t only: raw samples of a range selector, limits and pod labels as instant
+// queries), and `sink` gets every forecast the engine published at t. The engine starts one
+// step before `start` (unrecorded), where its first cycle backfills its window with query_range
+// as a live predictor starting then would; from the data's first sample (the default start)
+// that backfill is empty and every sample arrives raw. `client` must answer as of `clock`
+// (HistoryPrometheusClient(..., clock)). InvalidArgument for a non-positive step or an empty time
+// range; FailedPrecondition when the history has no memory samples; a failed cycle's error (a
+// replay has no TSDB to be down).
 Status ReplayHistory(HistoryPrometheusClient* client, ReplayClock* clock,
                      const BacktestOptions& options,
                      const std::function<void(const Forecast&)>& sink);
