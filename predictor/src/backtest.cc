@@ -341,6 +341,7 @@ StatusOr<std::vector<TruthSeries>> ParseTruthJson(std::string_view text) {
       for (const auto& v : o.at("oom_times")) s.oom_times.push_back(v.get<double>());
       std::sort(s.oom_times.begin(), s.oom_times.end());
       s.predictable = o.value("predictable", true);
+      s.expected_kill = o.value("expected_kill", false);
       if (o.contains("predictable_each") && o["predictable_each"].is_array()) {
         for (const auto& v : o["predictable_each"]) s.predictable_each.push_back(v.get<bool>());
       }
@@ -397,8 +398,9 @@ std::vector<TruthSeries> InferKills(const HistoryMap& history, double kill_fract
 
 ScoreSummary ScoreAlarms(const std::vector<TruthSeries>& truth,
                          const std::map<ContainerKey, AlarmSeries>& alarms, double horizon,
-                         double tol) {
+                         double tol, double grace) {
   ScoreSummary summary;
+  std::vector<std::string> family_order;  // First appearance: score.py sums in this order.
   std::vector<double> leads;
   static const AlarmSeries kEmpty;
   for (const TruthSeries& s : truth) {
@@ -406,6 +408,9 @@ ScoreSummary ScoreAlarms(const std::vector<TruthSeries>& truth,
     if (found == alarms.end()) ++summary.series_without_forecasts;
     AlarmSeries pts = found == alarms.end() ? kEmpty : found->second;
     std::sort(pts.begin(), pts.end());
+    if (summary.by_family.find(s.family) == summary.by_family.end()) {
+      family_order.push_back(s.family);
+    }
     ScoreCounts& st = summary.by_family[s.family];
     const std::vector<double>& ooms = s.oom_times;  // Sorted by ParseTruthJson / InferKills.
     std::vector<double> episodes;
@@ -423,12 +428,18 @@ ScoreSummary ScoreAlarms(const std::vector<TruthSeries>& truth,
       const auto j = std::upper_bound(ooms.begin(), ooms.end(), t);
       const bool true_alarm = j != ooms.end() && *j <= t + horizon + tol;
       const bool early = j != ooms.end() && *j <= t + 2 * horizon;
+      const bool censored = t + horizon + tol > s.end && (!ooms.empty() || s.expected_kill);
+      const bool lingering = j != ooms.begin() && t - *(j - 1) <= grace;
       if (true_alarm) {
         ++st.true_alarm_points;
         prev_false = false;
       } else if (early) {
         ++st.early_alarm_points;
         prev_false = false;
+      } else if (censored) {
+        ++st.censored_alarm_points;
+      } else if (lingering) {
+        ++st.lingering_alarm_points;
       } else {
         ++st.false_alarm_points;
         if (!prev_false) ++st.false_alarm_episodes;
@@ -470,10 +481,13 @@ ScoreSummary ScoreAlarms(const std::vector<TruthSeries>& truth,
     }
   }
   ScoreCounts tot;
-  for (const auto& [family, c] : summary.by_family) {
+  for (const std::string& family : family_order) {
+    const ScoreCounts& c = summary.by_family.at(family);
     tot.points += c.points;
     tot.true_alarm_points += c.true_alarm_points;
     tot.early_alarm_points += c.early_alarm_points;
+    tot.censored_alarm_points += c.censored_alarm_points;
+    tot.lingering_alarm_points += c.lingering_alarm_points;
     tot.false_alarm_points += c.false_alarm_points;
     tot.false_alarm_episodes += c.false_alarm_episodes;
     tot.episodes_predictable += c.episodes_predictable;
@@ -496,6 +510,8 @@ ScoreSummary ScoreAlarms(const std::vector<TruthSeries>& truth,
   summary.false_alarm_episodes_per_series_day =
       static_cast<double>(tot.false_alarm_episodes) / std::max(tot.series_hours / 24.0, 1e-9);
   summary.early_alarm_points = tot.early_alarm_points;
+  summary.censored_alarm_points = tot.censored_alarm_points;
+  summary.lingering_alarm_points = tot.lingering_alarm_points;
   summary.forecast_points = tot.points;
   return summary;
 }
@@ -511,6 +527,8 @@ void WriteSummaryJson(const ScoreSummary& s, std::ostream& out) {
   j["false_alarm_episodes"] = s.false_alarm_episodes;
   j["false_alarm_episodes_per_series_day"] = s.false_alarm_episodes_per_series_day;
   j["early_alarm_points"] = s.early_alarm_points;
+  j["censored_alarm_points"] = s.censored_alarm_points;
+  j["lingering_alarm_points"] = s.lingering_alarm_points;
   j["forecast_points"] = s.forecast_points;
   j["series_without_forecasts"] = s.series_without_forecasts;
   j["truth_inferred"] = s.truth_inferred;
@@ -548,10 +566,12 @@ void WriteSummaryText(const ScoreSummary& s, std::ostream& out) {
                 "episodes_predictable: %zu\nrecall_5m: %.3f\nrecall_10m: %.3f\nrecall_15m: %.3f\n"
                 "median_lead_s: %.3f\nprecision_points: %.3f\nfalse_alarm_episodes: %zu\n"
                 "false_alarm_episodes_per_series_day: %.3f\nearly_alarm_points: %zu\n"
+                "censored_alarm_points: %zu\nlingering_alarm_points: %zu\n"
                 "forecast_points: %zu\nseries_without_forecasts: %zu\n",
                 s.episodes_predictable, s.recall_5m, s.recall_10m, s.recall_15m, s.median_lead_s,
                 s.precision_points, s.false_alarm_episodes, s.false_alarm_episodes_per_series_day,
-                s.early_alarm_points, s.forecast_points, s.series_without_forecasts);
+                s.early_alarm_points, s.censored_alarm_points, s.lingering_alarm_points,
+                s.forecast_points, s.series_without_forecasts);
   out << buf;
   if (s.truth_inferred) out << "(kills inferred from the data: no truth file)\n";
 }
@@ -576,7 +596,7 @@ StatusOr<BacktestRun> RunBacktest(HistoryPrometheusClient* client, ReplayClock* 
   run.history = std::move(*history);
   run.truth = truth != nullptr ? *truth : InferKills(run.history);
   run.summary = ScoreAlarms(run.truth, alarms, options.score_horizon_seconds,
-                            options.score_tolerance_seconds);
+                            options.score_tolerance_seconds, options.score_grace_seconds);
   run.summary.truth_inferred = truth == nullptr;
   return run;
 }

@@ -49,6 +49,68 @@ TEST_CASE("scores exactly like tools/score.py", "[backtest]") {
   CHECK(none.series_without_forecasts == 1);
 }
 
+TEST_CASE("censored and lingering alarms count neither way, as in score.py", "[backtest]") {
+  // Three series over [0, 20000] s, forecasts every 30 s. Expected figures: python3
+  // tools/score.py truth.json fc.jsonl --json on the same input (generated alongside).
+  auto series = [](std::string pod, std::string family, std::vector<double> ooms) {
+    TruthSeries s;
+    s.key = {"dev", std::move(pod), "app"};
+    s.family = std::move(family);
+    s.oom_times = std::move(ooms);
+    s.start = 0;
+    s.end = 20000;
+    return s;
+  };
+  std::vector<TruthSeries> truth = {series("a", "leak", {10000, 10500, 19500}),
+                                    series("b", "flat", {}), series("c", "flat", {})};
+  truth[2].expected_kill = true;
+  std::map<ContainerKey, AlarmSeries> alarms;
+  for (double t = 0; t <= 20000; t += 30) {
+    // a: true before both episodes, lingering then false after the 10500 kill, a false run at
+    // 14000, censored after the last kill (the data ends within H + tolerance).
+    const bool a = (t >= 9000 && t <= 10470) || (t >= 10500 && t <= 10650) ||
+                   (t >= 14000 && t <= 14060) || (t >= 18900 && t <= 19470) || t >= 19530;
+    // b (never killed): an alarm at the end stays false; c (expected_kill): censored.
+    const bool end_alarm = t >= 19800;
+    alarms[truth[0].key].emplace_back(t, a);
+    alarms[truth[1].key].emplace_back(t, end_alarm);
+    alarms[truth[2].key].emplace_back(t, end_alarm);
+  }
+  const ScoreSummary s = ScoreAlarms(truth, alarms);
+  CHECK(s.episodes_predictable == 2);
+  CHECK(s.recall_5m == 1.0);
+  CHECK(s.recall_15m == 0.5);
+  CHECK(s.median_lead_s == 1000);
+  CHECK(s.precision_points == 0.8536585365853658);
+  CHECK(s.false_alarm_episodes == 3);
+  CHECK(s.false_alarm_episodes_per_series_day == 4.320000000000001);  // Bit for bit.
+  CHECK(s.early_alarm_points == 0);
+  CHECK(s.censored_alarm_points == 23);
+  CHECK(s.lingering_alarm_points == 3);
+  CHECK(s.forecast_points == 2001);
+  CHECK(s.by_family.at("leak").true_alarm_points == 70);
+  CHECK(s.by_family.at("leak").false_alarm_points == 5);
+  CHECK(s.by_family.at("flat").false_alarm_points == 7);
+  // The summary text is line for line score.py --by-family's.
+  std::ostringstream text;
+  WriteSummaryText(s, text);
+  CHECK(text.str() ==
+        "flat             series=2   episodes=0   recall15=-     false_eps=1    "
+        "alarm_pts(t/f)=0/7\n"
+        "leak             series=1   episodes=2   recall15=0.50  false_eps=2    "
+        "alarm_pts(t/f)=70/5\n"
+        "episodes_predictable: 2\nrecall_5m: 1.000\nrecall_10m: 1.000\nrecall_15m: 0.500\n"
+        "median_lead_s: 1000.000\nprecision_points: 0.854\nfalse_alarm_episodes: 3\n"
+        "false_alarm_episodes_per_series_day: 4.320\nearly_alarm_points: 0\n"
+        "censored_alarm_points: 23\nlingering_alarm_points: 3\nforecast_points: 2001\n"
+        "series_without_forecasts: 0\n");
+  // A grace of 0 s: the alarms right after the 10500 kill become false (the same episode).
+  const ScoreSummary g = ScoreAlarms(truth, alarms, 900, 300, 0);
+  CHECK(g.lingering_alarm_points == 1);  // The alarm at the kill instant itself.
+  CHECK(g.by_family.at("leak").false_alarm_points == 7);
+  CHECK(g.false_alarm_episodes == 3);
+}
+
 HistoryMap LeakHistory() {
   // A leak from 300 MB at 200 kB/s to a 1 GB limit, killed at the limit, restarted 30 s later.
   HistoryMap history;

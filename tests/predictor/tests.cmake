@@ -8,3 +8,10 @@ oomcast_add_unit_test(exporter_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/exporter_t
                       LIBS oomcast::predictor)
 oomcast_add_unit_test(history_client_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/history_client_test.cc
                       LIBS oomcast::predictor)
+find_package(Python3 REQUIRED COMPONENTS Interpreter)
+# The backtest's summary against the shared scorer (tools/score.py) on data/sample.
+add_test(NAME backtest_vs_score_py
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/backtest_score_test.py
+                 $<TARGET_FILE:oomcast-predictor> ${PROJECT_SOURCE_DIR})
+set_tests_properties(backtest_vs_score_py PROPERTIES LABELS integration TIMEOUT 120
+                     SKIP_RETURN_CODE 77)

@@ -108,6 +108,9 @@ struct TruthSeries {
   std::vector<double> oom_times;  // Unix seconds of every kill.
   bool predictable = true;
   std::vector<bool> predictable_each;  // Optional, per kill.
+  // A kill is expected after the data ends (score.py's optional "expected_kill"): alarms whose
+  // future the data does not show are censored even on a series never killed.
+  bool expected_kill = false;
   double start = 0;
   double end = 0;
 };
@@ -130,6 +133,8 @@ struct ScoreCounts {
   size_t points = 0;
   size_t true_alarm_points = 0;
   size_t early_alarm_points = 0;
+  size_t censored_alarm_points = 0;
+  size_t lingering_alarm_points = 0;
   size_t false_alarm_points = 0;
   size_t false_alarm_episodes = 0;
   size_t episodes_predictable = 0;
@@ -152,20 +157,30 @@ struct ScoreSummary {
   size_t false_alarm_episodes = 0;
   double false_alarm_episodes_per_series_day = 0;
   size_t early_alarm_points = 0;
+  size_t censored_alarm_points = 0;
+  size_t lingering_alarm_points = 0;
   size_t forecast_points = 0;
   size_t series_without_forecasts = 0;
   std::map<std::string, ScoreCounts> by_family;
   bool truth_inferred = false;  // Kills were inferred from the data (no truth file).
 };
 
-// Scores alarm streams against the truth exactly as tools/score.py does.
+// Scores alarm streams against the truth exactly as tools/score.py does (same figures, same
+// floating-point sums). An alarm at t is true when a kill follows in (t, t + horizon +
+// tolerance]; early (neither way) when the next kill comes later but within 2 x horizon;
+// censored (neither way) when the data ends before t + horizon + tolerance on a series killed
+// before (or expecting a kill); lingering (neither way) within grace_seconds after a kill;
+// false otherwise. Censored and lingering points neither start nor end a false-alarm episode.
 ScoreSummary ScoreAlarms(const std::vector<TruthSeries>& truth,
                          const std::map<ContainerKey, AlarmSeries>& alarms,
-                         double horizon_seconds = 900, double tolerance_seconds = 300);
+                         double horizon_seconds = 900, double tolerance_seconds = 300,
+                         double grace_seconds = 60);
 
-// The summary as one JSON object (the keys of score.py --json, plus "by_family").
+// The summary as one JSON object (the keys of score.py --json, plus "by_family" and
+// "truth_inferred").
 void WriteSummaryJson(const ScoreSummary& summary, std::ostream& out);
-// The summary as text, like score.py --by-family.
+// The summary as text, line for line what score.py --by-family prints (then a note when the
+// kills were inferred).
 void WriteSummaryText(const ScoreSummary& summary, std::ostream& out);
 
 // What a backtest replayed and found.
