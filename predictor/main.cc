@@ -25,41 +25,98 @@ std::atomic<bool> g_stop{false};
 
 void OnSignal(int) { g_stop = true; }
 
-const char* kUsage =
-    R"(oomcast-predictor: forecast container OOM kills from Prometheus-compatible TSDBs.
+// Usage of each command: what `oomcast-predictor CMD --help` prints (then the shared flags
+// for the commands that take them).
+struct CommandHelp {
+  const char* name;
+  bool predictor_flags;  // Takes the TSDB / query / forecast flags of PredictorFlagsHelp().
+  const char* usage;
+};
 
-Usage:
-  oomcast-predictor once --prometheus URL [flags] [-o table|json]
+const CommandHelp kCommands[] = {
+    {"once", true,
+     R"(  oomcast-predictor once --prometheus URL [flags] [-o table|json]
       One forecast pass; prints a table sorted by ETA, or JSON lines.
   oomcast-predictor once --openmetrics FILE [--at TIME] [-o table|json]
       The forecast at the end (or at TIME) of a recorded history (OpenMetrics with
-      timestamps, plain or .gz), replayed as the live predictor would have seen it.
-  oomcast-predictor backtest (--openmetrics FILE | --prometheus URL --start T --end T)
+      timestamps, plain or .gz), replayed through the live engine as if it had run since
+      the first sample.
+    -o, --output table|json
+    --openmetrics FILE                  replay a recorded history instead of a TSDB
+    --at TIME                           evaluate at TIME (Unix s or RFC 3339)
+)"},
+    {"backtest", true,
+     R"(  oomcast-predictor backtest (--openmetrics FILE | --prometheus URL --start T --end T)
                     [--truth truth.json] [--eval-step 30s] [--records FILE|-] [--summary-json]
-      Replays history through the model (data up to t only at each step) and scores the
-      alarms: recall at 5/10/15 min, median lead, precision, false alarms per series-day.
-      Without --truth, kills are inferred from the data (limit reached, then a restart).
-  oomcast-predictor simulate --out-openmetrics FILE[.gz] --out-truth FILE
+                    [--report FILE.html] [--namespace NS]...
+      Replays history through the live engine (data up to t only at each step) and scores
+      the alarms like tools/score.py: recall at 5/10/15 min, median lead, precision, false
+      alarms per series-day. Without --truth, kills are inferred from the data (limit
+      reached, then a restart). With --prometheus the history is pulled first (progress on
+      stderr), only of the --namespace namespaces when given.
+    --truth FILE                        ground truth (truth.json of the dev corpus)
+    --eval-step D                       evaluation step (default 30s)
+    --records FILE|-                    every forecast as JSON lines ("-": stdout)
+    --summary-json                      the summary as one JSON object
+    --report FILE.html                  a self-contained HTML page: scores, and per container
+                                        memory, limit, trend, alarms and kills, worst first
+)"},
+    {"simulate", false,
+     R"(  oomcast-predictor simulate --out-openmetrics FILE[.gz] --out-truth FILE
                     [--seed N] [--duration 3h] [--scrape-interval 15s] [--per-family 2]
-                    [--family NAME]... [--sim-namespace NS]
+                    [--family NAME]... [--sim-namespace NS] [--start TIME]
       The project's workload simulator: container memory of 12 families (leaks, GC
       sawtooth, diurnal load, warm-up, spikes, batch...) with kernel-style kills and
       kubelet back-off, plus ground truth; data/sample/ was made with it.
-  oomcast-predictor serve --prometheus URL [--listen-address 0.0.0.0:8080] [flags]
+)"},
+    {"serve", true,
+     R"(  oomcast-predictor serve --prometheus URL [--listen-address 0.0.0.0:8080] [flags]
       The polling loop with /metrics, /healthz, /readyz.
-  oomcast-predictor version
+    --listen-address ADDR               /metrics, /healthz, /readyz (default 0.0.0.0:8080)
+)"},
+    {"version", false, R"(  oomcast-predictor version
+      Prints the version.
+)"},
+};
 
-)";
+const char* kIntro =
+    "oomcast-predictor: forecast container OOM kills from Prometheus-compatible TSDBs.\n\n";
+
+std::string AllUsage() {
+  std::string out = std::string(kIntro) + "Usage:\n";
+  for (const auto& c : kCommands) out += c.usage;
+  out += "  oomcast-predictor help | CMD --help\n\n";
+  return out;
+}
+
+const CommandHelp* FindCommand(const std::string& name) {
+  for (const auto& c : kCommands) {
+    if (name == c.name) return &c;
+  }
+  return nullptr;
+}
+
+// `CMD --help` / `CMD -h` anywhere among the arguments.
+bool WantsHelp(const std::vector<std::string>& args) {
+  for (const auto& a : args) {
+    if (a == "--help" || a == "-h" || a == "--help=true") return true;
+  }
+  return false;
+}
+
+int CommandUsage(const CommandHelp& c) {
+  std::cout << kIntro << "Usage:\n" << c.usage << "\n";
+  if (c.predictor_flags) std::cout << PredictorFlagsHelp();
+  return 0;
+}
 
 int Usage(const std::string& error) {
   std::cerr << "oomcast-predictor: " << error << "\n\n"
-            << kUsage << "Run 'oomcast-predictor help' for all flags.\n";
+            << AllUsage() << "Run 'oomcast-predictor help' for all flags.\n";
   return 2;
 }
 
-bool IsBool(std::string_view name) {
-  return IsPredictorBoolFlag(name) || name == "help" || name == "summary-json";
-}
+bool IsBool(std::string_view name) { return IsPredictorBoolFlag(name) || name == "summary-json"; }
 
 // `simulate`: its own flags (no TSDB, no model).
 int Simulate(const std::vector<std::string>& args) {
@@ -117,12 +174,13 @@ int main(int argc, char** argv) {
   std::string command = args[0];
   args.erase(args.begin());
   if (command == "help" || command == "--help" || command == "-h") {
-    std::cout << kUsage << PredictorFlagsHelp()
-              << "Serve:\n  --listen-address ADDR                 /metrics, /healthz, /readyz "
-                 "(default 0.0.0.0:8080)\nOnce:\n  -o, --output table|json\n  --openmetrics FILE  "
-                 "                 replay a recorded history instead of a TSDB\n  --at TIME       "
-                 "                      evaluate at TIME (Unix s or RFC 3339)\n";
+    const CommandHelp* c = args.empty() ? nullptr : FindCommand(args[0]);
+    if (c != nullptr) return CommandUsage(*c);
+    std::cout << AllUsage() << PredictorFlagsHelp();
     return 0;
+  }
+  if (const CommandHelp* c = FindCommand(command); c != nullptr && WantsHelp(args)) {
+    return CommandUsage(*c);
   }
   if (command == "simulate") return Simulate(args);
   if (command == "version") {

@@ -94,6 +94,27 @@ def main():
           "code=%d out=%s err=%s" % (code, out[-400:], err[-400:]))
     check("backtest warns before the fixture's kills", summary.get("recall_5m", 0) > 0, str(summary))
 
+    # --- --namespace scopes the pull and the replay; progress of the pull goes to stderr.
+    records = os.path.join(work, "other.jsonl")
+    code, out, err = run("backtest", "--prometheus", prom_url, "--start", str(tsdb.T0 + 1800),
+                         "--end", str(END), "--namespace", "other", "--records", records,
+                         "--summary-json", timeout=300)
+    namespaces = set()
+    if code == 0:
+        with open(records) as f:
+            namespaces = {json.loads(line)["namespace"] for line in f}
+    check("backtest --prometheus --namespace replays only that namespace",
+          code == 0 and namespaces == {"other"}, "code=%d namespaces=%s err=%s" %
+          (code, namespaces, err[-400:]))
+    progress = [l for l in err.splitlines() if "pulled history" in l]
+    check("backtest --prometheus shows the pull's progress on stderr",
+          len(progress) >= 2 and progress[-1].rstrip().endswith("queries") and
+          progress[-1].split()[-2].split("/")[0] == progress[-1].split()[-2].split("/")[1],
+          err[-400:])
+    code, out, err = run("backtest", "--help")
+    check("backtest --help prints its usage and exits 0",
+          code == 0 and "backtest (--openmetrics FILE" in out and "--namespace" in out, err)
+
     # --- Faults. A refused connection.
     dead = "http://127.0.0.1:%d" % tsdb.free_port()
     code, out, err = run("once", "--prometheus", dead, "--prometheus-max-retries", "0")

@@ -15,3 +15,7 @@ add_test(NAME backtest_vs_score_py
                  $<TARGET_FILE:oomcast-predictor> ${PROJECT_SOURCE_DIR})
 set_tests_properties(backtest_vs_score_py PROPERTIES LABELS integration TIMEOUT 120
                      SKIP_RETURN_CODE 77)
+add_test(NAME predictor_cli_help
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/cli_help_test.py
+                 $<TARGET_FILE:oomcast-predictor>)
+set_tests_properties(predictor_cli_help PROPERTIES LABELS unit TIMEOUT 60)
