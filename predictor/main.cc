@@ -239,6 +239,10 @@ int main(int argc, char** argv) {
         bt.records_path = value;
         continue;
       }
+      if (name == "report") {
+        bt.report_path = value;
+        continue;
+      }
       if (name == "summary-json") {
         bt.summary_json = value == "true";
         continue;

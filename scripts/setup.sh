@@ -22,6 +22,8 @@ APT_PACKAGES=(
   clang libclang-rt-14-dev
   # test and demo services, clients and tools
   prometheus victoria-metrics wrk curl unzip gzip openssl procps iproute2 python3 python3-numpy
+  # a real headless browser for the backtest's HTML report test
+  chromium
 )
 
 missing=()

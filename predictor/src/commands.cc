@@ -12,6 +12,7 @@
 #include "oomcast/predictor/engine.h"
 #include "oomcast/predictor/exporter.h"
 #include "oomcast/predictor/history_client.h"
+#include "oomcast/predictor/html_report.h"
 #include "oomcast/predictor/openmetrics.h"
 #include "oomcast/predictor/report.h"
 #include "oomcast/units.h"
@@ -207,10 +208,28 @@ int RunBacktest(const PredictorConfig& config, const BacktestRequest& req, Prome
     }
     records = &file;
   }
-  auto run = predictor::RunBacktest(&history, &clock, options, truth_ptr, records);
+  auto run = predictor::RunBacktest(&history, &clock, options, truth_ptr, records,
+                                    /*keep_forecasts=*/!req.report_path.empty());
   if (!run.ok()) {
     err << "oomcast-predictor backtest: " << run.status().ToString() << "\n";
     return 1;
+  }
+  if (!req.report_path.empty()) {
+    std::ofstream page(req.report_path);
+    HtmlReportOptions report;
+    report.source = req.openmetrics_path.empty()
+                        ? config.backend.base_url + " from " + FormatRfc3339(req.start_s) +
+                              " to " + FormatRfc3339(req.end_s)
+                        : req.openmetrics_path;
+    report.horizon_seconds = config.engine.model.horizon_seconds;
+    Status written = page ? WriteHtmlReport(*run, report, page)
+                          : InternalError("cannot write " + req.report_path);
+    page.close();
+    if (!written.ok() || !page) {
+      err << "oomcast-predictor backtest: report: "
+          << (written.ok() ? "cannot write " + req.report_path : written.ToString()) << "\n";
+      return 2;
+    }
   }
   // With records on stdout the summary goes to stderr so the stream stays JSON lines.
   std::ostream& sout = records == &out ? err : out;

@@ -401,7 +401,8 @@ std::string PredictorFlagsHelp() {
   --prometheus-timeout D                per-request timeout (default 30s)
   --prometheus-max-retries N            retries on timeouts and 5xx, never 4xx (default 2)
 Queries:
-  --memory-metric rss|workingSet        container_memory_rss (default) or _working_set_bytes
+  --memory-metric workingSet|rss        container_memory_working_set_bytes (default: what the
+                                        OOM killer counts, tmpfs included) or container_memory_rss
   --memory-query Q                      PromQL selector of the memory series (overrides)
   --limit-query Q                       selector of the limit (default
                                         container_spec_memory_limit_bytes{...}; or

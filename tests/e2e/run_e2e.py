@@ -503,6 +503,12 @@ def evaluate_workloads(env, sysm, checks, report, horizon, require_lead=True):
             checks.check(f"{w.spec.name}: killed by the kernel's OOM killer", w.killed_by_oom,
                          f"exit {row['exit_signal']}, cgroup oom_kill={w.oom_kills}, "
                          f"after {row['alive_s']}s (expected ~{w.spec.expected_kill_s}s)")
+            if w.spec.params.get("store") == "shm":
+                # The point of the tmpfs leak: the kernel kills on memory RSS never shows.
+                checks.check(f"{w.spec.name}: the leak is invisible in RSS (tmpfs)",
+                             w.peak_rss < 0.25 * w.spec.limit_mib * MIB,
+                             f"peak RSS {w.peak_rss / MIB:.1f} of {w.spec.limit_mib} MiB, peak "
+                             f"working set {w.peak_working_set / MIB:.1f} MiB")
             if kill_t is None:
                 rows.append(row)
                 continue

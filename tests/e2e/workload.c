@@ -15,12 +15,19 @@
 //   tau_s=45         plateau: time constant of the warm-up (s)
 //   jitter_mib=0.5   deterministic noise added to every target (MiB)
 //   duration_s=900   exit 0 after this many seconds (bounded run)
+//   store=anon       anon: anonymous memory; shm: a tmpfs file (see below)
+//   shm_dir=/dev/shm store=shm: the tmpfs directory of the file
 //
 // Memory is held in 1 MiB anonymous mappings that are fully written (memset), so it is real
 // resident anonymous memory charged to the process's memory cgroup; "collected" heap is returned
-// to the kernel with munmap. Every second a line "t=<s> target_mib=<n> held_mib=<n>" is printed.
+// to the kernel with munmap. With store=shm it is held instead in a file on tmpfs (/dev/shm),
+// unlinked at once (the kernel frees it when the process dies): each 1 MiB is written through a
+// shared mapping that is unmapped again, so the pages are shmem charged to the memory cgroup
+// (what the OOM killer counts, and the working set) but never anonymous memory: cAdvisor's
+// container_memory_rss does not see them. "Collected" memory is punched out of the file. Every second a line "t=<s> target_mib=<n> held_mib=<n>" is printed.
 // Exit: 0 after duration_s; killed by SIGKILL when the cgroup runs out of memory.
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -35,6 +42,7 @@
 
 static void* chunks[kMaxChunks];
 static long held = 0;
+static int shm_fd = -1;  // store=shm: the unlinked tmpfs file holding the memory.
 
 static double Now(void) {
   struct timespec ts;
@@ -59,8 +67,56 @@ static double Noise(long tick) {
   return (double)(x % 2001UL) / 1000.0 - 1.0;
 }
 
+static const char* StrParam(int argc, char** argv, const char* key, const char* fallback) {
+  size_t n = strlen(key);
+  for (int i = 2; i < argc; ++i) {
+    if (strncmp(argv[i], key, n) == 0 && argv[i][n] == '=') return argv[i] + n + 1;
+  }
+  return fallback;
+}
+
+static void OpenShm(const char* dir) {
+  char path[4096];
+  snprintf(path, sizeof path, "%s/oomcast-e2e-%ld", dir, (long)getpid());
+  shm_fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+  if (shm_fd < 0) {
+    perror("open shm file");
+    exit(3);
+  }
+  unlink(path);  // Freed by the kernel with the last descriptor: nothing left after a kill.
+}
+
+static void GrowShm(void) {
+  const off_t at = (off_t)held * kChunkBytes;
+  if (ftruncate(shm_fd, at + kChunkBytes) != 0) {
+    perror("ftruncate");
+    exit(3);
+  }
+  void* p = mmap(NULL, kChunkBytes, PROT_READ | PROT_WRITE, MAP_SHARED, shm_fd, at);
+  if (p == MAP_FAILED) {
+    perror("mmap shm");
+    exit(3);
+  }
+  memset(p, 0xA5, kChunkBytes);  // Page faults allocate shmem charged to the cgroup.
+  munmap(p, kChunkBytes);        // The pages stay in the file, mapped by nobody.
+  ++held;
+}
+
+static void ShrinkShm(void) {
+  if (held == 0) return;
+  --held;
+  if (ftruncate(shm_fd, (off_t)held * kChunkBytes) != 0) {
+    perror("ftruncate");
+    exit(3);
+  }
+}
+
 static void Grow(void) {
   if (held >= kMaxChunks) return;
+  if (shm_fd >= 0) {
+    GrowShm();
+    return;
+  }
   void* p = mmap(NULL, kChunkBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (p == MAP_FAILED) {
     perror("mmap");
@@ -71,6 +127,10 @@ static void Grow(void) {
 }
 
 static void Shrink(void) {
+  if (shm_fd >= 0) {
+    ShrinkShm();
+    return;
+  }
   if (held == 0) return;
   munmap(chunks[--held], kChunkBytes);
 }
@@ -93,6 +153,13 @@ int main(int argc, char** argv) {
   double tau = Param(argc, argv, "tau_s", 45);
   double jitter = Param(argc, argv, "jitter_mib", 0.5);
   double duration = Param(argc, argv, "duration_s", 900);
+  const char* store = StrParam(argc, argv, "store", "anon");
+  if (strcmp(store, "shm") == 0) {
+    OpenShm(StrParam(argc, argv, "shm_dir", "/dev/shm"));
+  } else if (strcmp(store, "anon") != 0) {
+    fprintf(stderr, "workload: unknown store \"%s\" (anon or shm)\n", store);
+    return 2;
+  }
   setvbuf(stdout, NULL, _IOLBF, 0);
 
   double start = Now();

@@ -46,6 +46,11 @@ def standard_set():
         # within-cycle growth of 4 MiB/s that a naive extrapolation would read as an OOM in 16 s.
         WorkloadSpec("sawtooth-steady", "sawtooth", 160, False, None, base_mib=32, amp_mib=64,
                      period_s=20),
+        # The steady leak into tmpfs (/dev/shm): shmem charged to the cgroup, which the OOM
+        # killer counts and cAdvisor's working set shows, while container_memory_rss stays at
+        # the process's few hundred KiB. Killed at ~200 s like steady-leak.
+        WorkloadSpec("shm-leak", "steady", 128, True, 200, base_mib=16, rate_mib=0.56,
+                     store="shm"),
         # Warm-up: 1.6 MiB/s at first, settling at 16 + 72 = 88 of 128 MiB (69%).
         WorkloadSpec("warmup-plateau", "plateau", 128, False, None, base_mib=16, plateau_mib=72,
                      tau_s=45),
@@ -84,6 +89,7 @@ class Workload:
         self.exit_code = None
         self.oom_kills = 0
         self.peak_rss = 0
+        self.peak_working_set = 0
         self.last_stats = None
 
     def target(self):
@@ -112,6 +118,7 @@ class Workload:
             "cgroup_oom_kill_counter": self.oom_kills,
             "killed_by_kernel_oom": self.killed_by_oom,
             "peak_rss_bytes": self.peak_rss,
+            "peak_working_set_bytes": self.peak_working_set,
             "expected_kill_s": self.spec.expected_kill_s,
         }
 
@@ -142,6 +149,7 @@ class WorkloadMonitor(threading.Thread):
                 stats = w.cgroup.stats()
                 w.last_stats = stats
                 w.peak_rss = max(w.peak_rss, stats["rss"])
+                w.peak_working_set = max(w.peak_working_set, stats["working_set"])
                 w.oom_kills = max(w.oom_kills, stats["oom_kill"])
                 code = w.proc.returncode()
                 if code is not None:

@@ -48,6 +48,8 @@ def samples(t):
     for pod, v in (("leak", leak), ("steady", 300 * MIB + (t % 7) * 1024)):
         lab = 'namespace="live",pod="%s",container="app"' % pod
         lines.append("container_memory_rss{%s} %d %.3f" % (lab, v, t))
+        # The default memory series: the working set (as cAdvisor exports beside RSS).
+        lines.append("container_memory_working_set_bytes{%s} %d %.3f" % (lab, v, t))
         lines.append("container_spec_memory_limit_bytes{%s} %d %.3f" % (lab, 1024 * MIB, t))
     return "\n".join(lines) + "\n"
 

@@ -778,7 +778,8 @@ class EngineTest(unittest.TestCase):
             ("steady-1", "app"): lambda k: 200 * 2**20,
         }
         lines = []
-        for family, fn in (("container_memory_rss", None), ("container_spec_memory_limit_bytes", 2**30),
+        for family, fn in (("container_memory_rss", None), ("container_memory_working_set_bytes", None),
+                           ("container_spec_memory_limit_bytes", 2**30),
                            ("kube_pod_labels", 1)):
             lines.append("# TYPE %s gauge" % family)
             for (pod, container), value in series.items():

@@ -13,7 +13,8 @@ namespace {
 using testing::FakeClock;
 using testing::FakePrometheusClient;
 
-const std::string kRss = R"(container_memory_rss{container!="",container!="POD"})";
+// The default memory series (EngineConfig's memory_query).
+const std::string kRss = R"(container_memory_working_set_bytes{container!="",container!="POD"})";
 // The engine asks for one limit series per container.
 const std::string kLimit =
     R"(max by (namespace, pod, container) (container_spec_memory_limit_bytes{container!="",container!="POD"}))";
@@ -250,7 +251,7 @@ TEST_CASE("Namespace filters are added to every selector") {
   auto calls = prom.calls();
   REQUIRE_FALSE(calls.empty());
   CHECK(calls[0].query ==
-        R"(container_memory_rss{container!="",container!="POD",namespace=~"shop|pay\\.v2"})");
+        R"(container_memory_working_set_bytes{container!="",container!="POD",namespace=~"shop|pay\\.v2"})");
   CHECK(calls[2].query == R"(kube_pod_labels{namespace=~"shop|pay\\.v2"})");
 }
 

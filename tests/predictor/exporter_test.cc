@@ -8,7 +8,7 @@
 namespace oomcast::predictor {
 namespace {
 
-const std::string kRss = R"(container_memory_rss{container!="",container!="POD"})";
+const std::string kRss = R"(container_memory_working_set_bytes{container!="",container!="POD"})";
 // The engine asks for one limit series per container.
 const std::string kLimit =
     R"(max by (namespace, pod, container) (container_spec_memory_limit_bytes{container!="",container!="POD"}))";

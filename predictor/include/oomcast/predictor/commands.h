@@ -34,6 +34,7 @@ struct BacktestRequest {
   double eval_step_seconds = 30;
   std::string records_path;   // JSON lines of every forecast; "-" = stdout; "" = none.
   bool summary_json = false;  // Summary as one JSON object instead of text.
+  std::string report_path;    // Non-empty: write the HTML report there (html_report.h).
 };
 
 // Replays history (file or TSDB) through the model and scores it (see backtest.h).

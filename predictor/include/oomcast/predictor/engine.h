@@ -19,8 +19,12 @@
 namespace oomcast::predictor {
 
 struct QueryConfig {
-  // PromQL selectors. Results must carry namespace, pod and container labels.
-  std::string memory_query = R"(container_memory_rss{container!="",container!="POD"})";
+  // PromQL selectors. Results must carry namespace, pod and container labels. The memory series
+  // is by default what the kernel's OOM killer counts: the cgroup's usage less reclaimable page
+  // cache (cAdvisor's working set: anonymous memory, tmpfs / shared memory, kernel memory and
+  // page cache that cannot be reclaimed). RSS (container_memory_rss) misses tmpfs and /dev/shm.
+  std::string memory_query =
+      R"(container_memory_working_set_bytes{container!="",container!="POD"})";
   std::string limit_query = R"(container_spec_memory_limit_bytes{container!="",container!="POD"})";
   // kube-state-metrics' pod labels (label_<name> labels); empty disables pod labels.
   std::string pod_labels_query = "kube_pod_labels";
