@@ -218,8 +218,8 @@ int RunBacktest(const PredictorConfig& config, const BacktestRequest& req, Prome
     std::ofstream page(req.report_path);
     HtmlReportOptions report;
     report.source = req.openmetrics_path.empty()
-                        ? config.backend.base_url + " from " + FormatRfc3339(req.start_s) +
-                              " to " + FormatRfc3339(req.end_s)
+                        ? config.backend.base_url + " from " + FormatRfc3339(req.start_s) + " to " +
+                              FormatRfc3339(req.end_s)
                         : req.openmetrics_path;
     report.horizon_seconds = config.engine.model.horizon_seconds;
     Status written = page ? WriteHtmlReport(*run, report, page)

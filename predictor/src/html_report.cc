@@ -134,9 +134,8 @@ Card BuildCard(const ContainerKey& key, const ContainerHistory& h,
     for (size_t i = 0; i < n; i += stride) {
       const Forecast& f = (*forecasts)[i];
       ft.push_back(Round(f.t - t0, 0.1));
-      fv.push_back(
-          Num((f.rss_bytes + f.growth_rate_bytes_per_second * options.horizon_seconds) / kMiB,
-              0.01));
+      fv.push_back(Num(
+          (f.rss_bytes + f.growth_rate_bytes_per_second * options.horizon_seconds) / kMiB, 0.01));
     }
     double from = kNaN, last = kNaN;
     for (size_t i = 0; i < n; ++i) {
@@ -161,8 +160,7 @@ Card BuildCard(const ContainerKey& key, const ContainerHistory& h,
     card.family = truth->family;
     card.kills = truth->oom_times.size();
     for (double k : truth->oom_times) kills.push_back(Round(k - t0, 0.1));
-    const ScoreSummary s =
-        ScoreAlarms({*truth}, {{key, alarm_series}}, horizon, tolerance, grace);
+    const ScoreSummary s = ScoreAlarms({*truth}, {{key, alarm_series}}, horizon, tolerance, grace);
     const ScoreCounts& c = s.by_family.at(truth->family);
     card.episodes_predictable = c.episodes_predictable;
     card.missed = c.episodes_predictable - c.recall_870;
@@ -210,7 +208,7 @@ const char* kScript = R"(
     if (parent) parent.appendChild(e);
     return e;
   }
-  function mib(v) { return v >= 1024 ? (v / 1024).toFixed(v >= 10240 ? 0 : 1) + ' GiB' : v.toFixed(0) + ' MiB'; }
+  function mib(v) { return v >= 1000 ? (v / 1024).toFixed(v >= 10240 ? 0 : 1) + ' GiB' : v.toFixed(0) + ' MiB'; }
   function clock(t0, s) {
     var d = new Date((t0 + s) * 1000);
     return ('0' + d.getUTCHours()).slice(-2) + ':' + ('0' + d.getUTCMinutes()).slice(-2);
@@ -234,7 +232,8 @@ const char* kScript = R"(
     }
     for (var j = 0; j <= 6; j++) {
       var s = span * j / 6;
-      el('text', {x: x(s), y: H - 6, 'text-anchor': 'middle'}, svg).textContent = clock(c.t0, s);
+      var anchor = j === 0 ? 'start' : j === 6 ? 'end' : 'middle';
+      el('text', {x: x(s), y: H - 6, 'text-anchor': anchor}, svg).textContent = clock(c.t0, s);
     }
     el('line', {x1: L, x2: L, y1: T, y2: H - B, 'class': 'axis'}, svg);
     el('line', {x1: L, x2: W - R, y1: H - B, y2: H - B, 'class': 'axis'}, svg);
@@ -299,8 +298,8 @@ Status WriteHtmlReport(const BacktestRun& run, const HtmlReportOptions& options,
   out << "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>"
       << HtmlEscape(options.title) << "</title>\n<style>" << kStyle << "</style></head>\n<body>\n";
   out << "<h1>" << HtmlEscape(options.title) << "</h1>\n<div class=\"src\">"
-      << HtmlEscape(options.source) << (options.source.empty() ? "" : " &middot; ")
-      << cards.size() << " containers &middot; "
+      << HtmlEscape(options.source) << (options.source.empty() ? "" : " &middot; ") << cards.size()
+      << " containers &middot; "
       << (s.truth_inferred ? "kills inferred from the data (no truth file)" : "kills from truth")
       << "</div>\n";
   out << "<table class=\"summary\"><tr><th>recall@15m</th><th>recall@10m</th><th>recall@5m</th>"

@@ -19,3 +19,9 @@ add_test(NAME predictor_cli_help
          COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/cli_help_test.py
                  $<TARGET_FILE:oomcast-predictor>)
 set_tests_properties(predictor_cli_help PROPERTIES LABELS unit TIMEOUT 60)
+# The backtest's HTML report in Debian's headless chromium.
+add_test(NAME backtest_html_report
+         COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/html_report_test.py
+                 $<TARGET_FILE:oomcast-predictor> ${PROJECT_SOURCE_DIR})
+set_tests_properties(backtest_html_report PROPERTIES LABELS integration TIMEOUT 240
+                     SKIP_RETURN_CODE 77)

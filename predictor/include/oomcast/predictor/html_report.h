@@ -33,7 +33,6 @@ struct HtmlReportOptions {
 // Each plot is an <svg class="plot" data-container="ns/pod/container"> with <path> elements of
 // classes memory, limit, trend and <rect class="alarm">, <line class="kill">, drawn by the
 // inline script when the page loads.
-Status WriteHtmlReport(const BacktestRun& run, const HtmlReportOptions& options,
-                       std::ostream& out);
+Status WriteHtmlReport(const BacktestRun& run, const HtmlReportOptions& options, std::ostream& out);
 
 }  // namespace oomcast::predictor
