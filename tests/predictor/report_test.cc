@@ -2,6 +2,9 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "oomcast/predictor/html_report.h"
 
 namespace oomcast::predictor {
 namespace {
@@ -48,6 +51,58 @@ TEST_CASE("JSON lines carry every field; +Inf ETA is null") {
   j = nlohmann::json::parse(FormatForecastJsonLine(f));
   CHECK(j["eta_seconds"].is_null());
   CHECK(j["limit"].is_null());
+}
+
+}  // namespace
+}  // namespace oomcast::predictor
+
+namespace oomcast::predictor {
+namespace {
+
+TEST_CASE("HTML report: one plot per container, worst first, names escaped", "[html]") {
+  BacktestRun run;
+  const ContainerKey good{"dev", "good", "app"};
+  const ContainerKey bad{"dev", "bad</script><b>", "app"};
+  for (const ContainerKey* k : {&good, &bad}) {
+    ContainerHistory& h = run.history[*k];
+    std::vector<Forecast>& fs = run.forecasts[*k];
+    for (double t = 0; t <= 3600; t += 30) {
+      h.t.push_back(t);
+      h.bytes.push_back(1e8 + 1e5 * t);
+      h.limit_t.push_back(t);
+      h.limit_bytes.push_back(5e8);
+      Forecast f;
+      f.key = *k;
+      f.t = t;
+      f.rss_bytes = h.bytes.back();
+      f.growth_rate_bytes_per_second = 1e5;
+      // `good` alarms 20 minutes before its kill at 3600; `bad` never does.
+      f.oom_predicted = k == &good && t >= 2400;
+      fs.push_back(f);
+    }
+    TruthSeries truth;
+    truth.key = *k;
+    truth.family = "leak";
+    truth.oom_times = {3600};
+    truth.start = 0;
+    truth.end = 3600;
+    run.truth.push_back(truth);
+  }
+  std::ostringstream out;
+  REQUIRE(WriteHtmlReport(run, HtmlReportOptions{}, out).ok());
+  const std::string page = out.str();
+  auto count = [&](const std::string& needle) {
+    size_t n = 0;
+    for (size_t p = page.find(needle); p != std::string::npos; p = page.find(needle, p + 1)) ++n;
+    return n;
+  };
+  CHECK(count("<svg class=\"plot\"") == 2);
+  // The container that missed its kill comes first.
+  CHECK(page.find("dev/bad&lt;/script&gt;&lt;b&gt;/app") < page.find("dev/good/app"));
+  CHECK(page.find("<b>/app") == std::string::npos);  // Escaped in the HTML...
+  CHECK(count("</script>") == 2);                    // ...and cannot end the data script.
+  CHECK(page.find("1 missed") != std::string::npos);
+  CHECK(page.find("http://") == page.find("http://www.w3.org/2000/svg"));  // Nothing fetched.
 }
 
 }  // namespace
