@@ -38,7 +38,9 @@ using HistoryMap = std::map<ContainerKey, ContainerHistory>;
 std::string MetricNameOf(std::string_view selector);
 
 // Builds the history from OpenMetrics data: series of `memory_metric` and `limit_metric`,
-// keyed by their namespace, pod and container labels (series lacking them are skipped).
+// keyed by their namespace, pod and container labels (series lacking them are skipped). The
+// default memory metric is RSS, what the simulator's corpora kill on (the engine's default
+// series is the working set: pass MetricNameOf(queries.memory_query) to follow the config).
 HistoryMap HistoryFromOpenMetrics(
     const OpenMetricsData& data, std::string_view memory_metric = "container_memory_rss",
     std::string_view limit_metric = "container_spec_memory_limit_bytes");
