@@ -250,8 +250,9 @@ TEST_CASE("Namespace filters are added to every selector") {
   REQUIRE(engine.RunCycle().ok());
   auto calls = prom.calls();
   REQUIRE_FALSE(calls.empty());
-  CHECK(calls[0].query ==
-        R"(container_memory_working_set_bytes{container!="",container!="POD",namespace=~"shop|pay\\.v2"})");
+  CHECK(
+      calls[0].query ==
+      R"(container_memory_working_set_bytes{container!="",container!="POD",namespace=~"shop|pay\\.v2"})");
   CHECK(calls[2].query == R"(kube_pod_labels{namespace=~"shop|pay\\.v2"})");
 }
 
