@@ -118,6 +118,31 @@ int Usage(const std::string& error) {
 
 bool IsBool(std::string_view name) { return IsPredictorBoolFlag(name) || name == "summary-json"; }
 
+// A flag of `backtest` alone: true when `name` is one (and `bt` took it), false when it is not.
+StatusOr<bool> ApplyBacktestFlag(const std::string& name, const std::string& value,
+                                 BacktestRequest* bt) {
+  if (name == "start" || name == "end") {
+    auto t = ParseTimestamp(value);
+    if (!t.ok()) return InvalidArgumentError("--" + name + ": " + t.status().message());
+    (name == "start" ? bt->start_s : bt->end_s) = *t;
+  } else if (name == "truth") {
+    bt->truth_path = value;
+  } else if (name == "records") {
+    bt->records_path = value;
+  } else if (name == "report") {
+    bt->report_path = value;
+  } else if (name == "summary-json") {
+    bt->summary_json = value == "true";
+  } else if (name == "eval-step") {
+    auto d = ParseDurationSeconds(value);
+    if (!d.ok() || *d <= 0) return InvalidArgumentError("--eval-step: must be a positive duration");
+    bt->eval_step_seconds = *d;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 // `simulate`: its own flags (no TSDB, no model).
 int Simulate(const std::vector<std::string>& args) {
   auto parsed = ParseArgs(args, nullptr);
@@ -225,34 +250,9 @@ int main(int argc, char** argv) {
       continue;
     }
     if (command == "backtest") {
-      if (name == "start" || name == "end") {
-        if (!time_flag(name == "start" ? &bt.start_s : &bt.end_s)) {
-          return Usage("--" + name + ": " + ParseTimestamp(value).status().message());
-        }
-        continue;
-      }
-      if (name == "truth") {
-        bt.truth_path = value;
-        continue;
-      }
-      if (name == "records") {
-        bt.records_path = value;
-        continue;
-      }
-      if (name == "report") {
-        bt.report_path = value;
-        continue;
-      }
-      if (name == "summary-json") {
-        bt.summary_json = value == "true";
-        continue;
-      }
-      if (name == "eval-step") {
-        auto d = ParseDurationSeconds(value);
-        if (!d.ok() || *d <= 0) return Usage("--eval-step: must be a positive duration");
-        bt.eval_step_seconds = *d;
-        continue;
-      }
+      auto applied = ApplyBacktestFlag(name, value, &bt);
+      if (!applied.ok()) return Usage(applied.status().message());
+      if (*applied) continue;
     }
     if (name == "output" && command == "once") {
       if (value == "table")
