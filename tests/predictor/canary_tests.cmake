@@ -1,0 +1,3 @@
+# Tests of the canary comparison (predictor/canary.cmake).
+oomcast_add_unit_test(canary_stats_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/canary_stats_test.cc
+                      LIBS oomcast::predictor)
