@@ -81,18 +81,43 @@ double DetrendedAbsoluteDeviation(const std::vector<double>& t, const std::vecto
   }
   tm /= n;
   ym /= n;
-  double sxx = 0, sxy = 0;
-  for (size_t i = 0; i < n; ++i) {
-    sxx += (t[i] - tm) * (t[i] - tm);
-    sxy += (t[i] - tm) * (bytes[i] - ym);
-  }
-  const double slope = sxx > 0 ? sxy / sxx : 0;
+  double slope = LeastSquaresSlope(t, bytes);
+  if (std::isnan(slope)) slope = 0;
   std::vector<double> r(n);
   for (size_t i = 0; i < n; ++i) r[i] = bytes[i] - ym - slope * (t[i] - tm);
   const double med = Median(r);
   double sum = 0;
   for (double v : r) sum += std::fabs(v - med);
   return sum / n;
+}
+
+double LeastSquaresSlope(const std::vector<double>& t, const std::vector<double>& bytes) {
+  const size_t n = std::min(t.size(), bytes.size());
+  if (n < 2) return kNaN;
+  double tm = 0, ym = 0;
+  for (size_t i = 0; i < n; ++i) {
+    tm += t[i];
+    ym += bytes[i];
+  }
+  tm /= n;
+  ym /= n;
+  double sxx = 0, sxy = 0;
+  for (size_t i = 0; i < n; ++i) {
+    sxx += (t[i] - tm) * (t[i] - tm);
+    sxy += (t[i] - tm) * (bytes[i] - ym);
+  }
+  return sxx > 0 ? sxy / sxx : kNaN;
+}
+
+double ResistantSlope(const std::vector<double>& t, const std::vector<double>& bytes) {
+  const size_t n = std::min(t.size(), bytes.size());
+  if (n < 3) return kNaN;
+  const size_t third = n / 3;
+  std::vector<double> t0(t.begin(), t.begin() + third), y0(bytes.begin(), bytes.begin() + third);
+  std::vector<double> t1(t.begin() + (n - third), t.begin() + n);
+  std::vector<double> y1(bytes.begin() + (n - third), bytes.begin() + n);
+  const double dt = Median(t1) - Median(t0);
+  return dt > 0 ? (Median(y1) - Median(y0)) / dt : kNaN;
 }
 
 TestResult PooledTTestGreater(const std::vector<double>& baseline,

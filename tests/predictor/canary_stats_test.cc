@@ -113,3 +113,17 @@ TEST_CASE("alpha spending sums to alpha over an unbounded look schedule") {
   CHECK(AlphaAtLook(0.05, 1) == Approx(0.025));
   CHECK(AlphaAtLook(0.05, 0) == 0);
 }
+
+TEST_CASE("slopes: least squares and the resistant line") {
+  std::vector<double> t, y, saw;
+  for (int i = 0; i < 90; ++i) {
+    t.push_back(i * 10.0);
+    y.push_back(1000 + 3.0 * i * 10.0);
+    saw.push_back(y.back() + ((i % 6) == 0 ? 500 : 0));  // Spikes do not move the medians.
+  }
+  CHECK(LeastSquaresSlope(t, y) == Approx(3.0));
+  CHECK(ResistantSlope(t, y) == Approx(3.0));
+  CHECK(ResistantSlope(t, saw) == Approx(3.0).epsilon(0.02));
+  CHECK(std::isnan(LeastSquaresSlope({1}, {1})));
+  CHECK(std::isnan(ResistantSlope({1, 2}, {1, 2})));
+}

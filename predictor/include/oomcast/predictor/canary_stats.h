@@ -33,6 +33,17 @@ double Median(std::vector<double> values);
 // NaN for fewer than 3 samples.
 double DetrendedAbsoluteDeviation(const std::vector<double>& t, const std::vector<double>& bytes);
 
+// Least-squares slope of `bytes` over `t` (bytes per second); NaN for fewer than 2 samples or
+// all at one time.
+double LeastSquaresSlope(const std::vector<double>& t, const std::vector<double>& bytes);
+
+// Tukey's resistant line slope (bytes per second): the difference of the medians of the last
+// and the first third of the samples (by time) over the difference of their median times. A
+// GC sawtooth moves a least-squares slope over a short span by where its phase happens to be
+// at the ends; the thirds' medians each cover several cycles. `t` sorted ascending; NaN for
+// fewer than 3 samples.
+double ResistantSlope(const std::vector<double>& t, const std::vector<double>& bytes);
+
 // ---- Two-sample tests of "the canary is larger" (one-sided) on per-pod summaries ----
 
 struct TestResult {
