@@ -122,6 +122,7 @@ std::string CanaryVerdictJson(const CanaryComparisonConfig& config, const Canary
   for (size_t a = 0; a < kCanaryAspects; ++a) {
     const CanaryAspectResult& r = v.aspects[a];
     aspects[CanaryAspectName(a)] = {{"tested", r.tested},
+                                    {"tests", r.tests},
                                     {"effect", Num(r.effect)},
                                     {"tolerance", Num(r.tolerance)},
                                     {"p_value", Num(r.p_value)},
@@ -279,7 +280,6 @@ void CanaryComparator::Look(double now, const std::vector<const Pod*>& baseline,
   CanaryVerdict& v = verdict_;
   v.looks++;
   const double alpha_aspect = tol.alpha / static_cast<double>(kCanaryAspects);
-  const double alpha_look = canary::AlphaAtLook(alpha_aspect, v.looks);
   // The growth of every pod is fitted over the same span: the history of the youngest canary
   // pod past its warm-up (at most growth_window_seconds). A slope over less data is noisier, and
   // the test needs summaries equally precise in both groups; baseline pods with a shorter history
@@ -329,9 +329,10 @@ void CanaryComparator::Look(double now, const std::vector<const Pod*>& baseline,
   double closest = -kInf;
   for (size_t a = 0; a < kCanaryAspects; ++a) {
     CanaryAspectResult& r = v.aspects[a];
+    const size_t tests = r.tests;
     r = CanaryAspectResult{};
+    r.tests = tests;
     r.tolerance = tolerances[a];
-    r.alpha = alpha_look;
     const std::vector<double> b = summaries(baseline, a);
     const std::vector<double> c = summaries(canary, a);
     if (static_cast<int>(b.size()) < tol.min_baseline_pods ||
@@ -343,6 +344,11 @@ void CanaryComparator::Look(double now, const std::vector<const Pod*>& baseline,
                                         : canary::PooledTTestGreater(b, c);
     if (!test.valid) continue;
     r.tested = true;
+    // Each aspect spends its share of alpha over its own tests: a look at which an aspect
+    // cannot be tested yet (too little history) costs it nothing.
+    r.tests++;
+    const double alpha_look = canary::AlphaAtLook(alpha_aspect, r.tests);
+    r.alpha = alpha_look;
     const double diff = Mean(c) - Mean(b);
     r.effect = a == kGrowth ? diff : std::exp(diff) - 1;
     r.p_value = test.p_value;

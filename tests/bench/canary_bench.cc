@@ -44,6 +44,7 @@ double Quantile(std::vector<double> v, double q) {
 
 int main(int argc, char** argv) {
   int runs = 100, baseline_pods = 4, canary_pods = 2;
+  double step_seconds = 15;  // The live predictor's cycle (engine interval_seconds).
   bool json = false;
   std::string write_path, write_scenario = "aa";
   uint64_t seed = 1;
@@ -123,7 +124,7 @@ int main(int argc, char** argv) {
         return 1;
       }
       BacktestOptions bo;
-      bo.step_seconds = 30;
+      bo.step_seconds = step_seconds;
       bo.start_s = sc->rollout_t;
       bo.end_s = sc->end_t;
       double fail_t = 0;

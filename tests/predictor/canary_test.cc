@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "oomcast/predictor/canary_config.h"
+#include "oomcast/predictor/canary_metrics.h"
 #include "oomcast/predictor/canary_replay.h"
 #include "oomcast/predictor/canary_sim.h"
 #include "oomcast/predictor/config.h"
@@ -306,4 +307,33 @@ TEST_CASE("the CLI replays an OpenMetrics file with kube_pod_labels") {
   CHECK(RunCanaryCommand({"--openmetrics", path}, out2, err2) == 2);
   CHECK(RunCanaryCommand({"--bogus", "1"}, out2, err2) == 2);
   CHECK(err2.str().find("unknown flag --bogus") != std::string::npos);
+}
+
+TEST_CASE("serve's canary monitor publishes the three families") {
+  auto m = CanaryMonitor::Create({Comparison()});
+  REQUIRE(m.ok());
+  auto pods = Fleet(1.3, 0);
+  ForecastSnapshot snap;
+  for (double t = 0; t <= 3600; t += 30) {
+    snap.forecasts = std::make_shared<const std::vector<Forecast>>(At(t, pods));
+    snap.last_success_unix_s = t;
+    (*m)->Update(t, snap);
+  }
+  const std::string text = (*m)->Render();
+  CHECK(text.find("memory_canary_verdict{namespace=\"shop\",canary=\"cart\",verdict=\"fail\"} 1") !=
+        std::string::npos);
+  CHECK(text.find("memory_canary_verdict{namespace=\"shop\",canary=\"cart\",verdict=\"pass\"} 0") !=
+        std::string::npos);
+  CHECK(text.find("memory_canary_p_value{namespace=\"shop\",canary=\"cart\"}") !=
+        std::string::npos);
+  CHECK(text.find("memory_canary_effect{namespace=\"shop\",canary=\"cart\",aspect=\"level\"} 0.") !=
+        std::string::npos);
+  // A stale snapshot is not evaluated: the verdict stays.
+  snap.last_success_unix_s = 0;
+  (*m)->Update(7200, snap);
+  CHECK((*m)->Verdicts()[0].t == 3600);
+  // Without comparisons there is nothing to publish.
+  auto none = CanaryMonitor::Create({});
+  REQUIRE(none.ok());
+  CHECK((*none)->Render().empty());
 }

@@ -80,10 +80,11 @@ const char* CanaryAspectName(size_t aspect);  // "level", "growth", "spread".
 
 struct CanaryAspectResult {
   bool tested = false;      // False: too few usable pods for this aspect at the last look.
+  size_t tests = 0;         // Looks of this watch at which the aspect was tested.
   double effect = kNaN;     // Level, spread: canary / baseline - 1; growth: bytes per second.
   double tolerance = kNaN;  // The effect allowed (same unit).
   double p_value = kNaN;    // Raw one-sided p-value of the last look's test.
-  double alpha = kNaN;      // The level this look's p-value had to reach.
+  double alpha = kNaN;      // The level this test's p-value had to reach (AlphaAtLook(tests)).
   // p_value scaled to the whole watch (p / alpha_at_look x alpha, capped at 1): compare with
   // CanaryTolerances::alpha.
   double adjusted_p_value = kNaN;
