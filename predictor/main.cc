@@ -12,6 +12,7 @@
 #include "oomcast/predictor/canary_replay.h"
 #include "oomcast/predictor/commands.h"
 #include "oomcast/predictor/config.h"
+#include "oomcast/predictor/history_client.h"
 #include "oomcast/predictor/simulator.h"
 #include "oomcast/predictor/version.h"
 #include "oomcast/units.h"
@@ -64,17 +65,6 @@ int Usage(const std::string& error) {
 bool IsBool(std::string_view name) {
   return IsPredictorBoolFlag(name) || name == "help" || name == "summary-json";
 }
-
-// A clock stopped at one instant: `once --at` evaluates the past as if it were now.
-class FixedClock final : public Clock {
- public:
-  explicit FixedClock(double t) : t_(t) {}
-  double NowUnixSeconds() const override { return t_; }
-  void SleepFor(double seconds) override { t_ += seconds; }
-
- private:
-  double t_;
-};
 
 // `simulate`: its own flags (no TSDB, no model).
 int Simulate(const std::vector<std::string>& args) {
@@ -245,7 +235,7 @@ int main(int argc, char** argv) {
   }
 
   SystemClock system_clock;
-  FixedClock fixed_clock(at);
+  ReplayClock fixed_clock(at);  // `once --at`: the past evaluated as if it were now.
   Clock& clock = std::isnan(at) ? static_cast<Clock&>(system_clock) : fixed_clock;
   auto http = NewCpprestHttpClient(config.http);
   if (!http.ok()) return Usage(http.status().message());

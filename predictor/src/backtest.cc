@@ -7,11 +7,13 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "oomcast/log.h"
+#include "oomcast/units.h"
+
 namespace oomcast::predictor {
 namespace {
 
-constexpr double kMergeSeconds = 900;       // Kills closer than this form one episode (score.py).
-constexpr double kDropAfterSeconds = 3600;  // The engine forgets containers silent this long.
+constexpr double kMergeSeconds = 900;  // Kills closer than this form one episode (score.py).
 
 bool KeyFromLabels(const Labels& labels, ContainerKey* key) {
   auto ns = labels.find("namespace");
@@ -126,15 +128,15 @@ HistoryMap HistoryFromSeries(const std::vector<SeriesData>& memory,
   return out;
 }
 
-void WriteRecordJson(const BacktestRecord& r, std::ostream& out) {
+void WriteRecordJson(const Forecast& r, std::ostream& out) {
   std::string s;
   s.reserve(320);
   s += "{\"namespace\":";
-  AppendString(&s, r.key ? r.key->namespace_name : std::string());
+  AppendString(&s, r.key.namespace_name);
   s += ",\"pod\":";
-  AppendString(&s, r.key ? r.key->pod : std::string());
+  AppendString(&s, r.key.pod);
   s += ",\"container\":";
-  AppendString(&s, r.key ? r.key->container : std::string());
+  AppendString(&s, r.key.container);
   s += ',';
   AppendNumber(&s, "t", r.t, "%.3f");
   s += ',';
@@ -157,50 +159,166 @@ void WriteRecordJson(const BacktestRecord& r, std::ostream& out) {
   out << s;
 }
 
-Status ReplayHistory(const HistoryMap& history, const BacktestOptions& options,
-                     const std::function<void(const BacktestRecord&)>& sink) {
+Status ReplayHistory(HistoryPrometheusClient* client, ReplayClock* clock,
+                     const BacktestOptions& options,
+                     const std::function<void(const Forecast&)>& sink) {
   const double step = options.step_seconds;
   if (!(step > 0)) return InvalidArgumentError("backtest: step must be > 0 seconds");
-  double first = kInf, last = -kInf;
-  for (const auto& [key, h] : history) {
-    if (h.t.empty()) continue;
-    first = std::min(first, h.t.front());
-    last = std::max(last, h.t.back());
-  }
-  if (!std::isfinite(first)) return FailedPreconditionError("backtest: no memory samples");
-  const double start =
-      std::isnan(options.start_s) ? std::ceil(first / step) * step : options.start_s;
-  const double end = std::isnan(options.end_s) ? last : options.end_s;
-  if (end < start) return InvalidArgumentError("backtest: end is before start");
-  const long steps = static_cast<long>(std::floor((end - start) / step + 1e-9)) + 1;
-  for (const auto& [key, h] : history) {
-    ContainerModel model(&options.model);
-    size_t next = 0;
-    for (long k = 0; k < steps; ++k) {
-      const double t = start + static_cast<double>(k) * step;
-      while (next < h.t.size() && h.t[next] <= t) {
-        model.Observe(h.t[next], h.bytes[next], h.LimitAt(h.t[next]));
-        ++next;
+  double start = options.start_s;
+  double end = options.end_s;
+  if (std::isnan(start) || std::isnan(end)) {
+    auto range = client->TimeRange(
+        ScopeToNamespaces(options.engine.queries.memory_query, options.engine.queries.namespaces));
+    if (!range.ok()) {
+      if (range.status().code() == StatusCode::kNotFound) {
+        return FailedPreconditionError("backtest: no memory samples");
       }
-      if (model.last_sample_t() == 0) continue;
-      if (t - model.last_sample_t() > kDropAfterSeconds) continue;
-      const double limit = h.LimitAt(t);
-      const ModelOutput o = model.Forecast(t, limit);
-      BacktestRecord r;
-      r.key = &key;
-      r.t = t;
-      r.rss_bytes = model.last_sample_bytes();
-      r.limit_bytes = limit;
-      r.growth_rate_bytes_per_second = o.growth_rate_bytes_per_second;
-      r.acceleration_bytes_per_second2 = o.acceleration_bytes_per_second2;
-      r.eta_seconds = o.eta_seconds;
-      r.risk = o.risk;
-      r.oom_predicted = o.oom_predicted;
-      r.warming_up = o.warming_up;
-      sink(r);
+      return range.status().WithContext("backtest");
     }
+    if (std::isnan(start)) start = std::ceil(range->first / step) * step;
+    if (std::isnan(end)) end = range->second;
+  }
+  if (end < start) return InvalidArgumentError("backtest: end is before start");
+  EngineConfig config = options.engine;
+  config.publish_warming_up = true;  // Recorded, marked: the scorer sees every evaluation.
+  Engine engine(config, client, clock);
+  const long steps = static_cast<long>(std::floor((end - start) / step + 1e-9)) + 1;
+  // The engine starts one step before the first evaluation, unrecorded: its first cycle
+  // backfills the window with query_range (step-aligned values, as for a live predictor
+  // starting then), and from the first evaluation on it ingests raw samples like a running one.
+  // From the data's start (the default) that backfill is empty: every sample arrives raw.
+  for (long k = -1; k < steps; ++k) {
+    const double t = start + static_cast<double>(k) * step;
+    clock->Set(t);
+    Status st = engine.RunCycle();
+    if (!st.ok()) return st.WithContext("backtest cycle at " + FormatRfc3339(t));
+    if (k < 0) continue;
+    const ForecastSnapshot snapshot = engine.Snapshot();
+    for (const Forecast& f : *snapshot.forecasts) sink(f);
   }
   return Status::Ok();
+}
+
+namespace {
+
+std::vector<RecordedSeries> RecordedFromHistory(const HistoryMap& history,
+                                                const QueryConfig& queries) {
+  const std::string memory = MetricNameOf(queries.memory_query);
+  const std::string limit = MetricNameOf(queries.limit_query);
+  std::vector<RecordedSeries> out;
+  out.reserve(2 * history.size());
+  for (const auto& [key, h] : history) {
+    Labels labels{
+        {"namespace", key.namespace_name}, {"pod", key.pod}, {"container", key.container}};
+    out.push_back({memory, labels, h.t, h.bytes});
+    if (!h.limit_t.empty()) out.push_back({limit, labels, h.limit_t, h.limit_bytes});
+  }
+  return out;
+}
+
+// Raw samples of `selector` in (start, end], fetched with instant queries of a range selector at
+// the end of each chunk of at most chunk_seconds; series merged by labels.
+StatusOr<std::vector<SeriesData>> RawInChunks(PrometheusClient* client, const std::string& selector,
+                                              double start, double end, double chunk_seconds,
+                                              const std::function<void()>& on_chunk) {
+  std::map<Labels, SeriesData> merged;
+  for (double from = start; from < end; from += chunk_seconds) {
+    const double to = std::min(end, from + chunk_seconds);
+    auto r = client->Query(
+        selector + "[" + std::to_string(static_cast<long long>(std::ceil(to - from))) + "s]", to);
+    if (!r.ok()) return r.status();
+    for (auto& s : r->series) {
+      auto& m = merged[s.labels];
+      if (m.labels.empty()) m.labels = s.labels;
+      for (size_t i = 0; i < s.timestamps_s.size(); ++i) {
+        // Chunks may share their boundary instant: keep each timestamp once, in order.
+        if (!m.timestamps_s.empty() && s.timestamps_s[i] <= m.timestamps_s.back()) continue;
+        m.timestamps_s.push_back(s.timestamps_s[i]);
+        m.values.push_back(s.values[i]);
+      }
+    }
+    if (on_chunk) on_chunk();
+  }
+  std::vector<SeriesData> out;
+  out.reserve(merged.size());
+  for (auto& [labels, s] : merged) out.push_back(std::move(s));
+  return out;
+}
+
+}  // namespace
+
+std::string MetricNameOf(std::string_view selector) {
+  const size_t end = selector.find_first_of("{[ ");
+  return std::string(selector.substr(0, end));
+}
+
+Status ReplayHistory(const HistoryMap& history, const BacktestOptions& options,
+                     const std::function<void(const Forecast&)>& sink) {
+  ReplayClock clock;
+  HistoryPrometheusClient client(RecordedFromHistory(history, options.engine.queries), &clock,
+                                 PredictorLabels());
+  return ReplayHistory(&client, &clock, options, sink);
+}
+
+StatusOr<std::vector<RecordedSeries>> FetchRecorded(
+    PrometheusClient* client, const QueryConfig& queries, double start_s, double end_s,
+    double chunk_seconds, const std::function<void(size_t, size_t)>& progress) {
+  if (!(chunk_seconds > 0)) return InvalidArgumentError("history pull: chunk must be > 0 s");
+  struct Pull {
+    std::string selector;
+    bool optional;
+  };
+  std::vector<Pull> pulls = {{queries.memory_query, false}, {queries.limit_query, false}};
+  if (!queries.pod_labels_query.empty()) pulls.push_back({queries.pod_labels_query, true});
+  const size_t chunks =
+      end_s > start_s ? static_cast<size_t>(std::ceil((end_s - start_s) / chunk_seconds)) : 0;
+  const size_t total = chunks * pulls.size();
+  size_t done = 0;
+  std::vector<RecordedSeries> out;
+  for (const Pull& pull : pulls) {
+    const std::string selector = ScopeToNamespaces(pull.selector, queries.namespaces);
+    auto raw = RawInChunks(client, selector, start_s, end_s, chunk_seconds, [&] {
+      ++done;
+      if (progress) progress(done, total);
+    });
+    if (!raw.ok()) {
+      if (pull.optional) {
+        LogWarn("pod labels pull failed; replaying without pod labels",
+                {{"err", raw.status().ToString()}});
+        continue;
+      }
+      return raw.status().WithContext("history of " + selector);
+    }
+    const std::string metric = MetricNameOf(pull.selector);
+    for (SeriesData& s : *raw) {
+      s.labels.erase("__name__");
+      out.push_back({metric, std::move(s.labels), std::move(s.timestamps_s), std::move(s.values)});
+    }
+  }
+  return out;
+}
+
+StatusOr<HistoryMap> HistoryFromClient(HistoryPrometheusClient* client,
+                                       const QueryConfig& queries) {
+  QueryConfig scoped = queries;
+  scoped.pod_labels_query.clear();
+  double first = kInf;
+  for (const std::string* q : {&queries.memory_query, &queries.limit_query}) {
+    auto range = client->TimeRange(ScopeToNamespaces(*q, queries.namespaces));
+    if (range.ok()) first = std::min(first, range->first);
+  }
+  if (!std::isfinite(first)) return HistoryMap{};
+  const double now = client->Now();
+  if (now < first) return HistoryMap{};
+  auto recorded = FetchRecorded(client, scoped, first - 1, now, now - first + 1);
+  if (!recorded.ok()) return recorded.status();
+  const std::string memory = MetricNameOf(queries.memory_query);
+  std::vector<SeriesData> mem, lim;
+  for (RecordedSeries& r : *recorded) {
+    SeriesData d{std::move(r.labels), std::move(r.timestamps_s), std::move(r.values)};
+    (r.metric == memory ? mem : lim).push_back(std::move(d));
+  }
+  return HistoryFromSeries(mem, lim);
 }
 
 StatusOr<std::vector<TruthSeries>> ParseTruthJson(std::string_view text) {
@@ -438,28 +556,40 @@ void WriteSummaryText(const ScoreSummary& s, std::ostream& out) {
   if (s.truth_inferred) out << "(kills inferred from the data: no truth file)\n";
 }
 
+StatusOr<BacktestRun> RunBacktest(HistoryPrometheusClient* client, ReplayClock* clock,
+                                  const BacktestOptions& options,
+                                  const std::vector<TruthSeries>* truth, std::ostream* records_out,
+                                  bool keep_forecasts) {
+  BacktestRun run;
+  std::map<ContainerKey, AlarmSeries> alarms;
+  Status st = ReplayHistory(client, clock, options, [&](const Forecast& f) {
+    if (records_out != nullptr) WriteRecordJson(f, *records_out);
+    alarms[f.key].emplace_back(f.t, f.oom_predicted);
+    if (keep_forecasts) {
+      Forecast& kept = run.forecasts[f.key].emplace_back(f);
+      kept.pod_labels = nullptr;
+    }
+  });
+  if (!st.ok()) return st;
+  auto history = HistoryFromClient(client, options.engine.queries);
+  if (!history.ok()) return history.status().WithContext("backtest");
+  run.history = std::move(*history);
+  run.truth = truth != nullptr ? *truth : InferKills(run.history);
+  run.summary = ScoreAlarms(run.truth, alarms, options.score_horizon_seconds,
+                            options.score_tolerance_seconds);
+  run.summary.truth_inferred = truth == nullptr;
+  return run;
+}
+
 StatusOr<ScoreSummary> RunBacktest(const HistoryMap& history, const BacktestOptions& options,
                                    const std::vector<TruthSeries>* truth,
                                    std::ostream* records_out) {
-  std::map<ContainerKey, AlarmSeries> alarms;
-  const ContainerKey* current = nullptr;
-  AlarmSeries* current_series = nullptr;
-  Status st = ReplayHistory(history, options, [&](const BacktestRecord& r) {
-    if (records_out != nullptr) WriteRecordJson(r, *records_out);
-    if (r.key != current) {
-      current = r.key;
-      current_series = &alarms[*r.key];
-    }
-    current_series->emplace_back(r.t, r.oom_predicted);
-  });
-  if (!st.ok()) return st;
-  std::vector<TruthSeries> inferred;
-  if (truth == nullptr) inferred = InferKills(history);
-  ScoreSummary summary =
-      ScoreAlarms(truth ? *truth : inferred, alarms, options.score_horizon_seconds,
-                  options.score_tolerance_seconds);
-  summary.truth_inferred = truth == nullptr;
-  return summary;
+  ReplayClock clock;
+  HistoryPrometheusClient client(RecordedFromHistory(history, options.engine.queries), &clock,
+                                 PredictorLabels());
+  auto run = RunBacktest(&client, &clock, options, truth, records_out);
+  if (!run.ok()) return run.status();
+  return std::move(run->summary);
 }
 
 }  // namespace oomcast::predictor

@@ -12,6 +12,7 @@
 #include "oomcast/predictor/canary_metrics.h"
 #include "oomcast/predictor/engine.h"
 #include "oomcast/predictor/exporter.h"
+#include "oomcast/predictor/history_client.h"
 #include "oomcast/predictor/openmetrics.h"
 #include "oomcast/predictor/report.h"
 #include "oomcast/units.h"
@@ -73,22 +74,6 @@ int RunServe(const PredictorConfig& config, PrometheusClient* client, Clock* clo
 namespace oomcast::predictor {
 namespace {
 
-Forecast ToForecast(const BacktestRecord& r) {
-  Forecast f;
-  f.key = *r.key;
-  f.t = r.t;
-  f.last_sample_t = r.t;
-  f.rss_bytes = r.rss_bytes;
-  f.limit_bytes = r.limit_bytes;
-  f.growth_rate_bytes_per_second = r.growth_rate_bytes_per_second;
-  f.acceleration_bytes_per_second2 = r.acceleration_bytes_per_second2;
-  f.eta_seconds = r.eta_seconds;
-  f.risk = r.risk;
-  f.oom_predicted = r.oom_predicted;
-  f.warming_up = r.warming_up;
-  return f;
-}
-
 void PrintForecasts(std::vector<Forecast> forecasts, OutputFormat format, double horizon_s,
                     std::ostream& out) {
   std::sort(forecasts.begin(), forecasts.end(), [](const Forecast& a, const Forecast& b) {
@@ -107,80 +92,58 @@ void PrintForecasts(std::vector<Forecast> forecasts, OutputFormat format, double
       << FormatDurationHuman(horizon_s) << " (ETA * = warming up: too little data since start)\n";
 }
 
-// Raw samples of `selector` in (start, end], fetched with instant queries of a range selector
-// (`sel[7200s]` at the end of each chunk) so that the replay sees the samples themselves, as the
-// live predictor's incremental ingest does, not query_range's step-aligned lookback copies.
-StatusOr<std::vector<SeriesData>> RawInChunks(PrometheusClient* client, const std::string& selector,
-                                              double start, double end) {
-  constexpr double kChunkSeconds = 7200;
-  std::map<Labels, SeriesData> merged;
-  for (double from = start; from < end; from += kChunkSeconds) {
-    double to = std::min(end, from + kChunkSeconds);
-    auto r = client->Query(
-        selector + "[" + std::to_string(static_cast<long long>(std::ceil(to - from))) + "s]", to);
-    if (!r.ok()) return r.status();
-    for (auto& s : r->series) {
-      auto& m = merged[s.labels];
-      m.labels = s.labels;
-      for (size_t i = 0; i < s.timestamps_s.size(); ++i) {
-        // Chunks share their boundary instant: keep each timestamp once, in order.
-        if (!m.timestamps_s.empty() && s.timestamps_s[i] <= m.timestamps_s.back()) continue;
-        m.timestamps_s.push_back(s.timestamps_s[i]);
-        m.values.push_back(s.values[i]);
-      }
-    }
+// The metrics of a history file the engine reads (memory, limits, pod labels): the others are
+// skipped while reading.
+OpenMetricsOptions HistoryFileOptions(const QueryConfig& queries) {
+  OpenMetricsOptions options;
+  options.metrics = {MetricNameOf(queries.memory_query), MetricNameOf(queries.limit_query)};
+  if (!queries.pod_labels_query.empty()) {
+    options.metrics.push_back(MetricNameOf(queries.pod_labels_query));
   }
-  std::vector<SeriesData> out;
-  for (auto& [labels, s] : merged) out.push_back(std::move(s));
-  return out;
-}
-
-std::string MetricName(const std::string& selector) {
-  size_t end = selector.find_first_of("{[ ");
-  return selector.substr(0, end);
+  return options;
 }
 
 }  // namespace
 
 int RunOnceOpenMetrics(const PredictorConfig& config, const std::string& path, double at_unix_s,
                        OutputFormat format, std::ostream& out, std::ostream& err) {
-  auto data = ReadOpenMetricsFile(path);
+  auto data = ReadOpenMetricsFile(path, HistoryFileOptions(config.engine.queries));
   if (!data.ok()) {
     err << "oomcast-predictor once: " << data.status().ToString() << "\n";
     return 2;
   }
-  HistoryMap history = HistoryFromOpenMetrics(*data, MetricName(config.engine.queries.memory_query),
-                                              MetricName(config.engine.queries.limit_query));
-  if (history.empty()) {
+  const size_t samples = data->samples;
+  ReplayClock clock;
+  HistoryPrometheusClient history(RecordedFromOpenMetrics(std::move(*data)), &clock,
+                                  PredictorLabels());
+  auto range = history.TimeRange(
+      ScopeToNamespaces(config.engine.queries.memory_query, config.engine.queries.namespaces));
+  if (!range.ok()) {
     err << "oomcast-predictor once: " << path << ": no memory series with namespace, pod and "
         << "container labels\n";
     return 1;
   }
-  double newest = 0;
-  for (const auto& [key, h] : history) {
-    if (!h.t.empty()) newest = std::max(newest, h.t.back());
-  }
+  // The live predictor, running since the first sample at its interval, at `at` (or at the
+  // newest sample): cycles are placed so that the last one is at that instant.
   BacktestOptions options;
-  options.model = config.engine.model;
-  options.end_s = std::isnan(at_unix_s) ? newest : at_unix_s;
-  options.start_s = options.end_s;
+  options.engine = config.engine;
+  options.step_seconds = config.engine.interval_seconds;
+  options.end_s = std::isnan(at_unix_s) ? range->second : at_unix_s;
+  options.start_s =
+      options.end_s -
+      std::max(0.0, std::floor((options.end_s - range->first) / options.step_seconds)) *
+          options.step_seconds;
   std::vector<Forecast> forecasts;
-  Status st = ReplayHistory(history, options, [&](const BacktestRecord& r) {
-    // Like the live engine, containers silent for longer than staleAfter are not current.
-    auto it = history.find(*r.key);
-    double last = 0;
-    for (double t : it->second.t) {
-      if (t <= r.t) last = t;
-    }
-    if (r.t - last <= config.engine.stale_after_seconds) forecasts.push_back(ToForecast(r));
+  Status st = ReplayHistory(&history, &clock, options, [&](const Forecast& f) {
+    if (f.t == options.end_s) forecasts.push_back(f);
   });
   if (!st.ok()) {
     err << "oomcast-predictor once: " << st.ToString() << "\n";
     return 1;
   }
   if (format == OutputFormat::kTable) {
-    out << "Forecast at " << FormatRfc3339(options.end_s) << " from " << path << " ("
-        << data->samples << " samples)\n\n";
+    out << "Forecast at " << FormatRfc3339(options.end_s) << " from " << path << " (" << samples
+        << " samples)\n\n";
   }
   PrintForecasts(std::move(forecasts), format, config.engine.model.horizon_seconds, out);
   return 0;
@@ -188,38 +151,44 @@ int RunOnceOpenMetrics(const PredictorConfig& config, const std::string& path, d
 
 int RunBacktest(const PredictorConfig& config, const BacktestRequest& req, PrometheusClient* client,
                 std::ostream& out, std::ostream& err) {
-  HistoryMap history;
   BacktestOptions options;
-  options.model = config.engine.model;
+  options.engine = config.engine;
   options.step_seconds = req.eval_step_seconds;
+  options.start_s = req.start_s;
+  options.end_s = req.end_s;
+  std::vector<RecordedSeries> recorded;
   if (!req.openmetrics_path.empty()) {
-    auto data = ReadOpenMetricsFile(req.openmetrics_path);
+    auto data =
+        ReadOpenMetricsFile(req.openmetrics_path, HistoryFileOptions(config.engine.queries));
     if (!data.ok()) {
       err << "oomcast-predictor backtest: " << data.status().ToString() << "\n";
       return 2;
     }
-    history = HistoryFromOpenMetrics(*data, MetricName(config.engine.queries.memory_query),
-                                     MetricName(config.engine.queries.limit_query));
-    options.start_s = req.start_s;
-    options.end_s = req.end_s;
+    recorded = RecordedFromOpenMetrics(std::move(*data));
   } else {
-    // The model needs its window of history before the first evaluation.
-    double from = req.start_s - config.engine.window_seconds;
-    auto mem = RawInChunks(client, config.engine.queries.memory_query, from, req.end_s);
-    if (!mem.ok()) {
-      err << "oomcast-predictor backtest: " << mem.status().ToString() << "\n";
+    // The engine's first cycle backfills its window before the start, and instant queries of
+    // limits look back up to 5 minutes: pull that much more. Pod labels are not pulled (the
+    // records and scores do not use them).
+    const double from = req.start_s - config.engine.window_seconds - 300;
+    QueryConfig queries = config.engine.queries;
+    queries.pod_labels_query.clear();
+    auto pulled =
+        FetchRecorded(client, queries, from, req.end_s, 7200, [&](size_t done, size_t total) {
+          err << "oomcast-predictor backtest: pulled history " << done << "/" << total
+              << " queries\n";
+        });
+    if (!pulled.ok()) {
+      err << "oomcast-predictor backtest: " << pulled.status().ToString() << "\n";
       return 1;
     }
-    auto lim = RawInChunks(client, config.engine.queries.limit_query, from, req.end_s);
-    if (!lim.ok()) {
-      err << "oomcast-predictor backtest: " << lim.status().ToString() << "\n";
-      return 1;
-    }
-    history = HistoryFromSeries(*mem, *lim);
-    options.start_s = req.start_s;
-    options.end_s = req.end_s;
+    recorded = std::move(*pulled);
   }
-  if (history.empty()) {
+  ReplayClock clock;
+  HistoryPrometheusClient history(std::move(recorded), &clock, PredictorLabels());
+  if (!history
+           .TimeRange(ScopeToNamespaces(config.engine.queries.memory_query,
+                                        config.engine.queries.namespaces))
+           .ok()) {
     err << "oomcast-predictor backtest: no memory series with namespace, pod and container "
            "labels\n";
     return 1;
@@ -247,17 +216,17 @@ int RunBacktest(const PredictorConfig& config, const BacktestRequest& req, Prome
     }
     records = &file;
   }
-  auto summary = predictor::RunBacktest(history, options, truth_ptr, records);
-  if (!summary.ok()) {
-    err << "oomcast-predictor backtest: " << summary.status().ToString() << "\n";
+  auto run = predictor::RunBacktest(&history, &clock, options, truth_ptr, records);
+  if (!run.ok()) {
+    err << "oomcast-predictor backtest: " << run.status().ToString() << "\n";
     return 1;
   }
   // With records on stdout the summary goes to stderr so the stream stays JSON lines.
   std::ostream& sout = records == &out ? err : out;
   if (req.summary_json)
-    WriteSummaryJson(*summary, sout);
+    WriteSummaryJson(run->summary, sout);
   else
-    WriteSummaryText(*summary, sout);
+    WriteSummaryText(run->summary, sout);
   return 0;
 }
 

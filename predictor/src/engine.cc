@@ -70,14 +70,19 @@ Engine::Engine(EngineConfig config, PrometheusClient* client, Clock* clock)
   snapshot_.stale_after_seconds = config_.stale_after_seconds;
 }
 
-std::string Engine::Scoped(const std::string& selector) const {
-  if (config_.queries.namespaces.empty()) return selector;
+std::string ScopeToNamespaces(const std::string& selector,
+                              const std::vector<std::string>& namespaces) {
+  if (namespaces.empty()) return selector;
   std::string alt;
-  for (const auto& ns : config_.queries.namespaces) {
+  for (const auto& ns : namespaces) {
     if (!alt.empty()) alt += "|";
     alt += RegexEscape(ns);
   }
   return AddMatchers(selector, "namespace=~\"" + alt + "\"");
+}
+
+std::string Engine::Scoped(const std::string& selector) const {
+  return ScopeToNamespaces(selector, config_.queries.namespaces);
 }
 
 Status Engine::RunCycle() {

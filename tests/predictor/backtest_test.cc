@@ -76,21 +76,21 @@ TEST_CASE("replay feeds only samples up to each evaluation time", "[backtest]") 
   options.step_seconds = 30;
   options.end_s = h.t.front() + 3600;
   size_t records = 0;
-  Status st = ReplayHistory(history, options, [&](const BacktestRecord& r) {
+  Status st = ReplayHistory(history, options, [&](const Forecast& r) {
     ++records;
     // rss is the newest sample <= t.
     auto it = std::upper_bound(h.t.begin(), h.t.end(), r.t);
     REQUIRE(it != h.t.begin());
     CHECK(r.rss_bytes == h.bytes[static_cast<size_t>(it - h.t.begin()) - 1]);
-    CHECK(*r.key == kKey);
+    CHECK(r.last_sample_t == *(it - 1));
+    CHECK(r.key == kKey);
     CHECK(r.limit_bytes == 1e9);
   });
   REQUIRE(st.ok());
   CHECK(records == 121);
   BacktestOptions bad;
   bad.step_seconds = 0;
-  CHECK(ReplayHistory(history, bad, [](const BacktestRecord&) {}).code() ==
-        StatusCode::kInvalidArgument);
+  CHECK(ReplayHistory(history, bad, [](const Forecast&) {}).code() == StatusCode::kInvalidArgument);
 }
 
 TEST_CASE("kills are inferred from the data and the leak is forecast", "[backtest]") {
@@ -130,8 +130,8 @@ TEST_CASE("kills are inferred from the data and the leak is forecast", "[backtes
 }
 
 TEST_CASE("record JSON writes non-finite numbers as null", "[backtest]") {
-  BacktestRecord r;
-  r.key = &kKey;
+  Forecast r;
+  r.key = kKey;
   r.t = 1767225600;
   r.rss_bytes = 123;
   std::ostringstream out;

@@ -6,3 +6,5 @@ oomcast_add_unit_test(report_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/report_test.
                       LIBS oomcast::predictor)
 oomcast_add_unit_test(exporter_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/exporter_test.cc
                       LIBS oomcast::predictor)
+oomcast_add_unit_test(history_client_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/history_client_test.cc
+                      LIBS oomcast::predictor)

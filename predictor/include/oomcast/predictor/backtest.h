@@ -1,8 +1,8 @@
-// Backtest: replays memory history through ContainerModel exactly as the live predictor would
-// have seen it (at each evaluation time t only samples <= t have been fed), writes one record per
-// container per evaluation step, and scores the alarms against known or inferred OOM kills with
-// the definitions of tools/score.py (horizon 900 s, tolerance 300 s, kills < 900 s apart form
-// one episode).
+// Backtest: replays memory history through the live predictor's Engine (a
+// HistoryPrometheusClient answers its queries with the data up to each evaluation time only),
+// writes one record per published forecast, and scores the alarms against known or inferred OOM
+// kills with the definitions of tools/score.py (horizon 900 s, tolerance 300 s, grace 60 s,
+// kills < 900 s apart form one episode).
 #pragma once
 
 #include <cstddef>
@@ -13,7 +13,9 @@
 #include <string_view>
 #include <vector>
 
+#include "oomcast/predictor/engine.h"
 #include "oomcast/predictor/forecast.h"
+#include "oomcast/predictor/history_client.h"
 #include "oomcast/predictor/model.h"
 #include "oomcast/predictor/openmetrics.h"
 #include "oomcast/prometheus_client.h"
@@ -32,6 +34,9 @@ struct ContainerHistory {
 };
 using HistoryMap = std::map<ContainerKey, ContainerHistory>;
 
+// The metric name of a selector: "container_memory_rss" for `container_memory_rss{a="b"}`.
+std::string MetricNameOf(std::string_view selector);
+
 // Builds the history from OpenMetrics data: series of `memory_metric` and `limit_metric`,
 // keyed by their namespace, pod and container labels (series lacking them are skipped).
 HistoryMap HistoryFromOpenMetrics(
@@ -43,39 +48,57 @@ HistoryMap HistoryFromSeries(const std::vector<SeriesData>& memory,
                              const std::vector<SeriesData>& limits);
 
 struct BacktestOptions {
-  double step_seconds = 30;  // Evaluation step.
+  double step_seconds = 30;  // Evaluation step: one engine cycle per step.
   double start_s = kNaN;     // First evaluation time; NaN: the first sample, rounded up to step.
   double end_s = kNaN;       // Last evaluation time; NaN: the newest sample.
-  ModelConfig model;
+  // The live engine's settings the replay runs with: queries (memory series, limits, pod labels,
+  // namespaces), model, backfill window, query step, staleness and drop-after. The replay records
+  // warming-up forecasts too (marked warming_up), whatever publish_warming_up says.
+  EngineConfig engine;
   // Scoring windows (tools/score.py defaults).
   double score_horizon_seconds = 900;
   double score_tolerance_seconds = 300;
+  double score_grace_seconds = 60;
 };
 
-// One forecast of the replay.
-struct BacktestRecord {
-  const ContainerKey* key = nullptr;  // Valid during the sink call.
-  double t = 0;
-  double rss_bytes = kNaN;
-  double limit_bytes = kNaN;
-  double growth_rate_bytes_per_second = 0;
-  double acceleration_bytes_per_second2 = 0;
-  double eta_seconds = kInf;
-  double risk = 0;
-  bool oom_predicted = false;
-  bool warming_up = true;
-};
-
-// Writes `record` as one JSON line: {"namespace","pod","container","t","rss","limit",
+// Writes `forecast` as one JSON line: {"namespace","pod","container","t","rss","limit",
 // "growth_rate","acceleration","eta_seconds","risk","oom_predicted","warming_up"}; non-finite
 // numbers (+Inf ETA, NaN limit) are written as null.
-void WriteRecordJson(const BacktestRecord& record, std::ostream& out);
+void WriteRecordJson(const Forecast& forecast, std::ostream& out);
 
-// Replays `history`: for every evaluation time, feeds each container the samples <= t it has not
-// seen, then calls `sink` with its forecast (containers with no sample yet are skipped).
-// InvalidArgument for a non-positive step or an empty time range.
+// Replays the history `client` holds through the real Engine, as the live predictor configured
+// with options.engine would have run: for every evaluation time t (start, start + step, ...,
+// <= end) the clock is set to t, the engine runs one cycle against `client` (which answers with
+// data up to t only: raw samples of a range selector, limits and pod labels as instant
+// queries), and `sink` gets every forecast the engine published at t. The engine starts one
+// step before `start` (unrecorded), where its first cycle backfills its window with query_range
+// as a live predictor starting then would; from the data's first sample (the default start)
+// that backfill is empty and every sample arrives raw. `client` must answer as of `clock`
+// (HistoryPrometheusClient(..., clock)). InvalidArgument for a non-positive step or an empty time
+// range; FailedPrecondition when the history has no memory samples; a failed cycle's error (a
+// replay has no TSDB to be down).
+Status ReplayHistory(HistoryPrometheusClient* client, ReplayClock* clock,
+                     const BacktestOptions& options,
+                     const std::function<void(const Forecast&)>& sink);
+
+// As above over a HistoryMap: its containers become series of the engine's memory and limit
+// metrics (the metric names of options.engine.queries) labelled namespace, pod and container.
 Status ReplayHistory(const HistoryMap& history, const BacktestOptions& options,
-                     const std::function<void(const BacktestRecord&)>& sink);
+                     const std::function<void(const Forecast&)>& sink);
+
+// The series the engine configured with `queries` reads from `client` (namespaces applied):
+// the memory and limit metrics and, when queries.pod_labels_query is set, the pod labels (a
+// failed pod labels pull is logged and skipped: they are optional). Raw samples in
+// (start_s, end_s], fetched with instant queries of range selectors (`sel[7200s]` at the end of
+// each chunk) so that the replay sees the samples themselves, as the live engine's incremental
+// ingest does. `progress`, when set, is called after each query with (done, total) queries.
+StatusOr<std::vector<RecordedSeries>> FetchRecorded(
+    PrometheusClient* client, const QueryConfig& queries, double start_s, double end_s,
+    double chunk_seconds = 7200, const std::function<void(size_t, size_t)>& progress = nullptr);
+
+// The memory and limit history of the containers the engine configured with `queries` reads
+// from `client`, every sample up to the client's now.
+StatusOr<HistoryMap> HistoryFromClient(HistoryPrometheusClient* client, const QueryConfig& queries);
 
 // Ground truth of one container, as in the dev corpus' truth.json.
 struct TruthSeries {
@@ -145,8 +168,24 @@ void WriteSummaryJson(const ScoreSummary& summary, std::ostream& out);
 // The summary as text, like score.py --by-family.
 void WriteSummaryText(const ScoreSummary& summary, std::ostream& out);
 
-// Replay + score in one call, for the CLI. Writes the records as JSON lines to `records_out`
-// when not null. `truth` null: kills are inferred from the history (InferKills).
+// What a backtest replayed and found.
+struct BacktestRun {
+  ScoreSummary summary;
+  HistoryMap history;              // Memory and limit samples of every container replayed.
+  std::vector<TruthSeries> truth;  // As given, or inferred (summary.truth_inferred).
+  // Every forecast recorded, per container in time order; filled when asked for (the report).
+  std::map<ContainerKey, std::vector<Forecast>> forecasts;
+};
+
+// Replay + score in one call, for the CLI: replays `client`'s history (see ReplayHistory),
+// writes every forecast as a JSON line to `records_out` when not null, and scores the alarms
+// against `truth` (null: kills inferred from the history with InferKills).
+StatusOr<BacktestRun> RunBacktest(HistoryPrometheusClient* client, ReplayClock* clock,
+                                  const BacktestOptions& options,
+                                  const std::vector<TruthSeries>* truth, std::ostream* records_out,
+                                  bool keep_forecasts = false);
+
+// As above over a HistoryMap (see the HistoryMap ReplayHistory); returns the summary.
 StatusOr<ScoreSummary> RunBacktest(const HistoryMap& history, const BacktestOptions& options,
                                    const std::vector<TruthSeries>* truth,
                                    std::ostream* records_out);

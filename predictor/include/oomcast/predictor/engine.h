@@ -50,6 +50,11 @@ struct EngineConfig {
 // series instead of building and freeing them every cycle.
 LabelAllowlist PredictorLabels();
 
+// `selector` restricted to `namespaces` (a namespace=~"a|b" matcher added, names regex-escaped);
+// unchanged when `namespaces` is empty. Every query the engine issues goes through this.
+std::string ScopeToNamespaces(const std::string& selector,
+                              const std::vector<std::string>& namespaces);
+
 // Counters of the engine's work, for /metrics. Monotonic except series_tracked.
 struct EngineStats {
   uint64_t cycles = 0;
