@@ -1,5 +1,6 @@
 #include "oomcast/predictor/canary_sim.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
@@ -72,8 +73,7 @@ StatusOr<CanaryScenario> MakeCanaryScenario(const CanaryScenarioOptions& o) {
     char name[64];
     std::snprintf(name, sizeof name, "%s-%s-%d", o.app.c_str(), is_canary ? "canary" : "stable",
                   is_canary ? i - o.baseline_pods : i);
-    ContainerKey key{o.namespace_name, name, "app"};
-    ContainerHistory& h = sc.history[key];
+    std::vector<double> ts, bytes;
     const double pod_start = is_canary ? sc.rollout_t : o.start_s;
     double instance_start = pod_start - (is_canary ? 0 : rng.Uniform(3600, 7 * 86400));
     bool restarted = false;
@@ -93,52 +93,43 @@ StatusOr<CanaryScenario> MakeCanaryScenario(const CanaryScenarioOptions& o) {
       // Start-up: the heap fills within the first minute of an instance.
       if (run < 60) v *= 0.6 + 0.4 * run / 60;
       v = std::min(1.0, std::max(0.01, v + noise * rng.Normal()));
-      h.t.push_back(t);
-      h.bytes.push_back(std::round(v * limit));
+      ts.push_back(t);
+      bytes.push_back(std::round(v * limit));
     }
-    h.limit_t.push_back(pod_start);
-    h.limit_bytes.push_back(limit);
-    auto labels = std::make_shared<std::map<std::string, std::string>>();
-    (*labels)["app"] = o.app;
-    (*labels)["track"] = is_canary ? "canary" : "stable";
-    sc.pod_labels[{o.namespace_name, name}].emplace_back(pod_start, std::move(labels));
+    const Labels container{{"namespace", o.namespace_name}, {"pod", name}, {"container", "app"}};
+    const Labels pod_labels{{"namespace", o.namespace_name},
+                            {"pod", name},
+                            {"label_app", o.app},
+                            {"label_track", is_canary ? "canary" : "stable"}};
+    sc.series.push_back({"container_memory_working_set_bytes", container, ts, bytes});
+    sc.series.push_back({"container_memory_rss", container, ts, bytes});
+    sc.series.push_back({"container_spec_memory_limit_bytes", container, ts,
+                         std::vector<double>(ts.size(), limit)});
+    sc.series.push_back({"kube_pod_labels", pod_labels, ts, std::vector<double>(ts.size(), 1)});
   }
   return sc;
 }
 
 void WriteCanaryScenarioOpenMetrics(const CanaryScenario& sc, std::ostream& out) {
-  char buf[96];
-  for (const char* metric : {"container_memory_working_set_bytes", "container_memory_rss"}) {
-    out << "# TYPE " << metric << " gauge\n";
-    for (const auto& [key, h] : sc.history) {
-      const std::string labels = "{namespace=\"" + key.namespace_name + "\",pod=\"" + key.pod +
-                                 "\",container=\"" + key.container + "\"}";
-      for (size_t i = 0; i < h.t.size(); ++i) {
-        std::snprintf(buf, sizeof buf, " %.0f %.3f\n", h.bytes[i], h.t[i]);
-        out << metric << labels << buf;
-      }
+  char buf[64];
+  // Series of one metric together (a metric family is written once).
+  std::vector<const RecordedSeries*> sorted;
+  for (const RecordedSeries& s : sc.series) sorted.push_back(&s);
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto* a, const auto* b) { return a->metric < b->metric; });
+  std::string last_metric;
+  for (const RecordedSeries* p : sorted) {
+    const RecordedSeries& s = *p;
+    if (s.metric != last_metric) out << "# TYPE " << s.metric << " gauge\n";
+    last_metric = s.metric;
+    std::string labels = "{";
+    for (const auto& [k, v] : s.labels) {
+      labels += (labels.size() > 1 ? "," : "") + k + "=\"" + v + "\"";
     }
-  }
-  out << "# TYPE container_spec_memory_limit_bytes gauge\n";
-  for (const auto& [key, h] : sc.history) {
-    const std::string labels = "{namespace=\"" + key.namespace_name + "\",pod=\"" + key.pod +
-                               "\",container=\"" + key.container + "\"}";
-    for (double t : h.t) {
-      std::snprintf(buf, sizeof buf, " %.0f %.3f\n", h.LimitAt(t), t);
-      out << "container_spec_memory_limit_bytes" << labels << buf;
-    }
-  }
-  out << "# TYPE kube_pod_labels gauge\n";
-  for (const auto& [key, h] : sc.history) {
-    PodLabelMap labels = PodLabelsAt(sc.pod_labels, key.namespace_name, key.pod, h.t.front());
-    std::string text = "{namespace=\"" + key.namespace_name + "\",pod=\"" + key.pod + "\"";
-    if (labels) {
-      for (const auto& [k, v] : *labels) text += ",label_" + k + "=\"" + v + "\"";
-    }
-    text += "}";
-    for (double t : h.t) {
-      std::snprintf(buf, sizeof buf, " 1 %.3f\n", t);
-      out << "kube_pod_labels" << text << buf;
+    labels += "}";
+    for (size_t i = 0; i < s.timestamps_s.size(); ++i) {
+      std::snprintf(buf, sizeof buf, " %.0f %.3f\n", s.values[i], s.timestamps_s[i]);
+      out << s.metric << labels << buf;
     }
   }
   out << "# EOF\n";

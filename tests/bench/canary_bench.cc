@@ -20,6 +20,7 @@
 
 #include "oomcast/predictor/canary_replay.h"
 #include "oomcast/predictor/canary_sim.h"
+#include "oomcast/predictor/engine.h"
 
 using namespace oomcast::predictor;
 
@@ -129,13 +130,14 @@ int main(int argc, char** argv) {
       bo.end_s = sc->end_t;
       double fail_t = 0;
       int aspect = -1;
-      auto st =
-          ReplayCanary(sc->history, sc->pod_labels, comparison, bo, [&](const CanaryVerdict& v) {
-            if (fail_t == 0 && v.verdict == CanaryVerdictKind::kFail) {
-              fail_t = v.t;
-              aspect = v.failed_aspect;
-            }
-          });
+      ReplayClock clock;
+      HistoryPrometheusClient client(std::move(sc->series), &clock, PredictorLabels());
+      auto st = ReplayCanary(&client, &clock, comparison, bo, [&](const CanaryVerdict& v) {
+        if (fail_t == 0 && v.verdict == CanaryVerdictKind::kFail) {
+          fail_t = v.t;
+          aspect = v.failed_aspect;
+        }
+      });
       if (!st.ok()) {
         std::fprintf(stderr, "%s\n", st.ToString().c_str());
         return 1;

@@ -12,8 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "oomcast/predictor/backtest.h"
-#include "oomcast/predictor/canary_replay.h"
+#include "oomcast/predictor/history_client.h"
 #include "oomcast/status.h"
 
 namespace oomcast::predictor {
@@ -43,19 +42,18 @@ struct CanaryScenarioOptions {
 };
 
 struct CanaryScenario {
-  HistoryMap history;          // Memory (working set) and limit, per container "app".
-  PodLabelHistory pod_labels;  // label "track": "stable" or "canary"; "app": options.app.
-  double rollout_t = 0;        // Canary pods start; the regression (if any) starts here.
+  // Per pod (container "app"): container_memory_working_set_bytes and container_memory_rss (the
+  // same values), container_spec_memory_limit_bytes, and kube_pod_labels{namespace, pod,
+  // label_app, label_track="stable"|"canary"} (value 1 at every scrape while the pod runs).
+  std::vector<RecordedSeries> series;
+  double rollout_t = 0;  // Canary pods start; the regression (if any) starts here.
   double end_t = 0;
 };
 
 // Generates a scenario. InvalidArgument for non-positive durations, step or pod counts.
 StatusOr<CanaryScenario> MakeCanaryScenario(const CanaryScenarioOptions& options);
 
-// Writes the scenario as OpenMetrics with timestamps: container_memory_working_set_bytes,
-// container_memory_rss (the same values), container_spec_memory_limit_bytes and
-// kube_pod_labels{namespace,pod,label_app,label_track} (value 1, one sample per scrape while
-// the pod runs), then "# EOF".
+// Writes the scenario's series as OpenMetrics with timestamps, then "# EOF".
 void WriteCanaryScenarioOpenMetrics(const CanaryScenario& scenario, std::ostream& out);
 
 }  // namespace oomcast::predictor
