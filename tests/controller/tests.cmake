@@ -3,6 +3,13 @@
 # Integration tests (Python 3 + the oomcast-controller binary + the stand-in): leader hand-over
 # between two processes, watch relist, health/metrics, and schema validation of every written
 # object (npm kubernetes-models; exits 77 = skipped when node_modules are absent).
+# The in-process Kubernetes API fake (tests/support/fake_kube_client.*), for every controller
+# unit test (and the MemoryCanary controller's).
+add_library(oomcast_fake_kube STATIC ${CMAKE_CURRENT_LIST_DIR}/../support/fake_kube_client.cc)
+target_include_directories(oomcast_fake_kube PUBLIC ${CMAKE_CURRENT_LIST_DIR}/..)
+target_link_libraries(oomcast_fake_kube PUBLIC oomcast::lib nlohmann_json::nlohmann_json)
+oomcast_add_unit_test(controller_fake_kube_client_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/fake_kube_client_test.cc LIBS oomcast_fake_kube)
 oomcast_add_unit_test(controller_decision_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/decision_test.cc LIBS oomcast::controller)
 oomcast_add_unit_test(controller_memory_scaler_test
