@@ -49,6 +49,10 @@ std::string CanaryMonitor::Render() const {
                       "Canary vs baseline: level and spread as ratio - 1, growth in bytes/s.",
                       MetricType::Gauge,
                       {}};
+  MetricFamily failed{"memory_canary_failed",
+                      "1 for the aspect that failed the comparison's watch (present on fail only).",
+                      MetricType::Gauge,
+                      {}};
   auto gauge = [](std::vector<ClientMetric::Label> labels, double v) {
     ClientMetric m;
     m.label = std::move(labels);
@@ -67,6 +71,10 @@ std::string CanaryMonitor::Render() const {
     if (std::isfinite(v.p_value)) {
       p_value.metric.push_back(gauge({{"namespace", ns}, {"canary", name}}, v.p_value));
     }
+    if (v.verdict == CanaryVerdictKind::kFail && v.failed_aspect >= 0) {
+      failed.metric.push_back(gauge(
+          {{"namespace", ns}, {"canary", name}, {"aspect", CanaryAspectName(v.failed_aspect)}}, 1));
+    }
     for (size_t a = 0; a < kCanaryAspects; ++a) {
       if (!std::isfinite(v.aspects[a].effect)) continue;
       effect.metric.push_back(
@@ -74,7 +82,7 @@ std::string CanaryMonitor::Render() const {
                 v.aspects[a].effect));
     }
   }
-  return prometheus::TextSerializer().Serialize({verdict, p_value, effect});
+  return prometheus::TextSerializer().Serialize({verdict, p_value, effect, failed});
 }
 
 }  // namespace oomcast::predictor

@@ -328,6 +328,8 @@ TEST_CASE("serve's canary monitor publishes the three families") {
         std::string::npos);
   CHECK(text.find("memory_canary_effect{namespace=\"shop\",canary=\"cart\",aspect=\"level\"} 0.") !=
         std::string::npos);
+  CHECK(text.find("memory_canary_failed{namespace=\"shop\",canary=\"cart\",aspect=\"level\"} 1") !=
+        std::string::npos);
   // A stale snapshot is not evaluated: the verdict stays.
   snap.last_success_unix_s = 0;
   (*m)->Update(7200, snap);

@@ -5,6 +5,8 @@
 //     look (compare with the comparison's alpha); absent before the first look.
 //   memory_canary_effect{namespace, canary, aspect="level"|"growth"|"spread"}: level and spread
 //     as canary / baseline - 1, growth in bytes per second; absent until tested.
+//   memory_canary_failed{namespace, canary, aspect}: 1 for the aspect that failed the watch;
+//     present only while the verdict is fail (what the controller reports).
 // `canary` is the comparison's name.
 #pragma once
 
