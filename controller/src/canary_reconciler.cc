@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include "oomcast/controller/canary.h"
+#include "oomcast/log.h"
 
 namespace oomcast::controller {
 namespace {
@@ -53,6 +54,28 @@ CanaryReconciler::CanaryReconciler(KubeClient* kube, CanaryVerdictSource* verdic
       verdicts_(verdicts),
       clock_(clock),
       events_(kube, clock, std::move(reporting_instance)) {}
+
+Status CanaryReconciler::ReconcileAll(const std::string& ns) {
+  const std::string path = ns.empty()
+                               ? "/apis/oomcast.io/v1alpha1/memorycanaries"
+                               : "/apis/oomcast.io/v1alpha1/namespaces/" + ns + "/memorycanaries";
+  auto list = kube_->Request("GET", path);
+  if (!list.ok()) return list.status();
+  OOMCAST_RETURN_IF_ERROR(KubeResponseStatus(*list, "GET " + path));
+  json j = json::parse(list->body, nullptr, false);
+  if (j.is_discarded()) return InvalidArgumentError("GET " + path + ": not JSON");
+  Status first = Status::Ok();
+  for (const auto& item : j.value("items", json::array())) {
+    const json meta = item.value("metadata", json::object());
+    const std::string item_ns = meta.value("namespace", ""), item_name = meta.value("name", "");
+    Status st = Reconcile(item_ns, item_name);
+    if (st.ok()) continue;
+    LogWarn("memory canary reconcile failed",
+            {{"canary", item_ns + "/" + item_name}, {"err", st.ToString()}});
+    if (first.ok()) first = st;
+  }
+  return first;
+}
 
 Status CanaryReconciler::Reconcile(const std::string& ns, const std::string& name) {
   const std::string path = CanaryPath(ns, name);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "oomcast/controller/canary.h"
 #include "oomcast/controller/informer.h"
 #include "oomcast/controller/reconciler.h"
 #include "oomcast/log.h"
@@ -127,6 +128,10 @@ void ControllerRunner::Run(const std::atomic<bool>& stop) {
       }
       auto r = impl.reconciler->Reconcile(scaler);
       if (!r.ok()) LogWarn("reconcile failed", {{"err", r.status().ToString()}});
+    }
+    if (impl.config.canaries && !stop.load() && impl.Leading()) {
+      Status st = impl.config.canaries->ReconcileAll(impl.config.watch_namespace);
+      if (!st.ok()) LogWarn("memory canaries", {{"err", st.ToString()}});
     }
     // HPA floors raised by scalers deleted since (or while no replica led) are restored.
     if (!stop.load() && impl.Leading()) {

@@ -190,3 +190,22 @@ TEST_CASE("MemoryCanary parsing names the missing field") {
   CHECK(ok->spec.pause_on_fail);
   CHECK(ok->spec.target == "cart");
 }
+
+TEST_CASE("ReconcileAll lists the MemoryCanaries of a namespace and reconciles each") {
+  testing::FakeKubeClient kube;
+  AddCanaryResource(kube);
+  kube.Seed(Deployment());
+  kube.Seed(Canary());
+  json other = Canary();
+  other["metadata"]["name"] = "cart-2";
+  kube.Seed(other);
+  testing::FakeClock clock(1767225600);
+  ScriptedVerdicts verdicts;
+  verdicts.next.verdict = "pass";
+  CanaryReconciler r(&kube, &verdicts, &clock);
+  REQUIRE(r.ReconcileAll("shop").ok());
+  CHECK(verdicts.reads == 2);
+  CHECK(kube.WritesTo("/memorycanaries/cart-2/status", "PUT").size() == 1);
+  REQUIRE(r.ReconcileAll("").ok());
+  CHECK(verdicts.reads == 4);
+}

@@ -95,6 +95,9 @@ class CanaryReconciler {
  public:
   CanaryReconciler(KubeClient* kube, CanaryVerdictSource* verdicts, Clock* clock,
                    std::string reporting_instance = "oomcast-controller");
+  // Lists the MemoryCanaries of `namespace_name` (empty: all) and reconciles each. OK, or the
+  // list's error, or the first failed reconcile (the others still run; each failure is logged).
+  Status ReconcileAll(const std::string& namespace_name);
   // One reconcile of the MemoryCanary `namespace_name`/`name`. OK, or the first failed read or
   // write (after status is written where possible). A 409 on the Deployment is retried once.
   Status Reconcile(const std::string& namespace_name, const std::string& name);
