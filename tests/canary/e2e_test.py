@@ -7,9 +7,12 @@ scrapes it and the predictor every second; `oomcast-predictor serve` (horizon 60
 one `canary:` comparison) reads the series from that Prometheus and publishes
 memory_canary_verdict. Checks: the predictor's /metrics turns to verdict="fail" on the level
 aspect, and the query of docs/canary/argo-analysistemplate.yaml (its args filled in) returns 1
-from Prometheus, which fails the template's failureCondition. Also an A/A comparison over the
-baseline pods alone (two halves) stays not-failed.
-Usage: e2e_test.py PREDICTOR_BINARY"""
+from Prometheus, which fails the template's failureCondition; then oomcast-controller
+(--prometheus-url, against the Kubernetes API stand-in) reconciles a MemoryCanary naming the
+comparison and pauses the stand-in's Deployment (spec.paused), with a CanaryFailed Event and
+conditions naming the aspect. Also an A/A comparison over the baseline pods alone (two halves)
+stays not-failed.
+Usage: e2e_test.py PREDICTOR_BINARY [CONTROLLER_BINARY]"""
 
 import http.server
 import math
@@ -26,6 +29,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "integration"))
 import tsdb  # noqa: E402
 
 PRED = os.path.abspath(sys.argv[1])
+CTRL = os.path.abspath(sys.argv[2]) if len(sys.argv) > 2 else None
 ROOT = os.environ.get("OOMCAST_SOURCE_DIR", os.path.join(HERE, "..", ".."))
 MIB = tsdb.MIB
 results = []
@@ -187,12 +191,53 @@ server:
           value == [1.0], "%s -> %s" % (q, prom_query(prom_url, q)))
     aa = prom_query(prom_url, analysis_query("shop", "cart-aa"))
     check("prometheus: the A/A comparison's query returns 0", aa == [0.0], aa)
+    if CTRL and os.path.exists(CTRL):
+        controller_pauses(prom_url)
+    else:
+        print("SKIPPED (part): no controller binary given; the pause is not checked")
     pred.stop()
     prom.stop()
     exporter.shutdown()
     failed = [n for n, ok in results if not ok]
     print("%d checks, %d failed" % (len(results), len(failed)))
     return 1 if failed else 0
+
+
+def controller_pauses(prom_url):
+    sys.path.insert(0, os.path.join(HERE, "..", "controller"))
+    import controller_harness  # noqa: E402
+    import kube_standin  # noqa: E402  (on the path through the harness)
+    kube_standin.RESOURCES[("oomcast.io", "v1alpha1", "memorycanaries")] = (
+        "MemoryCanary", True, True)
+    kube_standin.KIND_TO_RESOURCE["MemoryCanary"] = ("oomcast.io", "v1alpha1", "memorycanaries")
+    h = controller_harness.Harness(CTRL)
+    try:
+        h.deployment("shop", "cart", 6)
+        h.standin.seed({"apiVersion": "oomcast.io/v1alpha1", "kind": "MemoryCanary",
+                        "metadata": {"name": "cart", "namespace": "shop"},
+                        "spec": {"targetRef": {"apiVersion": "apps/v1", "kind": "Deployment",
+                                               "name": "cart"},
+                                 "comparison": "cart", "baseline": "app=cart,track=stable",
+                                 "canary": "app=cart,track=canary"}})
+        h.start_controller("ctl", "--prometheus-url", prom_url, "--leader-elect=false",
+                           "--sync-period", "1s")
+        paused = wait_for(lambda: h.standin.get("Deployment", "shop", "cart")["spec"].get("paused"),
+                          60)
+        check("controller: the Deployment's rollout is paused (spec.paused)", paused is True,
+              h.logs())
+        mc = h.standin.get("MemoryCanary", "shop", "cart")
+        conds = {c["type"]: c for c in mc.get("status", {}).get("conditions", [])}
+        check("controller: RolloutPaused=True reason CanaryFailed",
+              conds.get("RolloutPaused", {}).get("status") == "True"
+              and conds["RolloutPaused"].get("reason") == "CanaryFailed", conds)
+        check("controller: Passing=False names the level aspect",
+              conds.get("Passing", {}).get("status") == "False"
+              and "level +" in conds["Passing"].get("message", ""), conds)
+        events = [e for e in h.events("shop") if e.get("reason") == "CanaryFailed"]
+        check("controller: one CanaryFailed Warning Event", len(events) == 1
+              and events[0].get("type") == "Warning", events)
+    finally:
+        h.close()
 
 
 if __name__ == "__main__":
