@@ -4,6 +4,8 @@ add_library(oomcast_controller
   ${CMAKE_CURRENT_LIST_DIR}/src/decision.cc
   ${CMAKE_CURRENT_LIST_DIR}/src/forecast_source.cc
   ${CMAKE_CURRENT_LIST_DIR}/src/leader_election.cc
+  ${CMAKE_CURRENT_LIST_DIR}/src/reconcile_plan.cc
+  ${CMAKE_CURRENT_LIST_DIR}/src/events.cc
   ${CMAKE_CURRENT_LIST_DIR}/src/reconciler.cc
   ${CMAKE_CURRENT_LIST_DIR}/src/informer.cc
   ${CMAKE_CURRENT_LIST_DIR}/src/metrics.cc

@@ -9,7 +9,10 @@
 #include <thread>
 
 #include "oomcast/clock.h"
+#include "oomcast/controller/canary.h"
 #include "oomcast/controller/controller.h"
+#include "oomcast/http_client.h"
+#include "oomcast/prometheus_client.h"
 #include "oomcast/controller/forecast_source.h"
 #include "oomcast/controller/health_server.h"
 #include "oomcast/controller/metrics.h"
@@ -92,6 +95,22 @@ int main(int argc, char** argv) {
   rc.leader_election.lease_duration_seconds = options->lease_duration_seconds;
   rc.leader_election.renew_deadline_seconds = options->lease_duration_seconds * 2 / 3;
   rc.leader_election.retry_period_seconds = options->lease_duration_seconds * 2 / 15;
+  // MemoryCanary verdicts from Prometheus (docs/canary.md), when --prometheus-url is set.
+  std::unique_ptr<HttpClient> prom_http;
+  std::unique_ptr<PrometheusClient> prom;
+  std::unique_ptr<CanaryVerdictSource> verdicts;
+  std::unique_ptr<CanaryReconciler> canaries;
+  if (!options->prometheus_url.empty()) {
+    auto http = NewCpprestHttpClient({});
+    if (!http.ok()) return Fatal("--prometheus-url: " + http.status().message());
+    prom_http = std::move(http).value();
+    PrometheusBackendConfig backend;
+    backend.base_url = options->prometheus_url;
+    prom = NewHttpPrometheusClient(backend, prom_http.get(), &clock);
+    verdicts = NewPrometheusCanaryVerdictSource(prom.get(), &clock);
+    canaries = std::make_unique<CanaryReconciler>(kube->get(), verdicts.get(), &clock, rc.identity);
+    rc.canaries = canaries.get();
+  }
   ControllerRunner runner(kube->get(), &forecasts, &clock, &metrics, rc);
 
   HealthServer health({[] { return true; }, [&runner] { return runner.Ready(); },

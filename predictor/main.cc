@@ -9,6 +9,7 @@
 #include "oomcast/clock.h"
 #include "oomcast/http_client.h"
 #include "oomcast/log.h"
+#include "oomcast/predictor/canary_replay.h"
 #include "oomcast/predictor/commands.h"
 #include "oomcast/predictor/config.h"
 #include "oomcast/predictor/history_client.h"
@@ -73,6 +74,12 @@ const CommandHelp kCommands[] = {
      R"(  oomcast-predictor serve --prometheus URL [--listen-address 0.0.0.0:8080] [flags]
       The polling loop with /metrics, /healthz, /readyz.
     --listen-address ADDR               /metrics, /healthz, /readyz (default 0.0.0.0:8080)
+)"},
+    {"canary", false,
+     R"(  oomcast-predictor canary --openmetrics FILE --namespace NS --baseline SELECTOR
+                    --canary SELECTOR [--eval-step 30s] [--config FILE] -o json
+      Replays a recorded history through a canary memory comparison (pod labels from
+      kube_pod_labels); one JSON verdict per evaluation step. docs/canary.md.
 )"},
     {"version", false, R"(  oomcast-predictor version
       Prints the version.
@@ -208,6 +215,7 @@ int main(int argc, char** argv) {
     return CommandUsage(*c);
   }
   if (command == "simulate") return Simulate(args);
+  if (command == "canary") return RunCanaryCommand(args, std::cout, std::cerr);
   if (command == "version") {
     std::cout << "oomcast-predictor " << Version() << "\n";
     return 0;

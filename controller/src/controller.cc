@@ -1,11 +1,13 @@
 #include "oomcast/controller/controller.h"
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "oomcast/controller/canary.h"
 #include "oomcast/controller/informer.h"
 #include "oomcast/controller/reconciler.h"
 #include "oomcast/log.h"
@@ -94,13 +96,15 @@ void ControllerRunner::Run(const std::atomic<bool>& stop) {
     impl.metrics->SetLeader(true);
   }
 
-  auto last_sync = std::chrono::steady_clock::now() - std::chrono::hours(1);
+  // Monotonic seconds (the clock's) of the last sync; an hour ago: sync at once.
+  double last_sync = impl.clock->MonotonicSeconds() - 3600;
   while (!stop.load()) {
     {
       std::unique_lock<std::mutex> lock(impl.mu);
-      auto next = last_sync + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                  std::chrono::duration<double>(impl.config.sync_period_seconds));
-      impl.cv.wait_until(lock, next, [&] { return stop.load() || impl.dirty; });
+      const double until_next =
+          last_sync + impl.config.sync_period_seconds - impl.clock->MonotonicSeconds();
+      impl.cv.wait_for(lock, std::chrono::duration<double>(std::max(0.0, until_next)),
+                       [&] { return stop.load() || impl.dirty; });
       if (stop.load()) break;
       impl.dirty = false;
       for (const auto& [ns, name] : impl.deleted) impl.reconciler->Forget(ns, name);
@@ -108,13 +112,12 @@ void ControllerRunner::Run(const std::atomic<bool>& stop) {
     }
     if (!impl.informer->synced() || !impl.Leading()) {
       // Not acting: re-check at the next change or sync period.
-      if (std::chrono::steady_clock::now() - last_sync >
-          std::chrono::duration<double>(impl.config.sync_period_seconds)) {
-        last_sync = std::chrono::steady_clock::now();
+      if (impl.clock->MonotonicSeconds() - last_sync > impl.config.sync_period_seconds) {
+        last_sync = impl.clock->MonotonicSeconds();
       }
       continue;
     }
-    last_sync = std::chrono::steady_clock::now();
+    last_sync = impl.clock->MonotonicSeconds();
     std::vector<std::string> live;
     for (const std::string& scaler : impl.informer->Snapshot()) {
       if (stop.load() || !impl.Leading()) break;
@@ -125,6 +128,10 @@ void ControllerRunner::Run(const std::atomic<bool>& stop) {
       }
       auto r = impl.reconciler->Reconcile(scaler);
       if (!r.ok()) LogWarn("reconcile failed", {{"err", r.status().ToString()}});
+    }
+    if (impl.config.canaries && !stop.load() && impl.Leading()) {
+      Status st = impl.config.canaries->ReconcileAll(impl.config.watch_namespace);
+      if (!st.ok()) LogWarn("memory canaries", {{"err", st.ToString()}});
     }
     // HPA floors raised by scalers deleted since (or while no replica led) are restored.
     if (!stop.load() && impl.Leading()) {

@@ -57,28 +57,11 @@ int ScaleDownLimit(const ScalingRules& rules, int current, const ScalerHistory& 
   return result;
 }
 
-}  // namespace
-
-Decision Decide(const MemoryScalerSpec& spec, int current, const Forecast& forecast,
-                const ScalerHistory& history, double now) {
-  Decision d;
-  d.current_replicas = current;
-  if (!forecast.available) {
-    d.action = Action::kHold;
-    d.desired_replicas = std::max(current, spec.min_replicas);
-    d.recommendation = d.desired_replicas;
-    d.reason = "ForecastUnavailable";
-    d.message = "holding at " + std::to_string(current) + " replicas: no usable forecast (" +
-                forecast.error + ")";
-    if (d.desired_replicas > current) {
-      d.action = Action::kScaleUp;
-      d.limited = true;
-      d.limited_reason = "TooFewReplicas";
-    }
-    return d;
-  }
-
-  // 1. Rules.
+// Step 1 of Decide: the scale-up and scale-down rules. Sets d->rule and d->message; returns the
+// recommended replicas (current +/- step, or current).
+int ApplyRules(const MemoryScalerSpec& spec, int current, const ForecastReading& forecast,
+               Decision* decision) {
+  Decision& d = *decision;
   int recommendation = current;
   const auto& up = spec.scale_up;
   if (forecast.max_growth_bytes_per_second > up.growth_rate_above_bytes_per_second) {
@@ -112,6 +95,64 @@ Decision Decide(const MemoryScalerSpec& spec, int current, const Forecast& forec
     d.message =
         "forecast within bounds (growth " + Bytes(forecast.max_growth_bytes_per_second) + ")";
   }
+  return recommendation;
+}
+
+// Last step of Decide: the action, reason and message of `d` (desired_replicas set).
+void Describe(int current, int recommendation, bool stabilization_held, Decision* decision) {
+  Decision& d = *decision;
+  const int desired = d.desired_replicas;
+  if (desired > current) {
+    d.action = Action::kScaleUp;
+    d.reason = "ScaleUp";
+    d.message = "scale up from " + std::to_string(current) + " to " + std::to_string(desired) +
+                ": " + d.message;
+  } else if (desired < current) {
+    d.action = Action::kScaleDown;
+    d.reason = "ScaleDown";
+    d.message = "scale down from " + std::to_string(current) + " to " + std::to_string(desired) +
+                ": " + d.message;
+  } else {
+    d.action = Action::kNone;
+    if (stabilization_held) {
+      d.reason = "ScaleDownStabilized";
+      if (recommendation > current) d.reason = "ScaleUpStabilized";
+      d.message = "recommendation " + std::to_string(recommendation) +
+                  " held by the stabilization window: " + d.message;
+    } else if (d.limited) {
+      d.reason = "Limited";
+      d.message = "at the " +
+                  std::string(d.limited_reason == "TooManyReplicas" ? "maximum" : "minimum") +
+                  " of " + std::to_string(current) + " replicas: " + d.message;
+    } else {
+      d.reason = "NoChange";
+    }
+  }
+}
+
+}  // namespace
+
+Decision Decide(const MemoryScalerSpec& spec, int current, const ForecastReading& forecast,
+                const ScalerHistory& history, double now) {
+  Decision d;
+  d.current_replicas = current;
+  if (!forecast.available) {
+    d.action = Action::kHold;
+    d.desired_replicas = std::max(current, spec.min_replicas);
+    d.recommendation = d.desired_replicas;
+    d.reason = "ForecastUnavailable";
+    d.message = "holding at " + std::to_string(current) + " replicas: no usable forecast (" +
+                forecast.error + ")";
+    if (d.desired_replicas > current) {
+      d.action = Action::kScaleUp;
+      d.limited = true;
+      d.limited_reason = "TooFewReplicas";
+    }
+    return d;
+  }
+
+  // 1. Rules.
+  const int recommendation = ApplyRules(spec, current, forecast, &d);
   d.recommendation = recommendation;
 
   // 2. Stabilization windows.
@@ -167,32 +208,7 @@ Decision Decide(const MemoryScalerSpec& spec, int current, const Forecast& forec
     d.limited_reason = "TooManyReplicas";
   }
   d.desired_replicas = desired;
-  if (desired > current) {
-    d.action = Action::kScaleUp;
-    d.reason = "ScaleUp";
-    d.message = "scale up from " + std::to_string(current) + " to " + std::to_string(desired) +
-                ": " + d.message;
-  } else if (desired < current) {
-    d.action = Action::kScaleDown;
-    d.reason = "ScaleDown";
-    d.message = "scale down from " + std::to_string(current) + " to " + std::to_string(desired) +
-                ": " + d.message;
-  } else {
-    d.action = Action::kNone;
-    if (stabilization_held) {
-      d.reason = "ScaleDownStabilized";
-      if (recommendation > current) d.reason = "ScaleUpStabilized";
-      d.message = "recommendation " + std::to_string(recommendation) +
-                  " held by the stabilization window: " + d.message;
-    } else if (d.limited) {
-      d.reason = "Limited";
-      d.message = "at the " +
-                  std::string(d.limited_reason == "TooManyReplicas" ? "maximum" : "minimum") +
-                  " of " + std::to_string(current) + " replicas: " + d.message;
-    } else {
-      d.reason = "NoChange";
-    }
-  }
+  Describe(current, recommendation, stabilization_held, &d);
   return d;
 }
 
@@ -220,7 +236,7 @@ void RecordDecision(const MemoryScalerSpec& spec, const Decision& decision, bool
                events.end());
 }
 
-EvictionDecision DecideEviction(const MemoryScalerSpec& spec, const Forecast& forecast,
+EvictionDecision DecideEviction(const MemoryScalerSpec& spec, const ForecastReading& forecast,
                                 const std::vector<PodState>& pods, bool at_ceiling,
                                 double last_eviction, double now) {
   EvictionDecision e;

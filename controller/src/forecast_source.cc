@@ -81,9 +81,9 @@ std::string UrlEncode(const std::string& text) {
 
 StatusOr<double> ParseRfc3339(const std::string& text) { return ParseTimestamp(text); }
 
-Forecast ExternalMetricsForecastSource::Fetch(const std::string& ns, const std::string& selector,
-                                              double max_age) {
-  Forecast f;
+ForecastReading ExternalMetricsForecastSource::Fetch(const std::string& ns,
+                                                     const std::string& selector, double max_age) {
+  ForecastReading f;
   const double now = clock_->NowUnixSeconds();
   auto growth = FetchMetric(client_, ns, kGrowthMetric, selector, now, max_age);
   if (!growth.ok()) {

@@ -4,6 +4,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "memory_scaler_json.h"
 #include "oomcast/units.h"
 
 namespace oomcast::controller {
@@ -162,22 +163,11 @@ StatusOr<std::string> LabelSelectorString(std::string_view text) {
   return out;
 }
 
-StatusOr<MemoryScaler> ParseMemoryScaler(std::string_view text) {
-  json obj = json::parse(text, nullptr, false);
-  if (obj.is_discarded() || !obj.is_object()) {
-    return InvalidArgumentError("MemoryScaler: not a JSON object");
-  }
-  MemoryScaler ms;
-  try {
-    const json& md = obj.at("metadata");
-    ms.name = md.value("name", "");
-    ms.namespace_name = md.value("namespace", "default");
-    ms.uid = md.value("uid", "");
-    ms.resource_version = md.value("resourceVersion", "");
-    ms.generation = md.value("generation", int64_t{0});
-  } catch (const json::exception& e) {
-    return InvalidArgumentError(std::string("MemoryScaler metadata: ") + e.what());
-  }
+namespace {
+
+// The spec of `obj` into ms->spec (metadata already read); kInvalidArgument naming the field.
+Status ParseSpec(const json& obj, MemoryScaler* scaler) {
+  MemoryScaler& ms = *scaler;
   const std::string ctx = "MemoryScaler " + ms.namespace_name + "/" + ms.name;
   const std::string who = ctx + ": ";
   if (!obj.contains("spec") || !obj["spec"].is_object()) {
@@ -263,7 +253,147 @@ StatusOr<MemoryScaler> ParseMemoryScaler(std::string_view text) {
   } catch (const json::exception& e) {
     return InvalidArgumentError(who + "spec: " + e.what());
   }
-  return ms;
+  return Status::Ok();
+}
+
+template <typename T>
+std::optional<T> Optional(const json& obj, const char* key) {
+  if (!obj.contains(key)) return std::nullopt;
+  try {
+    return obj[key].get<T>();
+  } catch (const json::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::string String(const json& obj, const char* key) {
+  return obj.contains(key) && obj[key].is_string() ? obj[key].get<std::string>() : "";
+}
+
+MemoryScalerStatus ParseStatus(const json& st) {
+  MemoryScalerStatus s;
+  if (!st.is_object()) return s;
+  s.observed_generation = Optional<int64_t>(st, "observedGeneration");
+  s.current_replicas = Optional<int>(st, "currentReplicas");
+  s.desired_replicas = Optional<int>(st, "desiredReplicas");
+  s.last_scale_time = String(st, "lastScaleTime");
+  s.mode = String(st, "mode");
+  if (st.contains("lastForecast") && st["lastForecast"].is_object()) {
+    const json& f = st["lastForecast"];
+    s.last_forecast = LastForecastStatus{String(f, "time"),
+                                         f.value("available", false),
+                                         String(f, "error"),
+                                         String(f, "growthRateBytesPerSecond"),
+                                         Optional<int64_t>(f, "oomEtaSeconds"),
+                                         String(f, "oomRisk"),
+                                         String(f, "worstPod"),
+                                         Optional<int>(f, "pods")};
+  }
+  if (st.contains("lastDecision") && st["lastDecision"].is_object()) {
+    const json& d = st["lastDecision"];
+    s.last_decision = LastDecisionStatus{String(d, "time"), String(d, "action"), String(d, "rule"),
+                                         String(d, "reason"), String(d, "message")};
+  }
+  if (st.contains("lastEviction") && st["lastEviction"].is_object()) {
+    const json& e = st["lastEviction"];
+    s.last_eviction = LastEvictionStatus{String(e, "pod"), String(e, "time"), String(e, "result"),
+                                         String(e, "message")};
+  }
+  if (st.contains("conditions") && st["conditions"].is_array()) {
+    for (const json& c : st["conditions"]) {
+      if (!c.is_object()) continue;
+      s.conditions.push_back({String(c, "type"), String(c, "status") == "True", String(c, "reason"),
+                              String(c, "message"), String(c, "lastTransitionTime")});
+    }
+  }
+  return s;
+}
+
+// Sets `key` to `value` unless it is empty.
+void SetNonEmpty(json& obj, const char* key, const std::string& value) {
+  if (!value.empty()) obj[key] = value;
+}
+
+}  // namespace
+
+StatusOr<MemoryScalerObject> ReadMemoryScaler(std::string_view text) {
+  return ReadMemoryScalerJson(json::parse(text, nullptr, false));
+}
+
+StatusOr<MemoryScalerObject> ReadMemoryScalerJson(const json& obj) {
+  if (obj.is_discarded() || !obj.is_object() || !obj.contains("metadata")) {
+    return InvalidArgumentError("MemoryScaler: not a JSON object");
+  }
+  MemoryScalerObject out;
+  MemoryScaler& ms = out.scaler;
+  try {
+    const json& md = obj.at("metadata");
+    ms.name = md.value("name", "");
+    ms.namespace_name = md.value("namespace", "default");
+    ms.uid = md.value("uid", "");
+    ms.resource_version = md.value("resourceVersion", "");
+    ms.generation = md.value("generation", int64_t{0});
+  } catch (const json::exception& e) {
+    return InvalidArgumentError(std::string("MemoryScaler metadata: ") + e.what());
+  }
+  out.spec_error = ParseSpec(obj, &ms);
+  out.status = ParseStatus(obj.value("status", json::object()));
+  return out;
+}
+
+StatusOr<MemoryScaler> ParseMemoryScaler(std::string_view text) {
+  auto read = ReadMemoryScaler(text);
+  if (!read.ok()) return read.status();
+  if (!read->spec_error.ok()) return read->spec_error;
+  return std::move(read->scaler);
+}
+
+std::string MemoryScalerStatusJson(const MemoryScalerStatus& s) {
+  return MemoryScalerStatusObject(s).dump();
+}
+
+json MemoryScalerStatusObject(const MemoryScalerStatus& s) {
+  json st = json::object();
+  if (s.observed_generation) st["observedGeneration"] = *s.observed_generation;
+  if (s.current_replicas) st["currentReplicas"] = *s.current_replicas;
+  if (s.desired_replicas) st["desiredReplicas"] = *s.desired_replicas;
+  SetNonEmpty(st, "lastScaleTime", s.last_scale_time);
+  SetNonEmpty(st, "mode", s.mode);
+  if (s.last_forecast) {
+    const LastForecastStatus& f = *s.last_forecast;
+    json j = {{"time", f.time}, {"available", f.available}};
+    SetNonEmpty(j, "error", f.error);
+    SetNonEmpty(j, "growthRateBytesPerSecond", f.growth_rate);
+    if (f.oom_eta_seconds) j["oomEtaSeconds"] = *f.oom_eta_seconds;
+    SetNonEmpty(j, "oomRisk", f.oom_risk);
+    SetNonEmpty(j, "worstPod", f.worst_pod);
+    if (f.pods) j["pods"] = *f.pods;
+    st["lastForecast"] = j;
+  }
+  if (s.last_decision) {
+    const LastDecisionStatus& d = *s.last_decision;
+    json j = {{"time", d.time}, {"action", d.action}, {"reason", d.reason}, {"message", d.message}};
+    SetNonEmpty(j, "rule", d.rule);
+    st["lastDecision"] = j;
+  }
+  if (s.last_eviction) {
+    const LastEvictionStatus& e = *s.last_eviction;
+    st["lastEviction"] = {
+        {"pod", e.pod}, {"time", e.time}, {"result", e.result}, {"message", e.message}};
+  }
+  if (!s.conditions.empty()) {
+    json conditions = json::array();
+    for (const ScalerCondition& c : s.conditions) {
+      json j = {{"type", c.type},
+                {"status", c.status ? "True" : "False"},
+                {"reason", c.reason},
+                {"message", c.message}};
+      SetNonEmpty(j, "lastTransitionTime", c.last_transition_time);
+      conditions.push_back(j);
+    }
+    st["conditions"] = conditions;
+  }
+  return st;
 }
 
 }  // namespace oomcast::controller

@@ -28,6 +28,8 @@ resources (oomcast.io/v1alpha1) and the forecasts served through external.metric
   --sync-period DURATION            re-evaluate every scaler this often (15s)
   --listen-address HOST:PORT        /healthz, /readyz, /metrics (0.0.0.0:8080)
   --watch-namespace NS              only MemoryScalers of NS (default: all namespaces)
+  --prometheus-url URL              Prometheus holding the predictor's memory_canary_* series:
+                                    reconcile MemoryCanaries (default: off)
   --log-level LEVEL                 debug, info, warn, error (info)
   -h, --help                        this text
 Exit codes: 0 clean stop (SIGTERM/SIGINT), 1 fatal run-time error, 2 bad flags or configuration.
@@ -65,6 +67,7 @@ StatusOr<ControllerOptions> ParseControllerFlags(const std::vector<std::string>&
       {"sync-period", duration("sync-period", &o.sync_period_seconds)},
       {"listen-address", str(&o.listen_address)},
       {"watch-namespace", str(&o.watch_namespace)},
+      {"prometheus-url", str(&o.prometheus_url)},
       {"log-level",
        [&o](const std::string& v) {
          LogLevel level;

@@ -1,13 +1,12 @@
 #include "oomcast/controller/reconciler.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "oomcast/controller/leader_election.h"
+#include "memory_scaler_json.h"
+#include "oomcast/controller/events.h"
 #include "oomcast/controller/memory_scaler.h"
 #include "oomcast/log.h"
 #include "oomcast/units.h"
@@ -41,26 +40,37 @@ std::string Group(const std::string& api_version) {
   return slash == std::string::npos ? "" : api_version.substr(0, slash);
 }
 
-const char* ActionName(Action a) {
-  switch (a) {
-    case Action::kScaleUp:
-      return "ScaleUp";
-    case Action::kScaleDown:
-      return "ScaleDown";
-    case Action::kHold:
-      return "Hold";
-    case Action::kNone:
-      break;
-  }
-  return "None";
+// The HPA object (as listed) with `hpa`'s minReplicas and annotations: the body of its PUT.
+json HpaBody(const HorizontalPodAutoscaler& hpa) {
+  json body = json::parse(hpa.object_json);
+  body["apiVersion"] = "autoscaling/v2";  // List items carry no kind/apiVersion; the PUT must.
+  body["kind"] = "HorizontalPodAutoscaler";
+  body["spec"]["minReplicas"] = hpa.min_replicas;
+  json annotations = json::object();
+  for (const auto& [k, v] : hpa.annotations) annotations[k] = v;
+  body["metadata"]["annotations"] = annotations;
+  return body;
 }
 
-json Condition(const std::string& type, bool status, const std::string& reason,
-               const std::string& message) {
-  return {{"type", type},
-          {"status", status ? "True" : "False"},
-          {"reason", reason},
-          {"message", message}};
+HorizontalPodAutoscaler ParseHpa(const json& h) {
+  HorizontalPodAutoscaler hpa;
+  const json md = h.value("metadata", json::object());
+  hpa.name = md.value("name", "");
+  hpa.namespace_name = md.value("namespace", "default");
+  const json annotations = md.value("annotations", json::object());
+  if (annotations.is_object()) {
+    for (auto it = annotations.begin(); it != annotations.end(); ++it) {
+      if (it->is_string()) hpa.annotations[it.key()] = it->get<std::string>();
+    }
+  }
+  hpa.min_replicas = h["spec"].value("minReplicas", 1);
+  hpa.max_replicas = h["spec"].value("maxReplicas", hpa.min_replicas);
+  hpa.object_json = h.dump();
+  return hpa;
+}
+
+std::string HpaPath(const std::string& ns, const std::string& name) {
+  return "/apis/autoscaling/v2/namespaces/" + ns + "/horizontalpodautoscalers/" + name;
 }
 
 }  // namespace
@@ -71,9 +81,9 @@ struct Reconciler::Impl {
   Clock* clock;
   ControllerMetrics* metrics;
   ReconcilerOptions options;
+  std::unique_ptr<EventRecorder> events;
   std::map<std::string, ScalerHistory> history;
   std::map<std::string, double> last_eviction;  // Also persisted in status.lastEviction.
-  uint64_t event_counter = 0;
 
   void ApiError() {
     if (metrics != nullptr) metrics->CountApiError();
@@ -107,517 +117,284 @@ struct Reconciler::Impl {
     return RequestJson("PUT", path, body.dump(), what);
   }
 
-  void Event(const json& scaler, const std::string& type, const std::string& reason,
-             const std::string& action, const std::string& message) {
-    const json& md = scaler["metadata"];
-    const double now = clock->NowUnixSeconds();
-    char suffix[32];
-    std::snprintf(suffix, sizeof(suffix), "%llx",
-                  static_cast<unsigned long long>(now * 1e6) + (event_counter++));
-    const std::string ns = md.value("namespace", "default");
-    json ev = {{"apiVersion", "v1"},
-               {"kind", "Event"},
-               {"metadata", {{"name", md.value("name", "") + "." + suffix}, {"namespace", ns}}},
-               {"involvedObject",
-                {{"apiVersion", "oomcast.io/v1alpha1"},
-                 {"kind", "MemoryScaler"},
-                 {"name", md.value("name", "")},
-                 {"namespace", ns},
-                 {"uid", md.value("uid", "")},
-                 {"resourceVersion", md.value("resourceVersion", "")}}},
-               {"reason", reason},
-               {"message", message},
-               {"type", type},
-               {"action", action},
-               {"source", {{"component", "oomcast-controller"}}},
-               {"reportingComponent", "oomcast.io/controller"},
-               {"reportingInstance", options.identity},
-               {"firstTimestamp", FormatRfc3339(now)},
-               {"lastTimestamp", FormatRfc3339(now)},
-               {"count", 1}};
-    auto r = kube->Request("POST", "/api/v1/namespaces/" + ns + "/events", ev.dump());
-    Status st = r.ok() ? KubeResponseStatus(*r, "create event") : r.status();
-    if (!st.ok()) {
-      ApiError();
-      LogWarn("cannot record event", {{"reason", reason}, {"err", st.ToString()}});
+  // ---- Read ----
+
+  Status ReadTarget(const MemoryScaler& ms, TargetScale* out) {
+    const ScaleTargetRef& t = ms.spec.target;
+    const std::string path =
+        TargetPath(t.api_version, t.kind, ms.namespace_name, t.name) + "/scale";
+    auto scale = GetJson(path, "get " + t.kind + "/" + t.name + "/scale");
+    if (!scale.ok()) return scale.status();
+    const json md = scale->value("metadata", json::object());
+    out->name = md.value("name", t.name);
+    out->namespace_name = md.value("namespace", ms.namespace_name);
+    out->resource_version = md.value("resourceVersion", "");
+    out->replicas = scale->value("spec", json::object()).value("replicas", 0);
+    out->selector = scale->value("status", json::object()).value("selector", "");
+    return Status::Ok();
+  }
+
+  // The HPA whose scaleTargetRef is the scaler's target (same group, kind and name), if any.
+  Status ReadHpa(const MemoryScaler& ms, std::optional<HorizontalPodAutoscaler>* out) {
+    auto hpas = GetJson(
+        "/apis/autoscaling/v2/namespaces/" + ms.namespace_name + "/horizontalpodautoscalers",
+        "list HorizontalPodAutoscalers");
+    if (!hpas.ok()) return hpas.status();
+    out->reset();
+    for (const auto& h : hpas->value("items", json::array())) {
+      const json ref = h.value("spec", json::object()).value("scaleTargetRef", json::object());
+      if (ref.value("kind", "") == ms.spec.target.kind &&
+          ref.value("name", "") == ms.spec.target.name &&
+          Group(ref.value("apiVersion", "")) == Group(ms.spec.target.api_version)) {
+        *out = ParseHpa(h);
+        break;
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status ReadPods(const std::string& ns, const std::string& selector, std::vector<PodState>* out) {
+    auto list = GetJson("/api/v1/namespaces/" + ns + "/pods?labelSelector=" + UrlEncode(selector),
+                        "list pods");
+    if (!list.ok()) return list.status();
+    for (const auto& p : list->value("items", json::array())) {
+      PodState s;
+      const json md = p.value("metadata", json::object());
+      s.name = md.value("name", "");
+      s.terminating = md.contains("deletionTimestamp");
+      for (const auto& c : p.value("status", json::object()).value("conditions", json::array())) {
+        if (c.value("type", "") == "Ready") s.ready = c.value("status", "") == "True";
+      }
+      out->push_back(s);
+    }
+    return Status::Ok();
+  }
+
+  // Everything one attempt reads; `forecast` is fetched once per reconcile (kept across
+  // conflict retries). Stops at the first failed read.
+  ReconcileInputs Read(const MemoryScalerObject& scaler, double now,
+                       std::optional<ForecastReading>* forecast) {
+    ReconcileInputs in;
+    in.scaler = scaler;
+    in.now_unix_seconds = now;
+    const MemoryScaler& ms = scaler.scaler;
+    const std::string key = ms.namespace_name + "/" + ms.name;
+    if (!scaler.spec_error.ok()) return in;
+    in.history = history[key];
+    in.last_eviction_unix_seconds = last_eviction.count(key) ? last_eviction[key] : 0;
+    const auto& evicted = scaler.status.last_eviction;  // Survives a leader hand-over.
+    if (evicted && evicted->result == "Evicted") {
+      auto t = ParseRfc3339(evicted->time);
+      if (t.ok()) in.last_eviction_unix_seconds = std::max(in.last_eviction_unix_seconds, *t);
+    }
+    in.target_error = ReadTarget(ms, &in.target);
+    if (!in.target_error.ok()) return in;
+    in.hpa_error = ReadHpa(ms, &in.hpa);
+    if (!in.hpa_error.ok()) return in;
+    const std::string selector =
+        ms.spec.metric_selector.empty() ? in.target.selector : ms.spec.metric_selector;
+    if (!*forecast) {
+      *forecast = forecasts->Fetch(ms.namespace_name, selector, ms.spec.max_forecast_age_seconds);
+      if (!(*forecast)->available) ApiError();
+    }
+    in.forecast = **forecast;
+    if (ms.spec.restart.enabled) {
+      in.pods_error = ReadPods(ms.namespace_name, selector, &in.pods);
+      if (!in.pods_error.ok()) {
+        LogWarn("cannot list pods: no eviction this time",
+                {{"scaler", key}, {"err", in.pods_error.ToString()}});
+      }
+    }
+    return in;
+  }
+
+  // ---- Apply ----
+
+  // The target write of `plan` (none, /scale or the HPA). kAborted on a 409 conflict.
+  Status ApplyTargetWrite(const ReconcilePlan& plan, const ReconcileInputs& in) {
+    const MemoryScaler& ms = in.scaler.scaler;
+    const ScaleTargetRef& t = ms.spec.target;
+    if (plan.scale) {
+      const TargetScale& s = plan.scale->scale;
+      json body = {{"apiVersion", "autoscaling/v1"},
+                   {"kind", "Scale"},
+                   {"metadata",
+                    {{"name", s.name},
+                     {"namespace", s.namespace_name},
+                     {"resourceVersion", s.resource_version}}},
+                   {"spec", {{"replicas", s.replicas}}}};
+      return PutJson(TargetPath(t.api_version, t.kind, ms.namespace_name, t.name) + "/scale", body,
+                     "update " + t.kind + "/" + t.name + "/scale")
+          .status();
+    }
+    if (plan.hpa) {
+      const HorizontalPodAutoscaler& h = plan.hpa->hpa;
+      return PutJson(HpaPath(h.namespace_name, h.name), HpaBody(h),
+                     "update HorizontalPodAutoscaler " + h.name)
+          .status();
+    }
+    return Status::Ok();
+  }
+
+  void LogTargetWrite(const ReconcilePlan& plan, const ReconcileInputs& in) {
+    const std::string key = in.scaler.scaler.namespace_name + "/" + in.scaler.scaler.name;
+    if (plan.scale) {
+      const ScaleTargetRef& t = in.scaler.scaler.spec.target;
+      LogInfo("scaled", {{"scaler", key},
+                         {"target", t.kind + "/" + t.name},
+                         {"from", std::to_string(plan.scale->from)},
+                         {"to", std::to_string(plan.scale->scale.replicas)},
+                         {"rule", plan.decision.rule}});
+    } else if (plan.hpa && plan.hpa->change != "extend") {
+      LogInfo(plan.hpa->change == "floor" ? "raised HPA floor" : "restored HPA floor",
+              {{"scaler", key},
+               {"hpa", plan.hpa->hpa.name},
+               {"from", std::to_string(in.hpa->min_replicas)},
+               {"to", std::to_string(plan.hpa->hpa.min_replicas)}});
     }
   }
 
-  // Writes `status` into the scaler's /status subresource; re-reads once on a conflict.
-  Status WriteStatus(json scaler, const json& status) {
+  EvictionResult Evict(const EvictionWrite& w) {
+    json eviction = {{"apiVersion", "policy/v1"},
+                     {"kind", "Eviction"},
+                     {"metadata", {{"name", w.pod}, {"namespace", w.namespace_name}}}};
+    auto r = kube->Request(
+        "POST", "/api/v1/namespaces/" + w.namespace_name + "/pods/" + w.pod + "/eviction",
+        eviction.dump());
+    if (r.ok() && (r->status_code == 200 || r->status_code == 201)) return {};
+    ApiError();
+    if (r.ok() && r->status_code == 429) {
+      std::string retry = r->headers.count("retry-after") ? r->headers.at("retry-after") : "";
+      return {EvictionResult::Kind::kRefused,
+              KubeResponseStatus(*r, "evict pod " + w.pod).message(), retry};
+    }
+    Status st = r.ok() ? KubeResponseStatus(*r, "evict pod " + w.pod) : r.status();
+    return {EvictionResult::Kind::kFailed, st.message(), ""};
+  }
+
+  // Writes `status` into the scaler's /status subresource (the object as read, its status
+  // replaced); re-reads once per conflict, up to three attempts.
+  Status WriteStatus(json scaler, const MemoryScalerStatus& status) {
     const json& md = scaler["metadata"];
     const std::string path = "/apis/oomcast.io/v1alpha1/namespaces/" +
                              md.value("namespace", "default") + "/memoryscalers/" +
-                             md.value("name", "") + "/status";
+                             md.value("name", "");
+    const json status_object = MemoryScalerStatusObject(status);
     for (int attempt = 0; attempt < 3; ++attempt) {
-      scaler["status"] = status;
-      auto put = PutJson(path, scaler, "update MemoryScaler status");
+      scaler["status"] = status_object;
+      auto put = PutJson(path + "/status", scaler, "update MemoryScaler status");
       if (put.ok()) return Status::Ok();
       if (put.status().code() != StatusCode::kAborted) return put.status();
-      auto fresh = GetJson(path.substr(0, path.size() - 7), "get MemoryScaler");
+      auto fresh = GetJson(path, "get MemoryScaler");
       if (!fresh.ok()) return fresh.status();
       scaler = *fresh;
     }
     return AbortedError("update MemoryScaler status: conflicts persisted");
   }
 
-  // Keeps lastTransitionTime of conditions whose status did not change.
-  json MergeConditions(const json& old_status, std::vector<json> conditions, double now) {
-    json out = json::array();
-    for (auto& c : conditions) {
-      std::string time = FormatRfc3339(now);
-      if (old_status.is_object() && old_status.contains("conditions") &&
-          old_status["conditions"].is_array()) {
-        for (const auto& o : old_status["conditions"]) {
-          if (o.value("type", "") == c["type"] && o.value("status", "") == c["status"] &&
-              o.contains("lastTransitionTime")) {
-            time = o["lastTransitionTime"];
-          }
-        }
+  // Records a failed write: logged, counted, and listed in the result.
+  void WriteFailed(const std::string& key, const std::string& what, const Status& st,
+                   ReconcileResult* result) {
+    ApiError();
+    LogWarn("cannot " + what, {{"scaler", key}, {"err", st.ToString()}});
+    result->failed_writes.push_back(what + ": " + st.ToString());
+  }
+
+  // Everything after the target write: its failure folded into the plan, the eviction, the
+  // history, the Events and the status. Returns the reconcile's result or error.
+  StatusOr<ReconcileResult> Finish(const json& object, const ReconcileInputs& in,
+                                   ReconcilePlan plan, const Status& target_write) {
+    const MemoryScaler& ms = in.scaler.scaler;
+    const std::string key = ms.namespace_name + "/" + ms.name;
+    const double now = in.now_unix_seconds;
+    ReconcileResult result;
+    if (!target_write.ok()) {
+      plan = WithTargetWriteFailure(std::move(plan), in, target_write);
+      result.failed_writes.push_back("target: " + target_write.ToString());
+    } else {
+      LogTargetWrite(plan, in);
+    }
+    if (plan.evict) {
+      EvictionResult evicted = Evict(*plan.evict);
+      if (evicted.kind == EvictionResult::Kind::kEvicted) {
+        last_eviction[key] = now;
+        LogInfo("evicted pod before OOM", {{"scaler", key}, {"pod", plan.evict->pod}});
+      } else {
+        LogWarn("eviction refused or failed", {{"scaler", key},
+                                               {"pod", plan.evict->pod},
+                                               {"err", evicted.message},
+                                               {"retry_after", evicted.retry_after}});
+        result.failed_writes.push_back("evict pod " + plan.evict->pod + ": " + evicted.message);
       }
-      c["lastTransitionTime"] = time;
-      out.push_back(c);
+      plan = WithEvictionResult(std::move(plan), in, evicted);
     }
-    return out;
+    if (in.scaler.spec_error.ok() && in.target_error.ok() && in.hpa_error.ok()) {
+      RecordDecision(ms.spec, plan.decision, plan.record_scale_event, now, &history[key]);
+    }
+    const InvolvedObject involved{"oomcast.io/v1alpha1", "MemoryScaler", ms.name,
+                                  ms.namespace_name,     ms.uid,         ms.resource_version};
+    std::vector<PlannedEvent> events;
+    if (plan.target_event) events.push_back(*plan.target_event);
+    events.insert(events.end(), plan.events.begin(), plan.events.end());
+    for (const PlannedEvent& e : events) {
+      Status st = this->events->Record(involved, e);
+      if (!st.ok()) WriteFailed(key, "record event " + e.reason, st, &result);
+    }
+    result.outcome = plan.outcome;
+    result.decision = plan.decision;
+    result.eviction = plan.eviction;
+    result.hpa_mode = plan.hpa_mode;
+    result.hpa_name = plan.hpa_name;
+    if (plan.outcome == "invalid") {
+      LogWarn("invalid MemoryScaler", {{"scaler", key}, {"err", in.scaler.spec_error.message()}});
+    }
+    if (plan.skip_if_unchanged && StatusUnchanged(in.scaler.status, plan.status, now)) {
+      LogDebug("status unchanged", {{"scaler", key}, {"outcome", plan.outcome}});
+      return result;  // No no-op writes; a heartbeat every kStatusHeartbeatSeconds.
+    }
+    Status st = WriteStatus(object, plan.status);
+    if (!st.ok()) WriteFailed(key, "write MemoryScaler status", st, &result);
+    if (!plan.error.ok()) return plan.error;  // A failed read, reported in status above.
+    if (!st.ok()) return st;
+    LogDebug("reconciled", {{"scaler", key},
+                            {"outcome", plan.outcome},
+                            {"current", std::to_string(in.target.replicas)},
+                            {"desired", std::to_string(plan.decision.desired_replicas)},
+                            {"reason", plan.decision.reason}});
+    return result;
   }
 
-  // True when `next` differs from `prev` only in the times of the last forecast and decision,
-  // and `prev` was written less than kStatusHeartbeatSeconds ago.
-  static bool SameStatus(const json& prev, json next, double now) {
-    constexpr double kStatusHeartbeatSeconds = 300;
-    if (!prev.is_object() || !prev.contains("lastDecision")) return false;
-    auto written = ParseRfc3339(prev["lastDecision"].value("time", ""));
-    if (!written.ok() || now - *written >= kStatusHeartbeatSeconds) return false;
-    json old = prev;
-    for (json* s : {&old, &next}) {
-      if (s->contains("lastDecision")) (*s)["lastDecision"].erase("time");
-      if (s->contains("lastForecast")) (*s)["lastForecast"].erase("time");
+  // Read -> Plan -> apply; a conflict on the target write means read and plan again.
+  StatusOr<ReconcileResult> ReconcileObject(const std::string& scaler_json) {
+    json object = json::parse(scaler_json, nullptr, false);
+    auto scaler = ReadMemoryScalerJson(object);
+    if (!scaler.ok()) return scaler.status();
+    const double now = clock->NowUnixSeconds();
+    const std::string key = scaler->scaler.namespace_name + "/" + scaler->scaler.name;
+    std::optional<ForecastReading> forecast;
+    for (int attempt = 0;; ++attempt) {
+      ReconcileInputs in = Read(*scaler, now, &forecast);
+      ReconcilePlan plan = Plan(in);
+      Status written = ApplyTargetWrite(plan, in);
+      if (written.code() == StatusCode::kAborted && attempt < options.max_conflict_retries) {
+        LogInfo("conflict: re-reading and deciding again",
+                {{"scaler", key}, {"attempt", std::to_string(attempt + 1)}});
+        continue;
+      }
+      return Finish(object, in, std::move(plan), written);
     }
-    return old == next;
-  }
-
-  json ForecastStatus(const Forecast& f, double now) {
-    json j = {{"time", FormatRfc3339(f.available ? f.time_unix_seconds : now)},
-              {"available", f.available}};
-    if (!f.available) {
-      j["error"] = f.error.substr(0, 1000);
-      return j;
-    }
-    auto growth = FormatQuantity(std::round(f.max_growth_bytes_per_second));
-    if (growth.ok()) j["growthRateBytesPerSecond"] = *growth;
-    if (std::isfinite(f.min_oom_eta_seconds)) {
-      j["oomEtaSeconds"] = static_cast<int64_t>(std::floor(std::max(0.0, f.min_oom_eta_seconds)));
-    }
-    auto risk = FormatQuantity(std::round(f.max_oom_risk * 1000) / 1000);
-    if (risk.ok()) j["oomRisk"] = *risk;
-    if (!f.worst_pod.empty()) j["worstPod"] = f.worst_pod;
-    j["pods"] = static_cast<int>(f.pods.size());
-    return j;
   }
 
   StatusOr<ReconcileResult> Reconcile(const std::string& scaler_json) {
-    auto started = std::chrono::steady_clock::now();
-    auto result = ReconcileInner(scaler_json);
+    const double started = clock->MonotonicSeconds();
+    auto result = ReconcileObject(scaler_json);
     if (metrics != nullptr) {
-      metrics->ObserveReconcileSeconds(
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      metrics->ObserveReconcileSeconds(clock->MonotonicSeconds() - started);
       metrics->CountDecision(result.ok() ? result->outcome : "error");
     }
     return result;
   }
-
-  StatusOr<ReconcileResult> ReconcileInner(const std::string& scaler_json) {
-    json scaler = json::parse(scaler_json, nullptr, false);
-    if (scaler.is_discarded() || !scaler.is_object() || !scaler.contains("metadata")) {
-      return InvalidArgumentError("MemoryScaler: not a JSON object");
-    }
-    const double now = clock->NowUnixSeconds();
-    const json old_status = scaler.value("status", json::object());
-    const std::string ns = scaler["metadata"].value("namespace", "default");
-    const std::string name = scaler["metadata"].value("name", "");
-    const int64_t generation = scaler["metadata"].value("generation", int64_t{0});
-    ReconcileResult result;
-
-    auto parsed = ParseMemoryScaler(scaler_json);
-    if (!parsed.ok()) {
-      result.outcome = "invalid";
-      json status = old_status;
-      status["observedGeneration"] = generation;
-      status["conditions"] = MergeConditions(
-          old_status, {Condition("Ready", false, "InvalidSpec", parsed.status().message())}, now);
-      Status st = WriteStatus(scaler, status);
-      LogWarn("invalid MemoryScaler",
-              {{"scaler", ns + "/" + name}, {"err", parsed.status().message()}});
-      if (!st.ok()) return st;
-      return result;
-    }
-    const MemoryScalerSpec& spec = parsed->spec;
-    const std::string key = ns + "/" + name;
-    ScalerHistory& hist = history[key];
-    const std::string target_path =
-        TargetPath(spec.target.api_version, spec.target.kind, ns, spec.target.name);
-    const std::string target_desc = spec.target.kind + "/" + spec.target.name;
-
-    // Last eviction, from status (survives leader hand-over) or memory.
-    double last_evicted = last_eviction.count(key) ? last_eviction[key] : 0;
-    if (old_status.contains("lastEviction") && old_status["lastEviction"].is_object() &&
-        old_status["lastEviction"].value("result", "") == "Evicted") {
-      std::string t = old_status["lastEviction"].value("time", "");
-      // Parsed with the forecast helper (RFC 3339).
-      auto parsed_t = ParseRfc3339(t);
-      if (parsed_t.ok()) last_evicted = std::max(last_evicted, *parsed_t);
-    }
-
-    std::optional<Forecast> forecast;
-    std::string selector;
-    json status = old_status;
-    status["observedGeneration"] = generation;
-    std::vector<json> conditions;
-    std::string last_scale_time = old_status.value("lastScaleTime", "");
-    int current = 0;
-    std::optional<json> hpa;
-    Decision decision;
-    bool at_ceiling = false;
-
-    for (int attempt = 0;; ++attempt) {
-      auto scale = GetJson(target_path + "/scale", "get " + target_desc + "/scale");
-      if (!scale.ok()) {
-        result.outcome = "error";
-        bool missing = scale.status().code() == StatusCode::kNotFound;
-        status["conditions"] = MergeConditions(
-            old_status,
-            {Condition("Ready", false, missing ? "TargetNotFound" : "FailedGetScale",
-                       scale.status().message()),
-             Condition("ScalingActive", false, "FailedGetScale",
-                       "the target's scale subresource cannot be read")},
-            now);
-        Status st = WriteStatus(scaler, status);
-        (void)st;
-        return scale.status();
-      }
-      current = (*scale)["spec"].value("replicas", 0);
-      std::string pod_selector = (*scale)["status"].value("selector", "");
-      selector = spec.metric_selector.empty() ? pod_selector : spec.metric_selector;
-
-      // An HPA on the same target?
-      hpa.reset();
-      auto hpas = GetJson("/apis/autoscaling/v2/namespaces/" + ns + "/horizontalpodautoscalers",
-                          "list HorizontalPodAutoscalers");
-      if (!hpas.ok()) {
-        // Without knowing, writing /scale could fight an HPA: hold.
-        result.outcome = "error";
-        status["conditions"] = MergeConditions(
-            old_status,
-            {Condition("Ready", false, "FailedListHPA", hpas.status().message()),
-             Condition("ScalingActive", false, "FailedListHPA",
-                       "cannot tell whether an HPA targets the same workload: holding")},
-            now);
-        (void)WriteStatus(scaler, status);
-        return hpas.status();
-      }
-      for (const auto& h : (*hpas)["items"]) {
-        const json ref = h["spec"].value("scaleTargetRef", json::object());
-        if (ref.value("kind", "") == spec.target.kind &&
-            ref.value("name", "") == spec.target.name &&
-            Group(ref.value("apiVersion", "")) == Group(spec.target.api_version)) {
-          hpa = h;  // List items carry no kind/apiVersion; the PUT body must.
-          (*hpa)["apiVersion"] = "autoscaling/v2";
-          (*hpa)["kind"] = "HorizontalPodAutoscaler";
-          break;
-        }
-      }
-
-      if (!forecast) forecast = forecasts->Fetch(ns, selector, spec.max_forecast_age_seconds);
-      if (!forecast->available) ApiError();
-      decision = Decide(spec, current, *forecast, hist, now);
-      at_ceiling = current >= spec.max_replicas;
-
-      if (hpa) {
-        auto st = ReconcileHpa(scaler, spec, *hpa, decision, *forecast, now, &result);
-        if (!st.ok() && st.code() == StatusCode::kAborted &&
-            attempt < options.max_conflict_retries) {
-          continue;
-        }
-        if (!st.ok()) {
-          result.outcome = "error";
-          conditions.push_back(Condition("Ready", false, "FailedUpdateHPA", st.message()));
-        }
-        int hpa_max = (*hpa)["spec"].value("maxReplicas", spec.max_replicas);
-        at_ceiling = current >= std::min(hpa_max, spec.max_replicas);
-        RecordDecision(spec, decision, false, now, &hist);
-        break;
-      }
-
-      result.outcome = decision.action == Action::kHold ? "hold" : "no_change";
-      if (decision.desired_replicas != current) {
-        if (spec.dry_run) {
-          result.outcome = "dry_run";
-          Event(scaler, "Normal", "DryRun", "Scale", "dry run: would " + decision.message);
-          RecordDecision(spec, decision, false, now, &hist);
-          break;
-        }
-        json new_scale = *scale;
-        new_scale["spec"]["replicas"] = decision.desired_replicas;
-        auto put = PutJson(target_path + "/scale", new_scale, "update " + target_desc + "/scale");
-        if (!put.ok() && put.status().code() == StatusCode::kAborted &&
-            attempt < options.max_conflict_retries) {
-          LogInfo(
-              "scale conflict: re-reading and deciding again",
-              {{"scaler", key}, {"target", target_desc}, {"attempt", std::to_string(attempt + 1)}});
-          continue;
-        }
-        if (!put.ok()) {
-          result.outcome = "error";
-          conditions.push_back(
-              Condition("Ready", false, "FailedUpdateScale", put.status().message()));
-          RecordDecision(spec, decision, false, now, &hist);
-          break;
-        }
-        result.outcome = decision.desired_replicas > current ? "scale_up" : "scale_down";
-        last_scale_time = FormatRfc3339(now);
-        RecordDecision(spec, decision, true, now, &hist);
-        LogInfo("scaled", {{"scaler", key},
-                           {"target", target_desc},
-                           {"from", std::to_string(current)},
-                           {"to", std::to_string(decision.desired_replicas)},
-                           {"rule", decision.rule}});
-        Event(scaler, "Normal", decision.desired_replicas > current ? "ScaledUp" : "ScaledDown",
-              "Scale", decision.message);
-      } else {
-        RecordDecision(spec, decision, false, now, &hist);
-      }
-      break;
-    }
-    result.decision = decision;
-
-    // restartBeforeOOM.
-    if (spec.restart.enabled) {
-      std::vector<PodState> pods;
-      auto list = GetJson("/api/v1/namespaces/" + ns + "/pods?labelSelector=" + UrlEncode(selector),
-                          "list pods");
-      if (list.ok()) {
-        for (const auto& p : (*list)["items"]) {
-          PodState s;
-          s.name = p["metadata"].value("name", "");
-          s.terminating = p["metadata"].contains("deletionTimestamp");
-          if (p.contains("status") && p["status"].contains("conditions")) {
-            for (const auto& c : p["status"]["conditions"]) {
-              if (c.value("type", "") == "Ready") s.ready = c.value("status", "") == "True";
-            }
-          }
-          pods.push_back(s);
-        }
-        result.eviction = DecideEviction(spec, *forecast, pods, at_ceiling, last_evicted, now);
-        if (result.eviction.evict) Evict(scaler, spec, ns, result, now, &status);
-      }
-    }
-
-    // Status.
-    status["currentReplicas"] = current;
-    status["desiredReplicas"] = decision.desired_replicas;
-    if (!last_scale_time.empty()) status["lastScaleTime"] = last_scale_time;
-    status["lastForecast"] = ForecastStatus(*forecast, now);
-    status["lastDecision"] = {{"time", FormatRfc3339(now)},
-                              {"action", ActionName(decision.action)},
-                              {"reason", decision.reason},
-                              {"message", decision.message.substr(0, 1000)}};
-    if (!decision.rule.empty()) status["lastDecision"]["rule"] = decision.rule;
-    status["mode"] = result.hpa_mode ? "HPAFloor" : "Scale";
-    if (!result.hpa_mode) status.erase("hpa");
-    if (conditions.empty()) {
-      conditions.push_back(Condition("Ready", true, spec.dry_run ? "DryRun" : "Reconciled",
-                                     spec.dry_run ? "dry run: decisions are reported, never applied"
-                                                  : "target " + target_desc + " reconciled"));
-    }
-    if (!forecast->available) {
-      conditions.push_back(
-          Condition("ScalingActive", false, "ForecastUnavailable",
-                    "holding (no scale-down, no eviction): " + forecast->error.substr(0, 800)));
-    } else if (result.hpa_mode) {
-      conditions.push_back(Condition(
-          "ScalingActive", true, "HPAFloor",
-          "HorizontalPodAutoscaler " + result.hpa_name +
-              " targets the same workload: the controller never writes /scale and raises the "
-              "HPA's minReplicas ahead of a forecast OOM instead"));
-    } else {
-      conditions.push_back(Condition("ScalingActive", true, "ValidForecast",
-                                     "the forecast is fresh and the rules were evaluated"));
-    }
-    if (decision.limited) {
-      conditions.push_back(
-          Condition("ScalingLimited", true, decision.limited_reason,
-                    "the desired replica count is limited: " + decision.limited_reason));
-    } else {
-      conditions.push_back(Condition("ScalingLimited", false, "DesiredWithinRange",
-                                     "the desired replica count is within the acceptable range"));
-    }
-    status["conditions"] = MergeConditions(old_status, conditions, now);
-    if (SameStatus(old_status, status, now)) {
-      LogDebug("status unchanged", {{"scaler", key}, {"outcome", result.outcome}});
-      return result;  // No no-op writes; a heartbeat every kStatusHeartbeatSeconds.
-    }
-    Status st = WriteStatus(scaler, status);
-    if (!st.ok()) {
-      LogWarn("cannot write MemoryScaler status", {{"scaler", key}, {"err", st.ToString()}});
-      return st;
-    }
-    LogDebug("reconciled", {{"scaler", key},
-                            {"outcome", result.outcome},
-                            {"current", std::to_string(current)},
-                            {"desired", std::to_string(decision.desired_replicas)},
-                            {"reason", decision.reason}});
-    return result;
-  }
-
-  // HPA coexistence: raise spec.minReplicas for the forecast window, restore it afterwards.
-  // kAborted on a write conflict (the caller re-reads and decides again).
-  Status ReconcileHpa(const json& scaler, const MemoryScalerSpec& spec, json hpa,
-                      const Decision& decision, const Forecast& forecast, double now,
-                      ReconcileResult* result) {
-    result->hpa_mode = true;
-    result->hpa_name = hpa["metadata"].value("name", "");
-    result->outcome = "no_change";
-    const std::string ns = hpa["metadata"].value("namespace", "default");
-    const std::string path =
-        "/apis/autoscaling/v2/namespaces/" + ns + "/horizontalpodautoscalers/" + result->hpa_name;
-    const std::string scaler_key =
-        scaler["metadata"].value("namespace", "") + "/" + scaler["metadata"].value("name", "");
-    json& md = hpa["metadata"];
-    if (!md.contains("annotations") || !md["annotations"].is_object()) {
-      md["annotations"] = json::object();
-    }
-    json& ann = md["annotations"];
-    const int hpa_min = hpa["spec"].value("minReplicas", 1);
-    const int hpa_max = hpa["spec"].value("maxReplicas", hpa_min);
-    const bool floored = ann.contains(kOriginalMinReplicasAnnotation);
-    double floor_until = 0;
-    if (ann.contains(kFloorUntilAnnotation)) {
-      auto t = ParseRfc3339(ann.value(kFloorUntilAnnotation, ""));
-      if (t.ok()) floor_until = *t;
-    }
-    const bool up_signal =
-        forecast.available && !decision.rule.empty() && decision.rule != "shrink";
-    if (!forecast.available) {
-      result->outcome = "hold";  // Keep any floor: restoring could let the HPA scale down.
-      return Status::Ok();
-    }
-    if (up_signal) {
-      int floor = std::min(std::max(decision.desired_replicas, decision.current_replicas), hpa_max);
-      if (floor > hpa_min) {
-        if (spec.dry_run) {
-          result->outcome = "dry_run";
-          Event(scaler, "Normal", "DryRun", "RaiseHPAFloor",
-                "dry run: would raise minReplicas of HorizontalPodAutoscaler " + result->hpa_name +
-                    " from " + std::to_string(hpa_min) + " to " + std::to_string(floor) + ": " +
-                    decision.message);
-          return Status::Ok();
-        }
-        if (!floored) ann[kOriginalMinReplicasAnnotation] = std::to_string(hpa_min);
-        ann[kFloorUntilAnnotation] = FormatRfc3339(now + spec.horizon_seconds);
-        ann[kFloorOwnerAnnotation] = scaler_key;
-        hpa["spec"]["minReplicas"] = floor;
-        auto put = PutJson(path, hpa, "update HorizontalPodAutoscaler " + result->hpa_name);
-        if (!put.ok()) return put.status();
-        result->outcome = "hpa_floor";
-        LogInfo("raised HPA floor", {{"scaler", scaler_key},
-                                     {"hpa", result->hpa_name},
-                                     {"from", std::to_string(hpa_min)},
-                                     {"to", std::to_string(floor)}});
-        Event(scaler, "Normal", "RaisedHPAFloor", "RaiseHPAFloor",
-              "raised minReplicas of HorizontalPodAutoscaler " + result->hpa_name + " from " +
-                  std::to_string(hpa_min) + " to " + std::to_string(floor) + " until " +
-                  FormatRfc3339(now + spec.horizon_seconds) + ": " + decision.message);
-        return Status::Ok();
-      }
-      if (floored && !spec.dry_run && floor_until < now + spec.horizon_seconds - 60) {
-        // Still needed: extend the window (quietly; at most once a minute).
-        ann[kFloorUntilAnnotation] = FormatRfc3339(now + spec.horizon_seconds);
-        auto put = PutJson(path, hpa, "update HorizontalPodAutoscaler " + result->hpa_name);
-        if (!put.ok()) return put.status();
-      }
-      return Status::Ok();
-    }
-    if (floored && now >= floor_until) {
-      int original = std::atoi(ann.value(kOriginalMinReplicasAnnotation, "1").c_str());
-      if (original < 1) original = 1;
-      if (spec.dry_run) {
-        result->outcome = "dry_run";
-        Event(scaler, "Normal", "DryRun", "RestoreHPAFloor",
-              "dry run: would restore minReplicas of HorizontalPodAutoscaler " + result->hpa_name +
-                  " to " + std::to_string(original));
-        return Status::Ok();
-      }
-      hpa["spec"]["minReplicas"] = std::min(original, hpa_max);
-      ann.erase(kOriginalMinReplicasAnnotation);
-      ann.erase(kFloorUntilAnnotation);
-      ann.erase(kFloorOwnerAnnotation);
-      auto put = PutJson(path, hpa, "update HorizontalPodAutoscaler " + result->hpa_name);
-      if (!put.ok()) return put.status();
-      result->outcome = "hpa_restore";
-      LogInfo("restored HPA floor", {{"scaler", scaler_key},
-                                     {"hpa", result->hpa_name},
-                                     {"minReplicas", std::to_string(original)}});
-      Event(scaler, "Normal", "RestoredHPAFloor", "RestoreHPAFloor",
-            "restored minReplicas of HorizontalPodAutoscaler " + result->hpa_name + " to " +
-                std::to_string(original) + ": no OOM forecast within the horizon any more");
-    }
-    return Status::Ok();
-  }
-
-  void Evict(const json& scaler, const MemoryScalerSpec& spec, const std::string& ns,
-             ReconcileResult& result, double now, json* status) {
-    const std::string pod = result.eviction.pod;
-    const std::string key = ns + "/" + scaler["metadata"].value("name", "");
-    json record = {{"pod", pod}, {"time", FormatRfc3339(now)}};
-    if (spec.dry_run) {
-      Event(scaler, "Normal", "DryRun", "Evict",
-            "dry run: would evict: " + result.eviction.message);
-      record["result"] = "DryRun";
-      record["message"] = result.eviction.message.substr(0, 1000);
-      (*status)["lastEviction"] = record;
-      if (result.outcome == "no_change" || result.outcome == "hold") result.outcome = "dry_run";
-      return;
-    }
-    json eviction = {{"apiVersion", "policy/v1"},
-                     {"kind", "Eviction"},
-                     {"metadata", {{"name", pod}, {"namespace", ns}}}};
-    auto r = kube->Request("POST", "/api/v1/namespaces/" + ns + "/pods/" + pod + "/eviction",
-                           eviction.dump());
-    if (r.ok() && (r->status_code == 200 || r->status_code == 201)) {
-      last_eviction[key] = now;
-      record["result"] = "Evicted";
-      record["message"] = result.eviction.message.substr(0, 1000);
-      result.outcome = "evict";
-      LogInfo("evicted pod before OOM", {{"scaler", key}, {"pod", pod}});
-      Event(scaler, "Normal", "EvictedBeforeOOM", "Evict",
-            "evicted pod " + pod + ": " + result.eviction.message);
-    } else if (r.ok() && r->status_code == 429) {
-      ApiError();
-      std::string retry = r->headers.count("retry-after") ? r->headers.at("retry-after") : "";
-      Status st = KubeResponseStatus(*r, "evict pod " + pod);
-      record["result"] = "Refused";
-      record["message"] = ("the Eviction API refused (PodDisruptionBudget): " + st.message() +
-                           (retry.empty() ? "" : " (retry after " + retry + "s)"))
-                              .substr(0, 1000);
-      result.outcome = "evict_refused";
-      result.eviction.reason = "EvictionRefused";
-      LogWarn("eviction refused", {{"scaler", key}, {"pod", pod}, {"retry_after", retry}});
-      Event(scaler, "Warning", "EvictionRefused", "Evict",
-            "could not evict pod " + pod + " ahead of its forecast OOM: " + st.message() +
-                (retry.empty() ? "" : " (retry after " + retry + "s)"));
-    } else {
-      ApiError();
-      Status st = r.ok() ? KubeResponseStatus(*r, "evict pod " + pod) : r.status();
-      record["result"] = "Failed";
-      record["message"] = st.message().substr(0, 1000);
-      result.outcome = "error";
-      Event(scaler, "Warning", "EvictionFailed", "Evict",
-            "could not evict pod " + pod + ": " + st.message());
-    }
-    (*status)["lastEviction"] = record;
-  }
 };
-
 Reconciler::Reconciler(KubeClient* kube, ForecastSource* forecasts, Clock* clock,
                        ControllerMetrics* metrics, ReconcilerOptions options)
     : impl_(std::make_unique<Impl>()) {
@@ -626,6 +403,7 @@ Reconciler::Reconciler(KubeClient* kube, ForecastSource* forecasts, Clock* clock
   impl_->clock = clock;
   impl_->metrics = metrics;
   impl_->options = std::move(options);
+  impl_->events = std::make_unique<EventRecorder>(kube, clock, impl_->options.identity);
 }
 
 Reconciler::~Reconciler() = default;

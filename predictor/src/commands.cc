@@ -9,6 +9,7 @@
 #include "oomcast/http_server.h"
 #include "oomcast/log.h"
 #include "oomcast/predictor/backtest.h"
+#include "oomcast/predictor/canary_metrics.h"
 #include "oomcast/predictor/engine.h"
 #include "oomcast/predictor/exporter.h"
 #include "oomcast/predictor/history_client.h"
@@ -24,11 +25,16 @@ int RunServe(const PredictorConfig& config, PrometheusClient* client, Clock* clo
   Engine engine(config.engine, client, clock);
   engine.set_backend_name(config.backend.name);
   MetricsExporter exporter(&engine, clock);
+  auto canary = CanaryMonitor::Create(config.canary);  // Validated with the config already.
+  if (!canary.ok()) {
+    err << "oomcast-predictor serve: " << canary.status().ToString() << "\n";
+    return 2;
+  }
   auto server = StartHttpServer(config.listen_address, [&](const HttpServerRequest& r) {
     HttpServerResponse res;
     if (r.path == "/metrics") {
       res.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      res.body = exporter.Render();
+      res.body = exporter.Render() + (*canary)->Render();
     } else if (r.path == "/healthz" || r.path == "/livez") {
       res.body = "ok\n";
     } else if (r.path == "/readyz") {
@@ -55,7 +61,10 @@ int RunServe(const PredictorConfig& config, PrometheusClient* client, Clock* clo
   LogInfo("serving", {{"address", config.listen_address},
                       {"port", std::to_string((*server)->port())},
                       {"backend", config.backend.base_url}});
-  engine.Run(stop, [&](double seconds, const Status& st) { exporter.ObserveCycle(seconds, st); });
+  engine.Run(stop, [&](double seconds, const Status& st) {
+    exporter.ObserveCycle(seconds, st);
+    (*canary)->Update(clock->NowUnixSeconds(), engine.Snapshot());
+  });
   (*server)->Stop();
   LogInfo("stopped");
   return 0;

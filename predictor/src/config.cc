@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "oomcast/log.h"
+#include "oomcast/predictor/canary_config.h"
 #include "oomcast/units.h"
 
 namespace oomcast::predictor {
@@ -205,13 +206,15 @@ StatusOr<PredictorConfig> ParseConfigYaml(const std::string& yaml_text, Predicto
                                 std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
   if (root.IsNull()) return base;
-  std::set<std::string> allowed = {"prometheus", "queries", "forecast", "log", "server"};
+  std::set<std::string> allowed = {"prometheus", "queries", "forecast", "log", "server",
+                                   "canary"};
   allowed.insert(foreign_sections.begin(), foreign_sections.end());
   try {
     OOMCAST_RETURN_IF_ERROR(CheckKeys(root, "", allowed));
     if (root["prometheus"]) OOMCAST_RETURN_IF_ERROR(ParsePrometheus(root["prometheus"], &base));
     if (root["queries"]) OOMCAST_RETURN_IF_ERROR(ParseQueries(root["queries"], &base));
     if (root["forecast"]) OOMCAST_RETURN_IF_ERROR(ParseForecast(root["forecast"], &base));
+    if (root["canary"]) OOMCAST_RETURN_IF_ERROR(ParseCanaryYaml(root["canary"], &base.canary));
     if (auto l = root["log"]) {
       OOMCAST_RETURN_IF_ERROR(CheckKeys(l, "log", {"level"}));
       if (l["level"]) {

@@ -20,8 +20,8 @@ MemoryScalerSpec Spec(int min = 1, int max = 10) {
   return s;
 }
 
-Forecast Fc(double growth_mib_s, double eta_s = INFINITY, double risk = 0) {
-  Forecast f;
+ForecastReading Fc(double growth_mib_s, double eta_s = INFINITY, double risk = 0) {
+  ForecastReading f;
   f.available = true;
   f.time_unix_seconds = kNow;
   f.max_growth_bytes_per_second = growth_mib_s * kMiB;
@@ -99,7 +99,7 @@ TEST_CASE("clamps: never above max, never below min, ScalingLimited says why") {
 
 TEST_CASE("missing or stale forecast: hold, never scale down, only raise to min") {
   ScalerHistory h;
-  Forecast missing;
+  ForecastReading missing;
   missing.error = "503 ServiceUnavailable";
   auto d = Decide(Spec(), 5, missing, h, kNow);
   CHECK(d.action == Action::kHold);
@@ -194,8 +194,8 @@ std::vector<PodState> Pods(int ready, int not_ready = 0) {
   return pods;
 }
 
-Forecast Leak(const std::string& pod, double eta) {
-  Forecast f = Fc(1, eta);
+ForecastReading Leak(const std::string& pod, double eta) {
+  ForecastReading f = Fc(1, eta);
   f.pods.push_back({pod, "app", 1 * kMiB, eta, 0.9});
   f.pods.push_back({"web-1", "app", 0, INFINITY, 0});
   f.pods.push_back({"web-2", "app", 0, INFINITY, 0});
@@ -230,14 +230,14 @@ TEST_CASE("restartBeforeOOM: never the last ready replica, never on missing data
   auto last = DecideEviction(s, Leak("web-0", 10), Pods(1), true, 0, kNow);
   CHECK_FALSE(last.evict);
   CHECK(last.reason == "LastReadyReplica");
-  Forecast missing;
+  ForecastReading missing;
   CHECK(DecideEviction(s, missing, Pods(3), true, 0, kNow).reason == "ForecastUnavailable");
 }
 
 TEST_CASE("restartBeforeOOM: when every pod runs out, scaling helps unless at the ceiling") {
   MemoryScalerSpec s = Spec();
   s.restart.enabled = true;
-  Forecast all = Fc(1, 60);
+  ForecastReading all = Fc(1, 60);
   all.pods = {{"web-0", "app", kMiB, 60, 1}, {"web-1", "app", kMiB, 90, 1}};
   auto e = DecideEviction(s, all, Pods(2), false, 0, kNow);
   CHECK_FALSE(e.evict);

@@ -1,16 +1,19 @@
-// Leader election against the API stand-in's real Lease objects, with a FakeClock: acquire,
-// renew, no take-over before expiry (measured on the candidate's own clock), take-over after
-// expiry with leaseTransitions bumped, release hand-over, renew deadline.
+// Leader election on the in-process API fake's Lease objects, with a FakeClock: acquire, renew,
+// no take-over before expiry (measured on the candidate's own clock), take-over after expiry
+// with leaseTransitions bumped, release hand-over, renew deadline, conflicts. Over HTTP against
+// the Python stand-in, with schema validation: leader_election_standin_test.cc.
 #include "oomcast/controller/leader_election.h"
 
 #include <catch2/catch.hpp>
 
-#include "controller/standin_fixture.h"
+#include "support/fake_clock.h"
+#include "support/fake_kube_client.h"
 
 namespace oomcast::controller {
 namespace {
 
-using testing::StandinFixture;
+using testing::FakeClock;
+using testing::FakeKubeClient;
 
 LeaderElectionConfig Config(const std::string& identity) {
   LeaderElectionConfig c;
@@ -27,70 +30,67 @@ const char* kLease =
     "/apis/coordination.k8s.io/v1/namespaces/oomcast-system/leases/oomcast-controller";
 
 TEST_CASE("leader election: acquire, renew, expire, take over, release") {
-  StandinFixture fx;
-  LeaderElector a(fx.client(), fx.clock(), Config("a"));
-  LeaderElector b(fx.client(), fx.clock(), Config("b"));
+  FakeKubeClient kube;
+  FakeClock clock;
+  LeaderElector a(&kube, &clock, Config("a"));
+  LeaderElector b(&kube, &clock, Config("b"));
 
   REQUIRE(a.TryAcquireOrRenew());
   CHECK(a.IsLeader());
-  auto lease = fx.Get(kLease);
+  auto lease = kube.Get(kLease);
   CHECK(lease["spec"]["holderIdentity"] == "a");
   CHECK(lease["spec"]["leaseDurationSeconds"] == 15);
   CHECK(lease["spec"]["leaseTransitions"] == 0);
-  CHECK_FALSE(b.TryAcquireOrRenew());  // b first sees the record now.
-  CHECK_FALSE(b.IsLeader());
-
-  // a renews every retry period: b never takes over.
+  CHECK_FALSE(b.TryAcquireOrRenew());
   for (int i = 0; i < 20; ++i) {
-    fx.clock()->Advance(2);
+    clock.Advance(2);
     REQUIRE(a.TryAcquireOrRenew());
     REQUIRE_FALSE(b.TryAcquireOrRenew());
   }
-  std::string renewed = fx.Get(kLease)["spec"]["renewTime"];
-  CHECK(renewed != std::string(lease["spec"]["renewTime"]));
+  CHECK(kube.Get(kLease)["spec"]["renewTime"] != lease["spec"]["renewTime"]);
 
-  // a stops renewing (killed). b waits a full lease duration on its own clock.
-  fx.clock()->Advance(14);
+  clock.Advance(14);  // a stops renewing; b waits a full lease duration on its own clock.
   CHECK_FALSE(b.TryAcquireOrRenew());
-  CHECK_FALSE(a.IsLeader());  // 14 s since a's last renew > renew deadline of 10 s.
-  fx.clock()->Advance(1.5);
+  CHECK_FALSE(a.IsLeader());
+  clock.Advance(1.5);
   REQUIRE(b.TryAcquireOrRenew());
-  lease = fx.Get(kLease);
+  lease = kube.Get(kLease);
   CHECK(lease["spec"]["holderIdentity"] == "b");
   CHECK(lease["spec"]["leaseTransitions"] == 1);
-
-  // a comes back: it sees b's fresh record and does not act.
   CHECK_FALSE(a.TryAcquireOrRenew());
-  CHECK_FALSE(a.IsLeader());
 
-  // b releases on shutdown: a takes over at once.
   REQUIRE(b.Release().ok());
-  CHECK(fx.Get(kLease)["spec"]["holderIdentity"] == "");
-  CHECK_FALSE(b.IsLeader());
-  fx.clock()->Advance(2);
+  CHECK(kube.Get(kLease)["spec"]["holderIdentity"] == "");
+  clock.Advance(2);
   REQUIRE(a.TryAcquireOrRenew());
-  lease = fx.Get(kLease);
-  CHECK(lease["spec"]["holderIdentity"] == "a");
-  CHECK(lease["spec"]["leaseTransitions"] == 2);
-
-  bool skipped = false;
-  std::string out = fx.ValidateWrites(&skipped);
-  INFO(out);
-  CHECK(out.empty());
+  CHECK(kube.Get(kLease)["spec"]["leaseTransitions"] == 2);
 }
 
-TEST_CASE("leader election: a conflicting update means not leader this round") {
-  StandinFixture fx;
-  LeaderElector a(fx.client(), fx.clock(), Config("a"));
+TEST_CASE("leader election: a conflicting update means not renewed this round") {
+  FakeKubeClient kube;
+  FakeClock clock;
+  LeaderElector a(&kube, &clock, Config("a"));
   REQUIRE(a.TryAcquireOrRenew());
-  fx.Call("POST", "/_standin/race", {{"path", kLease}, {"count", 1}});
-  fx.clock()->Advance(2);
-  // The renew PUT loses the race (409); a stays leader only within its renew deadline.
+  kube.Race(kLease, 1);
+  clock.Advance(2);
+  CHECK(a.TryAcquireOrRenew());  // Within the renew deadline.
+  CHECK(kube.WritesTo("leases/oomcast-controller", "PUT").back().code == 409);
+  clock.Advance(2);
   CHECK(a.TryAcquireOrRenew());
-  CHECK(fx.WritesTo("leases/oomcast-controller", "PUT").back()["code"] == 409);
-  fx.clock()->Advance(2);
+  CHECK(kube.WritesTo("leases/oomcast-controller", "PUT").back().code == 200);
+}
+
+TEST_CASE("leader election: API errors past the renew deadline step down") {
+  FakeKubeClient kube;
+  FakeClock clock;
+  LeaderElector a(&kube, &clock, Config("a"));
+  REQUIRE(a.TryAcquireOrRenew());
+  kube.Script({"", "leases", 503, "", "", 100, {}});
+  clock.Advance(5);
   CHECK(a.TryAcquireOrRenew());
-  CHECK(fx.WritesTo("leases/oomcast-controller", "PUT").back()["code"] == 200);
+  clock.Advance(6);
+  CHECK_FALSE(a.TryAcquireOrRenew());
+  CHECK_FALSE(a.IsLeader());
 }
 
 TEST_CASE("leader election: MicroTime format") {

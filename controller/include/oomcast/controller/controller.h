@@ -23,6 +23,8 @@ struct RunnerConfig {
   // Each watch lasts this long, then resumes from the last resourceVersion (bookmarks keep it
   // fresh). Also bounds how long a stop waits for the watch to end.
   double watch_timeout_seconds = 5;
+  // MemoryCanaries (canary.h) are reconciled every sync period when set (not owned).
+  class CanaryReconciler* canaries = nullptr;
 };
 
 // Pointers must outlive the runner. Ready()/IsLeader() are thread-safe.

@@ -19,8 +19,10 @@ struct PodForecast {
   double oom_risk = 0;                                               // 0..1
 };
 
-// The forecast of one target, aggregated over its containers (worst case of each metric).
-struct Forecast {
+// One reading of the forecast of one target (from the external metrics API), aggregated over
+// its containers (worst case of each metric). Not predictor::Forecast: this is what the
+// controller read, with whether it could be read.
+struct ForecastReading {
   bool available = false;  // False: missing, stale or an API error; `error` says which.
   std::string error;
   double time_unix_seconds = 0;  // Oldest sample time of the items used.
@@ -66,7 +68,7 @@ struct Decision {
 //   down (-step) when growth < the down threshold; otherwise stay.
 // - HPA stabilization (the max of the recommendations within the down window, the min within the
 //   up window), then per-period policies, then the [minReplicas, maxReplicas] clamp.
-Decision Decide(const MemoryScalerSpec& spec, int current_replicas, const Forecast& forecast,
+Decision Decide(const MemoryScalerSpec& spec, int current_replicas, const ForecastReading& forecast,
                 const ScalerHistory& history, double now_unix_seconds);
 
 // Records `decision` (its recommendation, and the scale event when `applied`) and drops entries
@@ -93,7 +95,7 @@ struct EvictionDecision {
 // in some pods, which more replicas do not fix). Never with an unavailable forecast, never the
 // last ready replica, one pod at a time (no eviction while a pod is not ready or terminating),
 // and not within the cooldown after `last_eviction_unix_seconds` (0: never).
-EvictionDecision DecideEviction(const MemoryScalerSpec& spec, const Forecast& forecast,
+EvictionDecision DecideEviction(const MemoryScalerSpec& spec, const ForecastReading& forecast,
                                 const std::vector<PodState>& pods, bool at_ceiling,
                                 double last_eviction_unix_seconds, double now_unix_seconds);
 

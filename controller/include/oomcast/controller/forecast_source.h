@@ -20,8 +20,8 @@ class ForecastSource {
   // The forecast of the containers in `namespace_name` matching `label_selector`. Never fails:
   // errors (API error, metav1.Status such as 503, no items, items older than
   // `max_age_seconds`) come back as Forecast{available=false, error=...}.
-  virtual Forecast Fetch(const std::string& namespace_name, const std::string& label_selector,
-                         double max_age_seconds) = 0;
+  virtual ForecastReading Fetch(const std::string& namespace_name,
+                                const std::string& label_selector, double max_age_seconds) = 0;
 };
 
 // Per-container items of the three forecast metrics, aggregated here (max growth, min ETA, max
@@ -32,8 +32,8 @@ class ExternalMetricsForecastSource final : public ForecastSource {
  public:
   ExternalMetricsForecastSource(KubeClient* client, Clock* clock)
       : client_(client), clock_(clock) {}
-  Forecast Fetch(const std::string& namespace_name, const std::string& label_selector,
-                 double max_age_seconds) override;
+  ForecastReading Fetch(const std::string& namespace_name, const std::string& label_selector,
+                        double max_age_seconds) override;
 
  private:
   KubeClient* client_;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,6 +80,75 @@ struct MemoryScaler {
   int64_t generation = 0;
   MemoryScalerSpec spec;
 };
+
+// status.conditions[] (metav1.Condition-like). Types: Ready, ScalingActive, ScalingLimited.
+struct ScalerCondition {
+  std::string type;
+  bool status = false;  // "True" / "False".
+  std::string reason;   // CamelCase.
+  std::string message;
+  std::string last_transition_time;  // RFC 3339; kept while the status does not change.
+  bool operator==(const ScalerCondition&) const = default;
+};
+
+// status.lastForecast: the forecast the last decision used, as the CRD shows it.
+struct LastForecastStatus {
+  std::string time;  // RFC 3339: oldest sample used, or the decision time when unavailable.
+  bool available = false;
+  std::string error;                       // When unavailable (at most 1000 characters).
+  std::string growth_rate;                 // Kubernetes quantity, bytes/s; empty: absent.
+  std::optional<int64_t> oom_eta_seconds;  // Absent: no OOM forecast.
+  std::string oom_risk;                    // Quantity 0..1; empty: absent.
+  std::string worst_pod;
+  std::optional<int> pods;  // Containers in the forecast (when available).
+  bool operator==(const LastForecastStatus&) const = default;
+};
+
+struct LastDecisionStatus {
+  std::string time;    // RFC 3339.
+  std::string action;  // None, ScaleUp, ScaleDown, Hold.
+  std::string rule;    // Empty: absent.
+  std::string reason;
+  std::string message;
+  bool operator==(const LastDecisionStatus&) const = default;
+};
+
+struct LastEvictionStatus {
+  std::string pod;
+  std::string time;    // RFC 3339.
+  std::string result;  // Evicted, Refused, Failed, DryRun.
+  std::string message;
+  bool operator==(const LastEvictionStatus&) const = default;
+};
+
+// The status subresource, every field of the CRD's schema (absent fields stay absent).
+struct MemoryScalerStatus {
+  std::optional<int64_t> observed_generation;
+  std::optional<int> current_replicas;
+  std::optional<int> desired_replicas;
+  std::string last_scale_time;  // RFC 3339; empty: never scaled.
+  std::string mode;             // Scale or HPAFloor; empty: absent.
+  std::optional<LastForecastStatus> last_forecast;
+  std::optional<LastDecisionStatus> last_decision;
+  std::optional<LastEvictionStatus> last_eviction;
+  std::vector<ScalerCondition> conditions;
+  bool operator==(const MemoryScalerStatus&) const = default;
+};
+
+// A MemoryScaler as read from the API, parsed once: metadata, the spec or why it is invalid,
+// and the status.
+struct MemoryScalerObject {
+  MemoryScaler scaler;  // scaler.spec is meaningful only when spec_error is OK.
+  Status spec_error;    // kInvalidArgument naming the field.
+  MemoryScalerStatus status;
+};
+
+// Parses a MemoryScaler as served (JSON). kInvalidArgument only when it is not an object with
+// metadata; a bad spec is reported in spec_error; unreadable status fields are left absent.
+StatusOr<MemoryScalerObject> ReadMemoryScaler(std::string_view json);
+
+// The status as JSON for the /status subresource (the field names of the CRD).
+std::string MemoryScalerStatusJson(const MemoryScalerStatus& status);
 
 // Applies the defaults of every unset field (the CRD's, so that objects created before a
 // default changed and objects from tests without admission behave the same).

@@ -22,6 +22,7 @@ struct ControllerOptions {
   std::string listen_address = "0.0.0.0:8080";  // /healthz, /readyz, /metrics; port 0: any.
   std::string log_level = "info";
   std::string watch_namespace;  // Empty: all namespaces.
+  std::string prometheus_url;   // MemoryCanary verdicts; empty: MemoryCanaries not reconciled.
   bool help = false;
 };
 

@@ -1,6 +1,7 @@
-// Reconciles one MemoryScaler: reads the target's /scale, the HPA on the same target, the
-// forecast and the pods; decides (decision.h); writes /scale (optimistic concurrency), or the
-// HPA's minReplicas floor, or an Eviction; reports in status, Events and metrics.
+// Reconciles one MemoryScaler in three steps: read (the scaler, parsed once; the target's /scale,
+// the HPA on the same target, the forecast, the pods) into typed objects; Plan (pure,
+// reconcile_plan.h); apply: the /scale write (optimistic concurrency) or the HPA's minReplicas
+// floor, the Eviction, the Events and the status, each failure logged, counted and reported.
 #pragma once
 
 #include <map>
@@ -12,14 +13,10 @@
 #include "oomcast/controller/decision.h"
 #include "oomcast/controller/forecast_source.h"
 #include "oomcast/controller/metrics.h"
+#include "oomcast/controller/reconcile_plan.h"
 #include "oomcast/kube_client.h"
 
 namespace oomcast::controller {
-
-// Annotations on an HPA whose minReplicas the controller raised.
-inline constexpr const char* kOriginalMinReplicasAnnotation = "oomcast.io/original-min-replicas";
-inline constexpr const char* kFloorUntilAnnotation = "oomcast.io/floor-until";
-inline constexpr const char* kFloorOwnerAnnotation = "oomcast.io/floor-owner";
 
 struct ReconcilerOptions {
   std::string identity = "oomcast-controller";  // reportingInstance of Events.
@@ -32,6 +29,9 @@ struct ReconcileResult {
   EvictionDecision eviction;
   bool hpa_mode = false;
   std::string hpa_name;
+  // Writes that failed (target, eviction, Events, status), "what: error", in order. Each is
+  // also logged and counted in oomcast_controller_api_errors_total.
+  std::vector<std::string> failed_writes;
 };
 
 // Thread-compatible: call from one reconcile loop. Pointers must outlive the reconciler;

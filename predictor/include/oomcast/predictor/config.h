@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "oomcast/http_client.h"
+#include "oomcast/predictor/canary.h"
 #include "oomcast/predictor/engine.h"
 #include "oomcast/prometheus_client.h"
 #include "oomcast/status.h"
@@ -24,10 +25,11 @@ struct PredictorConfig {
   EngineConfig engine;
   std::string listen_address = "0.0.0.0:8080";  // serve: /metrics, /healthz, /readyz.
   std::string log_level = "info";
+  std::vector<CanaryComparisonConfig> canary;  // `canary:` comparisons (canary_config.h).
 };
 
 // Parses YAML text over `base`. Top-level sections other than prometheus, queries, forecast,
-// log, server are errors unless named in `foreign_sections` (left for the caller to read).
+// log, server, canary (canary_config.h) are errors unless named in `foreign_sections` (left for the caller to read).
 StatusOr<PredictorConfig> ParseConfigYaml(const std::string& yaml_text, PredictorConfig base = {},
                                           const std::set<std::string>& foreign_sections = {});
 

@@ -1,0 +1,79 @@
+// Statistics of the canary memory comparison (DESIGN.md "Canary drift"): per-pod summaries of
+// memory (level, spread), two-sample tests on those summaries, and the alpha spent at each look
+// of a sequential watch. Pure functions, no I/O, no clock. Why these tests: docs/canary.md.
+//
+// Memory samples of one pod are autocorrelated (a GC sawtooth, a trend), so no test here takes
+// raw samples of several pods as independent observations: every test compares one number per
+// pod (its summary) between the two groups.
+#pragma once
+
+#include <cstddef>
+#include <vector>
+
+namespace oomcast::predictor::canary {
+
+// ---- Distributions ----
+
+// Regularized incomplete beta function I_x(a, b), a, b > 0, x in [0, 1]. Absolute error
+// below 1e-12 over the range the tests use (continued fraction, Lentz's method).
+double RegularizedIncompleteBeta(double a, double b, double x);
+
+// P(T >= t) for Student's t with `df` > 0 degrees of freedom (exact, via the incomplete beta).
+double StudentTUpperTail(double t, double df);
+
+// ---- Per-pod summaries ----
+
+// Median of `values` (NaN when empty). Takes a copy: the input is not reordered.
+double Median(std::vector<double> values);
+
+// Robust amplitude of the fluctuation of one pod's memory around its own trend (bytes): the
+// mean absolute deviation of the detrended samples from their median (the per-pod unit of a
+// Brown-Forsythe test). `t` in seconds, `bytes` in bytes, same length; the least-squares line
+// over the samples is the trend removed, so a steady leak does not look like a wider sawtooth.
+// NaN for fewer than 3 samples.
+double DetrendedAbsoluteDeviation(const std::vector<double>& t, const std::vector<double>& bytes);
+
+// Least-squares slope of `bytes` over `t` (bytes per second); NaN for fewer than 2 samples or
+// all at one time.
+double LeastSquaresSlope(const std::vector<double>& t, const std::vector<double>& bytes);
+
+// Tukey's resistant line slope (bytes per second): the difference of the medians of the last
+// and the first third of the samples (by time) over the difference of their median times. A
+// GC sawtooth moves a least-squares slope over a short span by where its phase happens to be
+// at the ends; the thirds' medians each cover several cycles. `t` sorted ascending; NaN for
+// fewer than 3 samples.
+double ResistantSlope(const std::vector<double>& t, const std::vector<double>& bytes);
+
+// ---- Two-sample tests of "the canary is larger" (one-sided) on per-pod summaries ----
+
+struct TestResult {
+  double statistic = 0;  // t, or U of the canary group.
+  double df = 0;         // Degrees of freedom (t-test only).
+  double p_value = 1;    // One-sided: P(statistic >= observed | both groups alike).
+  bool valid = false;    // False when the groups are too small or degenerate (p_value = 1).
+};
+
+// Student's two-sample t-test with pooled variance, H1: mean(canary) > mean(baseline). Exact
+// under the null (both groups draw from one normal distribution), and defined for a single
+// canary pod (a prediction-interval test against the baseline's spread). Needs
+// n_baseline + n_canary >= 3 with both non-empty; when the pooled variance is zero (all pods
+// identical within each group) the p-value is 0 if the canary mean is larger, else 1.
+TestResult PooledTTestGreater(const std::vector<double>& baseline,
+                              const std::vector<double>& canary);
+
+// Mann-Whitney U test, H1: canary stochastically larger. U is the canary's U statistic
+// (pairs canary > baseline, ties counting 1/2). The p-value is exact, conditional on the ties:
+// the permutation distribution of the canary's rank sum over all C(n, n_canary) assignments of
+// the observed midranks (what scipy.stats.permutation_test computes exactly). Invalid for n > 100
+// pods.
+TestResult MannWhitneyGreater(const std::vector<double>& baseline,
+                              const std::vector<double>& canary);
+
+// ---- Repeated looks ----
+
+// The share of `alpha` that look number `look` (1-based) may spend so that the chance of a
+// false failure over all looks, however many, stays below `alpha` (Bonferroni over an
+// unbounded look schedule): alpha / (look * (look + 1)), which sums to alpha.
+double AlphaAtLook(double alpha, size_t look);
+
+}  // namespace oomcast::predictor::canary

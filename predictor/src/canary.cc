@@ -1,0 +1,384 @@
+#include "oomcast/predictor/canary.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "oomcast/predictor/canary_stats.h"
+
+namespace oomcast::predictor {
+namespace {
+
+// A forecast whose newest sample is older than this is not current (the engine's default
+// staleness), seconds.
+constexpr double kStaleSeconds = 120;
+// A pod missing from the evaluations for longer than this is a new instance when it comes back.
+constexpr double kGapSeconds = 180;
+
+Status FieldError(const std::string& path, const std::string& msg) {
+  return InvalidArgumentError(path + ": " + msg);
+}
+
+double Mean(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x;
+  return v.empty() ? kNaN : s / static_cast<double>(v.size());
+}
+
+std::string FormatBytesRate(double bytes_per_second) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%+.1f kB/s", bytes_per_second / 1000);
+  return buf;
+}
+
+std::string FormatPercent(double fraction) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%+.1f %%", fraction * 100);
+  return buf;
+}
+
+nlohmann::json Num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(); }
+
+}  // namespace
+
+const char* CanaryVerdictName(CanaryVerdictKind v) {
+  switch (v) {
+    case CanaryVerdictKind::kPass:
+      return "pass";
+    case CanaryVerdictKind::kFail:
+      return "fail";
+    case CanaryVerdictKind::kInconclusive:
+      break;
+  }
+  return "inconclusive";
+}
+
+const char* CanaryAspectName(size_t aspect) {
+  switch (aspect) {
+    case kLevel:
+      return "level";
+    case kGrowth:
+      return "growth";
+    case kSpread:
+      return "spread";
+  }
+  return "unknown";
+}
+
+Status ValidateCanaryComparison(const CanaryComparisonConfig& c, const std::string& path) {
+  if (c.name.empty()) return FieldError(path + ".name", "must be set");
+  if (c.namespace_name.empty()) return FieldError(path + ".namespace", "must be set");
+  auto b = LabelSelector::Parse(c.baseline_selector);
+  if (!b.ok()) return FieldError(path + ".baseline", b.status().message());
+  auto k = LabelSelector::Parse(c.canary_selector);
+  if (!k.ok()) return FieldError(path + ".canary", k.status().message());
+  if (b->empty()) return FieldError(path + ".baseline", "must select something (not empty)");
+  if (k->empty()) return FieldError(path + ".canary", "must select something (not empty)");
+  if (b->ToString() == k->ToString()) {
+    return FieldError(path + ".canary", "is the same selector as baseline");
+  }
+  const CanaryTolerances& t = c.tolerances;
+  const std::string tp = path + ".tolerances";
+  if (!(t.level_increase >= 0)) return FieldError(tp + ".levelIncrease", "must be >= 0");
+  if (!(t.growth_bytes_per_second >= 0)) return FieldError(tp + ".growth", "must be >= 0");
+  if (!(t.spread_increase >= 0)) return FieldError(tp + ".spreadIncrease", "must be >= 0");
+  if (!(t.alpha > 0 && t.alpha < 1)) return FieldError(tp + ".alpha", "must be in (0, 1)");
+  if (!(t.warmup_seconds >= 0)) return FieldError(tp + ".warmup", "must be >= 0");
+  if (!(t.window_seconds > 0)) return FieldError(tp + ".window", "must be > 0");
+  if (!(t.growth_window_seconds > 0)) return FieldError(tp + ".growthWindow", "must be > 0");
+  if (!(t.min_growth_span_seconds >= 0 && t.min_growth_span_seconds <= t.growth_window_seconds)) {
+    return FieldError(tp + ".minGrowthSpan", "must be in [0, growthWindow]");
+  }
+  if (!(t.look_interval_seconds > 0)) return FieldError(tp + ".lookInterval", "must be > 0");
+  if (t.min_baseline_pods < 1) return FieldError(tp + ".minBaselinePods", "must be >= 1");
+  if (t.min_canary_pods < 1) return FieldError(tp + ".minCanaryPods", "must be >= 1");
+  if (t.min_baseline_pods + t.min_canary_pods < 3) {
+    return FieldError(tp + ".minBaselinePods",
+                      "minBaselinePods + minCanaryPods must be >= 3 (a test needs a spread)");
+  }
+  if (t.min_samples < 3) return FieldError(tp + ".minSamples", "must be >= 3");
+  if (!(t.reset_after_seconds > 0)) return FieldError(tp + ".resetAfter", "must be > 0");
+  return Status::Ok();
+}
+
+std::string CanaryVerdictJson(const CanaryComparisonConfig& config, const CanaryVerdict& v) {
+  nlohmann::json j;
+  j["t"] = v.t;
+  j["verdict"] = CanaryVerdictName(v.verdict);
+  j["p_value"] = Num(v.p_value);
+  j["effect"] = Num(v.effect);
+  j["baseline_pods"] = v.baseline_pods;
+  j["canary_pods"] = v.canary_pods;
+  j["name"] = config.name;
+  j["namespace"] = config.namespace_name;
+  j["aspect"] =
+      v.effect_aspect >= 0 ? nlohmann::json(CanaryAspectName(v.effect_aspect)) : nlohmann::json();
+  j["reason"] = v.reason;
+  j["looks"] = v.looks;
+  j["baseline_usable"] = v.baseline_usable;
+  j["canary_usable"] = v.canary_usable;
+  nlohmann::json aspects = nlohmann::json::object();
+  for (size_t a = 0; a < kCanaryAspects; ++a) {
+    const CanaryAspectResult& r = v.aspects[a];
+    aspects[CanaryAspectName(a)] = {{"tested", r.tested},
+                                    {"tests", r.tests},
+                                    {"effect", Num(r.effect)},
+                                    {"tolerance", Num(r.tolerance)},
+                                    {"p_value", Num(r.p_value)},
+                                    {"alpha", Num(r.alpha)},
+                                    {"adjusted_p_value", Num(r.adjusted_p_value)},
+                                    {"failed", r.failed}};
+  }
+  j["aspects"] = std::move(aspects);
+  return j.dump();
+}
+
+StatusOr<CanaryComparator> CanaryComparator::Create(CanaryComparisonConfig config) {
+  OOMCAST_RETURN_IF_ERROR(ValidateCanaryComparison(config, "canary[" + config.name + "]"));
+  auto b = LabelSelector::Parse(config.baseline_selector);
+  auto c = LabelSelector::Parse(config.canary_selector);
+  return CanaryComparator(std::move(config), std::move(*b), std::move(*c));
+}
+
+CanaryComparator::CanaryComparator(CanaryComparisonConfig config, LabelSelector baseline,
+                                   LabelSelector canary)
+    : config_(std::move(config)), baseline_(std::move(baseline)), canary_(std::move(canary)) {}
+
+void CanaryComparator::ResetWatch() {
+  verdict_ = CanaryVerdict{};
+  canary_absent_since_ = 0;
+}
+
+const CanaryVerdict& CanaryComparator::Update(double now, const std::vector<Forecast>& forecasts) {
+  const CanaryTolerances& tol = config_.tolerances;
+  // The pods of this comparison, each the sum of its containers.
+  struct Current {
+    double bytes = 0;
+    double sample_t = 0;
+    bool usable = true;  // Every container current and past the model's warm-up.
+    int group = 0;       // 0 baseline, 1 canary.
+  };
+  std::map<std::string, Current> current;
+  for (const Forecast& f : forecasts) {
+    if (f.key.namespace_name != config_.namespace_name) continue;
+    const auto& labels = f.PodLabels();
+    const bool in_baseline = baseline_.Matches(labels);
+    const bool in_canary = canary_.Matches(labels);
+    if (in_baseline == in_canary) continue;  // Neither, or ambiguous: left out.
+    Current& c = current[f.key.pod];
+    c.group = in_canary ? 1 : 0;
+    if (f.warming_up || now - f.last_sample_t > kStaleSeconds || !std::isfinite(f.rss_bytes)) {
+      c.usable = false;
+      continue;
+    }
+    c.bytes += f.rss_bytes;
+    c.sample_t = std::max(c.sample_t, f.last_sample_t);
+  }
+
+  CanaryVerdict& v = verdict_;
+  v.t = now;
+  v.baseline_pods = v.canary_pods = 0;
+  for (const auto& [name, c] : current) (c.group == 1 ? v.canary_pods : v.baseline_pods)++;
+
+  // A canary group gone for reset_after_seconds ends the watch: the next rollout starts afresh.
+  if (v.canary_pods == 0) {
+    if (canary_absent_since_ == 0) canary_absent_since_ = now;
+    if (now - canary_absent_since_ >= tol.reset_after_seconds && v.watch_start_t > 0) {
+      ResetWatch();
+      v.t = now;
+      v.baseline_pods = 0;
+      for (const auto& [name, c] : current) v.baseline_pods += c.group == 0 ? 1 : 0;
+      canary_absent_since_ = now;
+    }
+  } else {
+    canary_absent_since_ = 0;
+  }
+
+  // Per-pod windows; a pod out of the evaluations (warming up after a restart, stale) restarts
+  // its instance when it comes back.
+  std::vector<const Pod*> baseline, canary;
+  for (const auto& [name, c] : current) {
+    Pod& p = pods_[name];
+    if (!c.usable) {
+      p = Pod{};
+      continue;
+    }
+    if (p.instance_start_t == 0 || now - p.last_seen_t > kGapSeconds) {
+      p = Pod{};
+      p.instance_start_t = now;
+    }
+    p.last_seen_t = now;
+    if (now - p.instance_start_t >= tol.warmup_seconds && c.sample_t > p.last_sample_t) {
+      p.window.emplace_back(c.sample_t, c.bytes);
+      p.last_sample_t = c.sample_t;
+    }
+    const double keep = std::max(tol.window_seconds, tol.growth_window_seconds);
+    while (!p.window.empty() && p.window.front().first < now - keep) p.window.pop_front();
+    if (now - p.instance_start_t < tol.warmup_seconds) continue;
+    (c.group == 1 ? canary : baseline).push_back(&p);
+  }
+  // Forget pods long gone.
+  for (auto it = pods_.begin(); it != pods_.end();) {
+    const bool gone = !current.count(it->first) &&
+                      now - it->second.last_seen_t > tol.window_seconds + tol.reset_after_seconds;
+    it = gone ? pods_.erase(it) : std::next(it);
+  }
+  auto enough = [&](const std::vector<const Pod*>& pods) {
+    int n = 0;
+    for (const Pod* p : pods) n += RecentSamples(*p, now) >= tol.min_samples ? 1 : 0;
+    return n;
+  };
+  v.baseline_usable = enough(baseline);
+  v.canary_usable = enough(canary);
+
+  if (v.verdict != CanaryVerdictKind::kFail) {
+    const bool ready = static_cast<int>(baseline.size()) >= tol.min_baseline_pods &&
+                       static_cast<int>(canary.size()) >= tol.min_canary_pods;
+    if (v.watch_start_t == 0 && ready) v.watch_start_t = now;
+    if (v.watch_start_t > 0 &&
+        now >= v.watch_start_t + static_cast<double>(v.looks) * tol.look_interval_seconds) {
+      if (ready) {
+        Look(now, baseline, canary);
+      } else {
+        // A look missed for lack of pods is still a look spent: the schedule does not stretch.
+        v.looks++;
+      }
+    }
+  }
+  if (v.verdict != CanaryVerdictKind::kFail) {
+    bool any_tested = false;
+    for (const auto& a : v.aspects) any_tested = any_tested || a.tested;
+    const bool ready_now =
+        v.baseline_usable >= tol.min_baseline_pods && v.canary_usable >= tol.min_canary_pods;
+    if (v.looks > 0 && any_tested && ready_now) {
+      v.verdict = CanaryVerdictKind::kPass;
+      v.reason = "no aspect worse than its tolerance with significance";
+    } else {
+      v.verdict = CanaryVerdictKind::kInconclusive;
+      v.reason = "usable pods: baseline " + std::to_string(v.baseline_usable) + " (need " +
+                 std::to_string(tol.min_baseline_pods) + "), canary " +
+                 std::to_string(v.canary_usable) + " (need " + std::to_string(tol.min_canary_pods) +
+                 ")";
+    }
+  }
+  return v;
+}
+
+int CanaryComparator::RecentSamples(const Pod& p, double now) const {
+  int n = 0;
+  for (auto it = p.window.rbegin(); it != p.window.rend(); ++it) {
+    if (it->first < now - config_.tolerances.window_seconds) break;
+    ++n;
+  }
+  return n;
+}
+
+void CanaryComparator::Look(double now, const std::vector<const Pod*>& baseline,
+                            const std::vector<const Pod*>& canary) {
+  const CanaryTolerances& tol = config_.tolerances;
+  CanaryVerdict& v = verdict_;
+  v.looks++;
+  const double alpha_aspect = tol.alpha / static_cast<double>(kCanaryAspects);
+  // The growth of every pod is fitted over the same span: the history of the youngest canary
+  // pod past its warm-up (at most growth_window_seconds). A slope over less data is noisier, and
+  // the test needs summaries equally precise in both groups; baseline pods with a shorter history
+  // (restarted during the watch) are left out of the growth test until they have as much. The same
+  // holds for the level and the spread: their window is at most the youngest canary pod's history.
+  double history = kInf;
+  for (const Pod* p : canary) {
+    if (!p->window.empty()) history = std::min(history, now - p->window.front().first);
+  }
+  const double growth_span = std::min(tol.growth_window_seconds, history);
+  const double window = std::min(tol.window_seconds, history);
+  // Per-pod summaries: log level and log spread (ratios), growth in bytes per second.
+  auto summaries = [&](const std::vector<const Pod*>& pods, size_t aspect) {
+    std::vector<double> out;
+    for (const Pod* p : pods) {
+      std::vector<double> t, bytes;
+      const double from = now - (aspect == kGrowth ? growth_span : window);
+      if (p->window.empty() || p->window.front().first > from + 1e-6) continue;
+      for (const auto& [ts, b] : p->window) {
+        if (ts < from) continue;
+        t.push_back(ts);
+        bytes.push_back(b);
+      }
+      if (static_cast<int>(t.size()) < tol.min_samples) continue;
+      if (aspect == kGrowth) {
+        if (growth_span >= tol.min_growth_span_seconds) {
+          out.push_back(canary::ResistantSlope(t, bytes));
+        }
+        continue;
+      }
+      const double level = canary::Median(bytes);
+      if (!(level > 0)) continue;
+      if (aspect == kLevel) {
+        out.push_back(std::log(level));
+      } else {
+        // A flat pod has no sawtooth: its amplitude is floored at 0.01 % of its level so the
+        // ratio stays finite.
+        const double spread = canary::DetrendedAbsoluteDeviation(t, bytes);
+        out.push_back(std::log(std::max(spread, 1e-4 * level)));
+      }
+    }
+    return out;
+  };
+  const double tolerances[kCanaryAspects] = {tol.level_increase, tol.growth_bytes_per_second,
+                                             tol.spread_increase};
+  double best_p = kNaN;
+  double closest = -kInf;
+  for (size_t a = 0; a < kCanaryAspects; ++a) {
+    CanaryAspectResult& r = v.aspects[a];
+    const size_t tests = r.tests;
+    r = CanaryAspectResult{};
+    r.tests = tests;
+    r.tolerance = tolerances[a];
+    const std::vector<double> b = summaries(baseline, a);
+    const std::vector<double> c = summaries(canary, a);
+    if (static_cast<int>(b.size()) < tol.min_baseline_pods ||
+        static_cast<int>(c.size()) < tol.min_canary_pods) {
+      continue;
+    }
+    const canary::TestResult test = tol.test == CanaryTest::kMannWhitney
+                                        ? canary::MannWhitneyGreater(b, c)
+                                        : canary::PooledTTestGreater(b, c);
+    if (!test.valid) continue;
+    r.tested = true;
+    // Each aspect spends its share of alpha over its own tests: a look at which an aspect
+    // cannot be tested yet (too little history) costs it nothing.
+    r.tests++;
+    const double alpha_look = canary::AlphaAtLook(alpha_aspect, r.tests);
+    r.alpha = alpha_look;
+    const double diff = Mean(c) - Mean(b);
+    r.effect = a == kGrowth ? diff : std::exp(diff) - 1;
+    r.p_value = test.p_value;
+    r.adjusted_p_value = std::min(1.0, test.p_value * tol.alpha / alpha_look);
+    r.failed = r.p_value <= alpha_look && r.effect > r.tolerance;
+    if (std::isnan(best_p) || r.adjusted_p_value < best_p) best_p = r.adjusted_p_value;
+    const double ratio = r.tolerance > 0 ? r.effect / r.tolerance : r.effect;
+    if (v.failed_aspect < 0 && ratio > closest) {
+      closest = ratio;
+      v.effect = r.effect;
+      v.effect_aspect = static_cast<int>(a);
+    }
+  }
+  v.p_value = best_p;
+  for (size_t a = 0; a < kCanaryAspects && v.failed_aspect < 0; ++a) {
+    const CanaryAspectResult& r = v.aspects[a];
+    if (!r.failed) continue;
+    v.failed_aspect = static_cast<int>(a);
+    v.failed_at_t = now;
+    v.verdict = CanaryVerdictKind::kFail;
+    v.effect = r.effect;
+    v.effect_aspect = static_cast<int>(a);
+    char p[32];
+    std::snprintf(p, sizeof p, "%.3g", r.adjusted_p_value);
+    v.reason = std::string(CanaryAspectName(a)) + ": canary " +
+               (a == kGrowth ? FormatBytesRate(r.effect) : FormatPercent(r.effect)) +
+               " over baseline (tolerance " +
+               (a == kGrowth ? FormatBytesRate(r.tolerance) : FormatPercent(r.tolerance)) +
+               "), adjusted p " + p;
+  }
+}
+
+}  // namespace oomcast::predictor

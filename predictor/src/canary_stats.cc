@@ -1,0 +1,203 @@
+#include "oomcast/predictor/canary_stats.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+
+namespace oomcast::predictor::canary {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Continued fraction of the incomplete beta (modified Lentz), valid for x < (a + 1) / (a + b + 2).
+double BetaContinuedFraction(double a, double b, double x) {
+  constexpr double kTiny = 1e-300;
+  constexpr double kEps = 1e-15;
+  const double qab = a + b, qap = a + 1, qam = a - 1;
+  double c = 1, d = 1 - qab * x / qap;
+  if (std::fabs(d) < kTiny) d = kTiny;
+  d = 1 / d;
+  double h = d;
+  for (int m = 1; m <= 1000; ++m) {
+    const int m2 = 2 * m;
+    double aa = m * (b - m) * x / ((qam + m2) * (a + m2));
+    d = 1 + aa * d;
+    if (std::fabs(d) < kTiny) d = kTiny;
+    c = 1 + aa / c;
+    if (std::fabs(c) < kTiny) c = kTiny;
+    d = 1 / d;
+    h *= d * c;
+    aa = -(a + m) * (qab + m) * x / ((a + m2) * (qap + m2));
+    d = 1 + aa * d;
+    if (std::fabs(d) < kTiny) d = kTiny;
+    c = 1 + aa / c;
+    if (std::fabs(c) < kTiny) c = kTiny;
+    d = 1 / d;
+    const double del = d * c;
+    h *= del;
+    if (std::fabs(del - 1) < kEps) break;
+  }
+  return h;
+}
+
+}  // namespace
+
+double RegularizedIncompleteBeta(double a, double b, double x) {
+  if (x <= 0) return 0;
+  if (x >= 1) return 1;
+  const double log_front =
+      std::lgamma(a + b) - std::lgamma(a) - std::lgamma(b) + a * std::log(x) + b * std::log1p(-x);
+  const double front = std::exp(log_front);
+  if (x < (a + 1) / (a + b + 2)) return front * BetaContinuedFraction(a, b, x) / a;
+  return 1 - front * BetaContinuedFraction(b, a, 1 - x) / b;
+}
+
+double StudentTUpperTail(double t, double df) {
+  if (std::isnan(t) || !(df > 0)) return kNaN;
+  if (std::isinf(t)) return t > 0 ? 0 : 1;
+  // P(|T| >= |t|) = I_{df / (df + t^2)}(df / 2, 1 / 2).
+  const double two_sided = RegularizedIncompleteBeta(df / 2, 0.5, df / (df + t * t));
+  return t >= 0 ? two_sided / 2 : 1 - two_sided / 2;
+}
+
+double Median(std::vector<double> values) {
+  if (values.empty()) return kNaN;
+  const size_t mid = values.size() / 2;
+  std::nth_element(values.begin(), values.begin() + mid, values.end());
+  const double hi = values[mid];
+  if (values.size() % 2 == 1) return hi;
+  const double lo = *std::max_element(values.begin(), values.begin() + mid);
+  return (lo + hi) / 2;
+}
+
+double DetrendedAbsoluteDeviation(const std::vector<double>& t, const std::vector<double>& bytes) {
+  const size_t n = std::min(t.size(), bytes.size());
+  if (n < 3) return kNaN;
+  double tm = 0, ym = 0;
+  for (size_t i = 0; i < n; ++i) {
+    tm += t[i];
+    ym += bytes[i];
+  }
+  tm /= n;
+  ym /= n;
+  double slope = LeastSquaresSlope(t, bytes);
+  if (std::isnan(slope)) slope = 0;
+  std::vector<double> r(n);
+  for (size_t i = 0; i < n; ++i) r[i] = bytes[i] - ym - slope * (t[i] - tm);
+  const double med = Median(r);
+  double sum = 0;
+  for (double v : r) sum += std::fabs(v - med);
+  return sum / n;
+}
+
+double LeastSquaresSlope(const std::vector<double>& t, const std::vector<double>& bytes) {
+  const size_t n = std::min(t.size(), bytes.size());
+  if (n < 2) return kNaN;
+  double tm = 0, ym = 0;
+  for (size_t i = 0; i < n; ++i) {
+    tm += t[i];
+    ym += bytes[i];
+  }
+  tm /= n;
+  ym /= n;
+  double sxx = 0, sxy = 0;
+  for (size_t i = 0; i < n; ++i) {
+    sxx += (t[i] - tm) * (t[i] - tm);
+    sxy += (t[i] - tm) * (bytes[i] - ym);
+  }
+  return sxx > 0 ? sxy / sxx : kNaN;
+}
+
+double ResistantSlope(const std::vector<double>& t, const std::vector<double>& bytes) {
+  const size_t n = std::min(t.size(), bytes.size());
+  if (n < 3) return kNaN;
+  const size_t third = n / 3;
+  std::vector<double> t0(t.begin(), t.begin() + third), y0(bytes.begin(), bytes.begin() + third);
+  std::vector<double> t1(t.begin() + (n - third), t.begin() + n);
+  std::vector<double> y1(bytes.begin() + (n - third), bytes.begin() + n);
+  const double dt = Median(t1) - Median(t0);
+  return dt > 0 ? (Median(y1) - Median(y0)) / dt : kNaN;
+}
+
+TestResult PooledTTestGreater(const std::vector<double>& baseline,
+                              const std::vector<double>& canary) {
+  TestResult out;
+  const size_t nb = baseline.size(), nc = canary.size();
+  if (nb == 0 || nc == 0 || nb + nc < 3) return out;
+  double mb = 0, mc = 0;
+  for (double v : baseline) mb += v;
+  for (double v : canary) mc += v;
+  mb /= nb;
+  mc /= nc;
+  double ss = 0;
+  for (double v : baseline) ss += (v - mb) * (v - mb);
+  for (double v : canary) ss += (v - mc) * (v - mc);
+  out.df = static_cast<double>(nb + nc - 2);
+  const double var = ss / out.df;
+  const double se = std::sqrt(var * (1.0 / nb + 1.0 / nc));
+  out.valid = true;
+  if (!(se > 0)) {
+    out.statistic = mc > mb ? std::numeric_limits<double>::infinity() : 0;
+    out.p_value = mc > mb ? 0 : 1;
+    return out;
+  }
+  out.statistic = (mc - mb) / se;
+  out.p_value = StudentTUpperTail(out.statistic, out.df);
+  return out;
+}
+
+TestResult MannWhitneyGreater(const std::vector<double>& baseline,
+                              const std::vector<double>& canary) {
+  TestResult out;
+  const size_t nb = baseline.size(), nc = canary.size(), n = nb + nc;
+  if (nb == 0 || nc == 0 || n > 100) return out;
+  // Doubled midranks (integers) of the pooled sample.
+  std::vector<std::pair<double, int>> all;  // (value, 0 baseline / 1 canary)
+  for (double v : baseline) all.push_back({v, 0});
+  for (double v : canary) all.push_back({v, 1});
+  std::sort(all.begin(), all.end());
+  std::vector<int> rank2(n);
+  for (size_t i = 0; i < n;) {
+    size_t j = i;
+    while (j + 1 < n && all[j + 1].first == all[i].first) ++j;
+    // Ranks i+1..j+1 averaged, doubled: (i + 1 + j + 1).
+    for (size_t k = i; k <= j; ++k) rank2[k] = static_cast<int>(i + j + 2);
+    i = j + 1;
+  }
+  int observed = 0;
+  for (size_t i = 0; i < n; ++i) observed += all[i].second == 1 ? rank2[i] : 0;
+  // U = R - nc (nc + 1) / 2, with R = observed / 2.
+  out.statistic = observed / 2.0 - nc * (nc + 1) / 2.0;
+  // count[k][s]: number of k-subsets of the items seen so far with doubled rank sum s, as
+  // probabilities (divided by C(n, nc) along the way through the binomial recursion).
+  const int max_sum = 2 * static_cast<int>(n) * static_cast<int>(n) + 2;
+  std::vector<std::vector<double>> count(nc + 1, std::vector<double>(max_sum + 1, 0.0));
+  count[0][0] = 1;
+  for (size_t i = 0; i < n; ++i) {
+    const int r = rank2[i];
+    for (size_t k = std::min(nc, i + 1); k >= 1; --k) {
+      const std::vector<double>& from = count[k - 1];
+      std::vector<double>& to = count[k];
+      for (int s = max_sum - r; s >= 0; --s) {
+        if (from[s] != 0) to[s + r] += from[s];
+      }
+    }
+  }
+  double total = 0, tail = 0;
+  for (int s = 0; s <= max_sum; ++s) {
+    total += count[nc][s];
+    if (s >= observed) tail += count[nc][s];
+  }
+  out.p_value = total > 0 ? tail / total : 1;
+  out.valid = true;
+  return out;
+}
+
+double AlphaAtLook(double alpha, size_t look) {
+  if (look == 0) return 0;
+  const double k = static_cast<double>(look);
+  return alpha / (k * (k + 1));
+}
+
+}  // namespace oomcast::predictor::canary
