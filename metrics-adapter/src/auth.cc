@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "oomcast/http_server.h"
 #include "oomcast/log.h"
 
 namespace oomcast::metrics_adapter {
@@ -424,7 +425,10 @@ AuthnResult Authenticator::Authenticate(const PeerIdentity& peer, const Headers&
         }
         for (const std::string& prefix : cfg.extra_headers_prefixes) {
           if (StartsWith(name, prefix) && name.size() > prefix.size()) {
-            user.extra[Lower(PercentUnescape(name.substr(prefix.size())))].push_back(value);
+            // The key is percent-encoded in the header name; a key that does not decode to
+            // printable UTF-8 is dropped (it could not be sent on in a SubjectAccessReview).
+            std::string key = Lower(PercentUnescape(name.substr(prefix.size())));
+            if (IsPrintableUtf8(key)) user.extra[key].push_back(value);
           }
         }
       }

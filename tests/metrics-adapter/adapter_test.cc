@@ -277,6 +277,9 @@ TEST_CASE_METHOD(Fixture, "front proxy identity from headers only with a front-p
   CHECK(access.last_user.groups == std::vector<std::string>{"a", "b", "system:authenticated"});
   CHECK(access.last_user.extra["acme.com/project"] == std::vector<std::string>{"p1"});
   CHECK(access.last_user.extra["scopes"] == std::vector<std::string>{"s1", "s2"});
+  // An extra key that does not decode to printable UTF-8 is dropped, the request still served.
+  CHECK(Get(kPath, {{"x-remote-user", "carol"}, {"x-remote-extra-%ff%fe", "v"}}).code == 200);
+  CHECK(access.last_user.extra.empty());
   // Same headers on a plain client certificate are ignored.
   peer.kind = PeerIdentity::Kind::kClientCert;
   peer.user = UserInfo{"alice", "", {"team"}, {}};
