@@ -9,7 +9,6 @@ add_library(oomcast_controller
   ${CMAKE_CURRENT_LIST_DIR}/src/reconciler.cc
   ${CMAKE_CURRENT_LIST_DIR}/src/informer.cc
   ${CMAKE_CURRENT_LIST_DIR}/src/metrics.cc
-  ${CMAKE_CURRENT_LIST_DIR}/src/health_server.cc
   ${CMAKE_CURRENT_LIST_DIR}/src/options.cc
   ${CMAKE_CURRENT_LIST_DIR}/src/controller.cc)
 add_library(oomcast::controller ALIAS oomcast_controller)

@@ -14,9 +14,9 @@
 #include "oomcast/http_client.h"
 #include "oomcast/prometheus_client.h"
 #include "oomcast/controller/forecast_source.h"
-#include "oomcast/controller/health_server.h"
 #include "oomcast/controller/metrics.h"
 #include "oomcast/controller/options.h"
+#include "oomcast/http_server.h"
 #include "oomcast/kube_client.h"
 #include "oomcast/log.h"
 
@@ -113,10 +113,11 @@ int main(int argc, char** argv) {
   }
   ControllerRunner runner(kube->get(), &forecasts, &clock, &metrics, rc);
 
-  HealthServer health({[] { return true; }, [&runner] { return runner.Ready(); },
-                       [&metrics] { return metrics.Serialize(); }});
-  Status st = health.Start(options->listen_address);
-  if (!st.ok()) return Fatal(st.message());
+  auto health =
+      StartHttpServer(options->listen_address,
+                      OpsHandler({[] { return true; }, [&runner] { return runner.Ready(); },
+                                  [&metrics] { return metrics.Serialize(); }}));
+  if (!health.ok()) return Fatal(health.status().message());
 
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
@@ -131,9 +132,9 @@ int main(int argc, char** argv) {
            {"lease", rc.leader_election.namespace_name + "/" + rc.leader_election.lease_name},
            {"metrics_url",
             options->external_metrics_url.empty() ? "aggregated" : options->external_metrics_url},
-           {"http_port", std::to_string(health.port())}});
+           {"http_port", std::to_string((*health)->port())}});
   runner.Run(g_stop);
-  health.Stop();
+  (*health)->Stop();
   LogInfo("stopped", {{"identity", rc.identity}});
   return 0;
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -102,8 +103,11 @@ int main(int argc, char** argv) {
            "--tls-cert-file and --tls-private-key-file are required (or "
            "--generate-self-signed-cert for development)");
     }
-    std::string mk = "mkdir -p '" + flags.cert_dir + "'";
-    if (std::system(mk.c_str()) != 0) Fail(2, "--cert-dir: cannot create " + flags.cert_dir);
+    std::error_code mkdir_error;
+    std::filesystem::create_directories(flags.cert_dir, mkdir_error);
+    if (mkdir_error) {
+      Fail(2, "--cert-dir: cannot create " + flags.cert_dir + ": " + mkdir_error.message());
+    }
     cert_file = flags.cert_dir + "/apiserver.crt";
     key_file = flags.cert_dir + "/apiserver.key";
     char host[256] = {};
@@ -170,6 +174,8 @@ int main(int argc, char** argv) {
   auth_options.token_cache_ttl_seconds = flags.token_cache_ttl_seconds;
   auth_options.authorized_cache_ttl_seconds = flags.authorized_cache_ttl_seconds;
   auth_options.unauthorized_cache_ttl_seconds = flags.unauthorized_cache_ttl_seconds;
+  auth_options.token_cache_size = flags.token_cache_size;
+  auth_options.access_cache_size = flags.access_cache_size;
   auth_options.always_allow = flags.authorization_mode == "AlwaysAllow";
   std::unique_ptr<ma::KubeTokenReviewer> token_reviewer;
   std::unique_ptr<ma::KubeAccessReviewer> access_reviewer;
@@ -206,7 +212,7 @@ int main(int argc, char** argv) {
   if (exporter) extra_metrics = [&] { return exporter->Render(); };
   ma::Adapter adapter(&api, &authn, &authz, upstream.get(), &clock, extra_metrics);
 
-  ma::ServerOptions server_options;
+  ma::ServerOptions server_options = flags.server;
   server_options.bind_address = flags.bind_address;
   server_options.port = flags.secure_port;
   server_options.io_threads = flags.io_threads;

@@ -4,9 +4,11 @@
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <optional>
 #include <thread>
 #include <vector>
 
+#include "oomcast/accept_loop.h"
 #include "oomcast/log.h"
 
 namespace oomcast {
@@ -17,48 +19,86 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-constexpr auto kIdleTimeout = std::chrono::seconds(30);
+HttpServerResponse PlainResponse(int status, std::string body) {
+  HttpServerResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const HttpHandler* handler)
-      : stream_(std::move(socket)), handler_(handler) {}
+  Session(tcp::socket socket, const HttpHandler* handler, const HttpServerOptions* options,
+          AcceptLoop::Slot slot)
+      : stream_(std::move(socket)), handler_(handler), options_(options), slot_(std::move(slot)) {}
 
   void Start() { Read(); }
 
  private:
   void Read() {
-    req_ = {};
-    stream_.expires_after(kIdleTimeout);
-    http::async_read(stream_, buffer_, req_,
+    parser_.emplace();
+    parser_->header_limit(static_cast<uint32_t>(options_->max_header_bytes));
+    parser_->body_limit(0);
+    stream_.expires_after(
+        std::chrono::milliseconds(static_cast<int64_t>(options_->idle_timeout_seconds * 1000)));
+    http::async_read(stream_, buffer_, *parser_,
                      [self = shared_from_this()](beast::error_code ec, size_t) {
-                       if (ec) return self->Close();
+                       if (ec == http::error::end_of_stream || ec == beast::error::timeout ||
+                           ec == asio::error::eof || ec == asio::error::connection_reset ||
+                           ec == asio::error::operation_aborted) {
+                         return self->Close();
+                       }
+                       if (ec) {
+                         // A malformed request: a precise answer, then the connection closes.
+                         const int code = ec == http::error::header_limit ? 431
+                                          : ec == http::error::body_limit ? 413
+                                                                          : 400;
+                         return self->Write(
+                             PlainResponse(code, "bad request: " + ec.message() + "\n"), 11, false);
+                       }
                        self->Handle();
                      });
   }
 
   void Handle() {
+    const auto& req = parser_->get();
     HttpServerRequest r;
-    r.method = std::string(req_.method_string());
-    r.target = std::string(req_.target());
+    r.method = std::string(req.method_string());
+    r.target = std::string(req.target());
     size_t q = r.target.find('?');
-    r.path = q == std::string::npos ? r.target : r.target.substr(0, q);
-    for (const auto& f : req_) {
+    auto path = DecodeRequestPath(std::string_view(r.target).substr(0, q));
+    bool valid = path.ok() && IsPrintableUtf8(r.target);
+    for (const auto& f : req) {
+      if (!IsPrintableUtf8(std::string_view(f.value().data(), f.value().size()), true)) {
+        valid = false;
+      }
       std::string name(f.name_string());
       for (auto& ch : name) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
       r.headers[name] = std::string(f.value());
     }
+    if (!valid) {
+      return Write(PlainResponse(400,
+                                 "bad request: the path and header values must be printable "
+                                 "UTF-8\n"),
+                   req.version(), false);
+    }
+    r.path = std::move(path).value();
     HttpServerResponse out;
     try {
       out = (*handler_)(r);
     } catch (const std::exception& e) {
-      out = {500, "text/plain; charset=utf-8", std::string("internal error: ") + e.what()};
+      LogError("request handler failed", {{"path", r.path}, {"err", e.what()}});
+      out = PlainResponse(500, "internal error\n");
     }
+    Write(std::move(out), req.version(), req.keep_alive());
+  }
+
+  void Write(HttpServerResponse out, unsigned version, bool keep_alive) {
     res_ = {};
     res_.result(static_cast<http::status>(out.status));
-    res_.version(req_.version());
+    res_.version(version);
     res_.set(http::field::content_type, out.content_type);
-    res_.keep_alive(req_.keep_alive());
+    res_.keep_alive(keep_alive);
     res_.body() = std::move(out.body);
     res_.prepare_payload();
     http::async_write(stream_, res_, [self = shared_from_this()](beast::error_code ec, size_t) {
@@ -74,17 +114,20 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
-  http::request<http::empty_body> req_;
+  std::optional<http::request_parser<http::empty_body>> parser_;
   http::response<http::string_body> res_;
   const HttpHandler* handler_;
+  const HttpServerOptions* options_;
+  AcceptLoop::Slot slot_;  // Released when the session ends.
 };
 
 class BeastHttpServer final : public HttpServer {
  public:
-  explicit BeastHttpServer(HttpHandler handler) : handler_(std::move(handler)), acceptor_(io_) {}
+  BeastHttpServer(HttpHandler handler, HttpServerOptions options)
+      : handler_(std::move(handler)), options_(options), acceptor_(io_) {}
   ~BeastHttpServer() override { Stop(); }
 
-  Status Listen(const std::string& host, int port, int threads) {
+  Status Listen(const std::string& host, int port) {
     beast::error_code ec;
     auto addr = asio::ip::make_address(host.empty() ? "0.0.0.0" : host, ec);
     if (ec) return InvalidArgumentError("listen address: bad host \"" + host + "\"");
@@ -98,15 +141,24 @@ class BeastHttpServer final : public HttpServer {
                               ec.message());
     }
     port_ = acceptor_.local_endpoint().port();
-    Accept();
-    for (int i = 0; i < std::max(1, threads); ++i) threads_.emplace_back([this] { io_.run(); });
+    accept_.emplace(
+        io_, acceptor_, options_.max_connections, "http",
+        [this](tcp::socket s, AcceptLoop::Slot slot) {
+          std::make_shared<Session>(std::move(s), &handler_, &options_, std::move(slot))->Start();
+        });
+    accept_->Start();
+    for (int i = 0; i < std::max(1, options_.threads); ++i) {
+      threads_.emplace_back([this] { io_.run(); });
+    }
     return Status::Ok();
   }
 
   int port() const override { return port_; }
+  int active_connections() const override { return accept_ ? accept_->active() : 0; }
 
   void Stop() override {
     if (stopped_.exchange(true)) return;
+    if (accept_) accept_->Stop();
     asio::post(io_, [this] {
       beast::error_code ec;
       acceptor_.close(ec);
@@ -118,26 +170,89 @@ class BeastHttpServer final : public HttpServer {
   }
 
  private:
-  void Accept() {
-    acceptor_.async_accept(asio::make_strand(io_), [this](beast::error_code ec, tcp::socket s) {
-      if (ec) {
-        if (stopped_) return;
-      } else {
-        std::make_shared<Session>(std::move(s), &handler_)->Start();
-      }
-      Accept();
-    });
-  }
-
   HttpHandler handler_;
+  const HttpServerOptions options_;
   asio::io_context io_;
   tcp::acceptor acceptor_;
+  std::optional<AcceptLoop> accept_;
   std::vector<std::thread> threads_;
   std::atomic<bool> stopped_{false};
   int port_ = 0;
 };
 
 }  // namespace
+
+bool IsValidUtf8(std::string_view s) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  for (size_t i = 0; i < n;) {
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    unsigned char lo = 0x80, hi = 0xBF;  // Allowed range of the second byte.
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;  // Overlong.
+      if (c == 0xED) hi = 0x9F;  // Surrogates.
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;  // Overlong.
+      if (c == 0xF4) hi = 0x8F;  // Above U+10FFFF.
+    } else {
+      return false;
+    }
+    if (i + len > n || p[i + 1] < lo || p[i + 1] > hi) return false;
+    for (size_t k = 2; k < len; ++k) {
+      if ((p[i + k] & 0xC0) != 0x80) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+bool IsPrintableUtf8(std::string_view s, bool allow_tab) {
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if ((c < 0x20 && !(allow_tab && c == '\t')) || c == 0x7F) return false;
+  }
+  return IsValidUtf8(s);
+}
+
+StatusOr<std::string> DecodeRequestPath(std::string_view raw) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  out.reserve(raw.size());
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] != '%') {
+      out.push_back(raw[i]);
+      continue;
+    }
+    if (i + 2 >= raw.size()) {
+      return InvalidArgumentError("request path: truncated percent escape");
+    }
+    const int h = hex(raw[i + 1]), l = hex(raw[i + 2]);
+    if (h < 0 || l < 0) return InvalidArgumentError("request path: malformed percent escape");
+    out.push_back(static_cast<char>(h * 16 + l));
+    i += 2;
+  }
+  if (out.empty() || out.front() != '/') {
+    return InvalidArgumentError("request path: must start with /");
+  }
+  if (!IsPrintableUtf8(out)) {
+    return InvalidArgumentError("request path: not printable UTF-8 (after percent-decoding)");
+  }
+  return out;
+}
 
 Status ParseListenAddress(const std::string& address, std::string* host, int* port) {
   size_t colon = address.rfind(':');
@@ -158,13 +273,43 @@ Status ParseListenAddress(const std::string& address, std::string* host, int* po
 }
 
 StatusOr<std::unique_ptr<HttpServer>> StartHttpServer(const std::string& listen_address,
-                                                      HttpHandler handler, int threads) {
+                                                      HttpHandler handler,
+                                                      HttpServerOptions options) {
   std::string host;
   int port = 0;
   OOMCAST_RETURN_IF_ERROR(ParseListenAddress(listen_address, &host, &port));
-  auto server = std::make_unique<BeastHttpServer>(std::move(handler));
-  OOMCAST_RETURN_IF_ERROR(server->Listen(host, port, threads));
+  auto server = std::make_unique<BeastHttpServer>(std::move(handler), options);
+  OOMCAST_RETURN_IF_ERROR(server->Listen(host, port));
   return std::unique_ptr<HttpServer>(std::move(server));
+}
+
+StatusOr<std::unique_ptr<HttpServer>> StartHttpServer(const std::string& listen_address,
+                                                      HttpHandler handler, int threads) {
+  HttpServerOptions options;
+  options.threads = threads;
+  return StartHttpServer(listen_address, std::move(handler), options);
+}
+
+HttpHandler OpsHandler(OpsEndpoints endpoints) {
+  return [e = std::move(endpoints)](const HttpServerRequest& r) {
+    if (r.method != "GET" && r.method != "HEAD") {
+      return PlainResponse(405, "method not allowed\n");
+    }
+    if (r.path == "/healthz" || r.path == "/livez") {
+      const bool ok = !e.healthy || e.healthy();
+      return PlainResponse(ok ? 200 : 500, ok ? "ok\n" : "unhealthy\n");
+    }
+    if (r.path == "/readyz") {
+      const bool ok = !e.ready || e.ready();
+      return PlainResponse(ok ? 200 : 503, ok ? "ok\n" : "not ready\n");
+    }
+    if (r.path == "/metrics") {
+      HttpServerResponse res = PlainResponse(200, e.metrics ? e.metrics() : "");
+      res.content_type = "text/plain; version=0.0.4; charset=utf-8";
+      return res;
+    }
+    return PlainResponse(404, "not found; try /metrics, /healthz, /readyz\n");
+  };
 }
 
 }  // namespace oomcast

@@ -267,6 +267,7 @@ class BeastKubeClient final : public KubeClient {
         if (code == 410) return AbortedError(st.message());
         return st;
       }
+      constexpr size_t kMaxWatchLineBytes = 16u << 20;
       std::string pending;
       char chunk[16384];
       while (!parser.is_done()) {
@@ -285,6 +286,12 @@ class BeastKubeClient final : public KubeClient {
           pending.erase(0, nl + 1);
           if (line.empty()) continue;
           if (!Dispatch(line, on_event, what)) return Status::Ok();
+        }
+        // One event is one object (etcd keeps objects under 1.5 MiB); a stream that sends more
+        // than kMaxWatchLineBytes without a newline is broken or hostile, not buffered forever.
+        if (pending.size() > kMaxWatchLineBytes) {
+          return ResourceExhaustedError(what + ": watch event longer than " +
+                                        std::to_string(kMaxWatchLineBytes) + " bytes");
         }
       }
       std::string rest = TrimSpace(pending);

@@ -26,20 +26,49 @@ const char* LevelName(LogLevel l) {
   return "info";
 }
 
+// Values are quoted when they hold a space, '"', '=', '\\' or any byte outside printable ASCII;
+// inside quotes, control characters (C0, DEL) and bytes >= 0x80 are escaped (\n, \r, \t,
+// \xHH), so a value from the network can neither forge a log line nor carry terminal escapes.
 void AppendValue(std::string* out, std::string_view v) {
-  bool quote = v.empty() || v.find_first_of(" \"=\t\n") != std::string_view::npos;
+  bool quote = v.empty();
+  for (char ch : v) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c <= 0x20 || c >= 0x7F || c == '"' || c == '=' || c == '\\') quote = true;
+  }
   if (!quote) {
     out->append(v);
     return;
   }
   out->push_back('"');
-  for (char c : v) {
-    if (c == '"' || c == '\\') out->push_back('\\');
-    if (c == '\n') {
-      out->append("\\n");
+  for (char ch : v) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '"':
+        out->append("\\\"");
+        continue;
+      case '\\':
+        out->append("\\\\");
+        continue;
+      case '\n':
+        out->append("\\n");
+        continue;
+      case '\r':
+        out->append("\\r");
+        continue;
+      case '\t':
+        out->append("\\t");
+        continue;
+      default:
+        break;
+    }
+    if (c < 0x20 || c >= 0x7F) {
+      static const char* kHex = "0123456789abcdef";
+      out->append("\\x");
+      out->push_back(kHex[c >> 4]);
+      out->push_back(kHex[c & 15]);
       continue;
     }
-    out->push_back(c);
+    out->push_back(ch);
   }
   out->push_back('"');
 }

@@ -25,15 +25,40 @@ std::string Int128ToString(Int128 v) {
 
 }  // namespace
 
+namespace {
+
+// The exact decimal digits of a non-negative integral double (glibc prints doubles exactly).
+std::string ExactInteger(double v) {
+  char buf[400];
+  std::snprintf(buf, sizeof buf, "%.0f", v);
+  return buf;
+}
+
+// |value| >= 2^62: every such double is a whole multiple of 1024 (its ulp is at least 2^10),
+// so no nanos are involved and the binary rule below always applies: the largest binary
+// suffix up to Ei that leaves an integer mantissa, printed with every digit (1e300 is a
+// 261-digit number of Ei), as resource.Quantity writes any value it can hold.
+std::string FormatLargeQuantity(double value) {
+  const std::string sign = value < 0 ? "-" : "";
+  static const char* kBin[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
+  int exp = 0;
+  double m = std::fabs(value);
+  while (exp < 6 && std::fmod(m, 1024.0) == 0) {
+    m /= 1024.0;  // Exact: a power of two.
+    ++exp;
+  }
+  return sign + ExactInteger(m) + kBin[exp];
+}
+
+}  // namespace
+
 StatusOr<std::string> FormatQuantity(double value) {
   if (!std::isfinite(value)) {
     return InvalidArgumentError("quantity: cannot represent non-finite value " +
                                 std::to_string(value));
   }
-  if (std::fabs(value) >= 9.2e18) {
-    return InvalidArgumentError("quantity: value out of range: " + std::to_string(value));
-  }
   bool negative = value < 0;
+  if (std::fabs(value) >= 0x1p62) return FormatLargeQuantity(value);
   long double x = std::fabs(static_cast<long double>(value)) * 1e9L;  // Nano units.
   long double nearest = std::nearbyintl(x);
   // Binary doubles such as 0.1 are not exact: a value within the double's own rounding error

@@ -111,10 +111,11 @@ std::string Adapter::RenderMetrics() const {
   return out;
 }
 
-std::optional<ServerResponse> Adapter::Handle(const ServerRequest& request, bool may_block) {
+std::optional<ServerResponse> Adapter::Handle(const ServerRequest& request, Stage stage,
+                                              Stage* next) {
   const auto start = std::chrono::steady_clock::now();
   std::string route;
-  std::optional<ServerResponse> resp = Route(request, may_block, &route);
+  std::optional<ServerResponse> resp = Route(request, stage, next, &route);
   if (!resp) return resp;
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -126,27 +127,27 @@ std::optional<ServerResponse> Adapter::Handle(const ServerRequest& request, bool
   return resp;
 }
 
-std::optional<ServerResponse> Adapter::Route(const ServerRequest& request, bool may_block,
+std::optional<ServerResponse> Adapter::Route(const ServerRequest& request, Stage stage, Stage* next,
                                              std::string* route) {
   std::string_view path = request.path;
-  if (path == "/healthz" || path == "/livez" || path == "/readyz" || path == "/metrics") {
+  // Health needs no credentials (k8s.io/apiserver's always-allowed paths); /metrics does.
+  if (path == "/healthz" || path == "/livez" || path == "/readyz") {
     *route = std::string(path);
     if (path == "/readyz") {
       return api_->Ready() ? Text(200, "ok")
                            : Text(503, "not ready: no successful forecast cycle yet");
     }
-    if (path == "/metrics") {
-      ServerResponse r = Text(200, RenderMetrics());
-      r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-      return r;
-    }
     return Text(200, "ok");
   }
-  *route = IsApiPath(path) ? "api-other" : "other";
+  *route = path == "/metrics" ? "/metrics" : IsApiPath(path) ? "api-other" : "other";
 
-  // Authentication.
-  AuthnResult authn = authn_->Authenticate(*request.peer, request.headers, may_block);
-  if (authn.would_block) return std::nullopt;
+  // Authentication: a token review (uncached) runs on its own stage; certificates never do.
+  AuthnResult authn =
+      authn_->Authenticate(*request.peer, request.headers, stage >= Stage::kTokenReview);
+  if (authn.would_block) {
+    *next = Stage::kTokenReview;
+    return std::nullopt;
+  }
   if (!authn.status.ok()) {
     ServerResponse r = StatusReply(401, "Unauthorized");
     LogDebug("unauthenticated request",
@@ -164,8 +165,11 @@ std::optional<ServerResponse> Adapter::Route(const ServerRequest& request, bool 
 
   // Authorization, with the attributes the apiserver would derive for this request.
   RequestAttributes attrs = AttributesForPath(request.method, path);
-  AuthzResult authz = authz_->Authorize(authn.user, attrs, may_block);
-  if (authz.would_block) return std::nullopt;
+  AuthzResult authz = authz_->Authorize(authn.user, attrs, stage >= Stage::kAccessReview);
+  if (authz.would_block) {
+    *next = Stage::kAccessReview;
+    return std::nullopt;
+  }
   if (!authz.status.ok()) {
     if (authz.status.code() == StatusCode::kUnavailable) {
       return StatusReply(503, authz.status.message());
@@ -173,6 +177,11 @@ std::optional<ServerResponse> Adapter::Route(const ServerRequest& request, bool 
     return StatusReply(403, authz.status.message());
   }
 
+  if (path == "/metrics") {
+    ServerResponse r = Text(200, RenderMetrics());
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return r;
+  }
   static const std::string kPrefix = "/apis/external.metrics.k8s.io/v1beta1";
   if (path == "/apis" || path == "/apis/") {
     *route = "/apis";
@@ -198,7 +207,10 @@ std::optional<ServerResponse> Adapter::Route(const ServerRequest& request, bool 
       *route = std::string(kMetricsRoute);
       if (MetricIndex(metric) >= 0) return FromApi(api_->ListMetric(ns, metric, request.query));
       if (upstream_ != nullptr) {
-        if (!may_block) return std::nullopt;
+        if (stage < Stage::kUpstream) {
+          *next = Stage::kUpstream;
+          return std::nullopt;
+        }
         *route = "upstream";
         return upstream_->Forward(request, authn.user);
       }

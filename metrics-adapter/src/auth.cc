@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "oomcast/http_server.h"
 #include "oomcast/log.h"
 
 namespace oomcast::metrics_adapter {
@@ -268,11 +269,23 @@ UserInfo UserFromJson(const json& u) {
 
 }  // namespace
 
+// The JSON text of `body`; kInvalidArgument (never an exception) when a string in it is not
+// valid UTF-8. The server rejects such input before it gets here; this is the second wall.
+StatusOr<std::string> DumpJson(const json& body, std::string_view what) {
+  try {
+    return body.dump();
+  } catch (const json::exception& e) {
+    return InvalidArgumentError(std::string(what) + ": cannot encode the request: " + e.what());
+  }
+}
+
 StatusOr<std::optional<UserInfo>> KubeTokenReviewer::Review(const std::string& token) {
   json body = {{"apiVersion", "authentication.k8s.io/v1"},
                {"kind", "TokenReview"},
                {"spec", {{"token", token}}}};
-  auto resp = kube_->Request("POST", "/apis/authentication.k8s.io/v1/tokenreviews", body.dump());
+  auto text = DumpJson(body, "TokenReview");
+  if (!text.ok()) return text.status();
+  auto resp = kube_->Request("POST", "/apis/authentication.k8s.io/v1/tokenreviews", *text);
   if (!resp.ok()) return resp.status().WithContext("TokenReview");
   if (resp->status_code != 200 && resp->status_code != 201) {
     return UnavailableError("TokenReview: HTTP " + std::to_string(resp->status_code));
@@ -302,8 +315,9 @@ StatusOr<AccessDecision> KubeAccessReviewer::Review(const UserInfo& user,
   }
   json body = {
       {"apiVersion", "authorization.k8s.io/v1"}, {"kind", "SubjectAccessReview"}, {"spec", spec}};
-  auto resp =
-      kube_->Request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", body.dump());
+  auto text = DumpJson(body, "SubjectAccessReview");
+  if (!text.ok()) return text.status();
+  auto resp = kube_->Request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", *text);
   if (!resp.ok()) return resp.status().WithContext("SubjectAccessReview");
   if (resp->status_code != 200 && resp->status_code != 201) {
     return UnavailableError("SubjectAccessReview: HTTP " + std::to_string(resp->status_code));
@@ -363,7 +377,7 @@ RequestAttributes AttributesForPath(std::string_view method, std::string_view pa
 
 Authenticator::Authenticator(AuthnConfig config, TokenReviewer* tokens, const Clock* clock,
                              AuthOptions options)
-    : tokens_(tokens), clock_(clock), options_(options) {
+    : tokens_(tokens), clock_(clock), options_(options), token_cache_(options.token_cache_size) {
   UpdateConfig(std::move(config));
 }
 
@@ -411,7 +425,10 @@ AuthnResult Authenticator::Authenticate(const PeerIdentity& peer, const Headers&
         }
         for (const std::string& prefix : cfg.extra_headers_prefixes) {
           if (StartsWith(name, prefix) && name.size() > prefix.size()) {
-            user.extra[Lower(PercentUnescape(name.substr(prefix.size())))].push_back(value);
+            // The key is percent-encoded in the header name; a key that does not decode to
+            // printable UTF-8 is dropped (it could not be sent on in a SubjectAccessReview).
+            std::string key = Lower(PercentUnescape(name.substr(prefix.size())));
+            if (IsPrintableUtf8(key)) user.extra[key].push_back(value);
           }
         }
       }
@@ -439,14 +456,10 @@ AuthnResult Authenticator::Authenticate(const PeerIdentity& peer, const Headers&
   if (!token.empty() && tokens_ != nullptr) {
     const std::string key = Sha256Hex(token);
     const double now = clock_->NowUnixSeconds();
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = token_cache_.find(key);
-      if (it != token_cache_.end() && it->second.expires > now) {
-        if (it->second.user) return finish(*it->second.user);
-        result.status = UnauthenticatedError("invalid bearer token");
-        return result;
-      }
+    if (auto cached = token_cache_.Get(key, now)) {
+      if (*cached) return finish(**cached);
+      result.status = UnauthenticatedError("invalid bearer token");
+      return result;
     }
     if (!may_block) {
       result.would_block = true;
@@ -458,11 +471,7 @@ AuthnResult Authenticator::Authenticate(const PeerIdentity& peer, const Headers&
       result.status = UnauthenticatedError("token review failed");
       return result;
     }
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (token_cache_.size() > 10000) token_cache_.clear();
-      token_cache_[key] = {now + options_.token_cache_ttl_seconds, *reviewed};
-    }
+    token_cache_.Put(key, *reviewed, now + options_.token_cache_ttl_seconds);
     if (*reviewed) return finish(**reviewed);
     result.status = UnauthenticatedError("invalid bearer token");
     return result;
@@ -478,7 +487,40 @@ AuthnResult Authenticator::Authenticate(const PeerIdentity& peer, const Headers&
 }
 
 Authorizer::Authorizer(AccessReviewer* reviewer, const Clock* clock, AuthOptions options)
-    : reviewer_(reviewer), clock_(clock), options_(options) {}
+    : reviewer_(reviewer), clock_(clock), options_(options), cache_(options.access_cache_size) {}
+
+std::string AccessCacheKey(const UserInfo& user, const RequestAttributes& a) {
+  // Every field length-prefixed and every list counted: no two distinct inputs share a key
+  // (["a,b"] and ["a","b"] differ).
+  std::string key;
+  key.reserve(256);
+  auto field = [&](std::string_view v) {
+    key += std::to_string(v.size());
+    key += ':';
+    key += v;
+  };
+  auto count = [&](size_t n) {
+    key += '#';
+    key += std::to_string(n);
+    key += ';';
+  };
+  field(user.name);
+  field(user.uid);
+  count(user.groups.size());
+  for (const auto& g : user.groups) field(g);
+  count(user.extra.size());
+  for (const auto& [k, vs] : user.extra) {
+    field(k);
+    count(vs.size());
+    for (const auto& v : vs) field(v);
+  }
+  key += a.resource_request ? 'r' : 'n';
+  for (const std::string* f :
+       {&a.verb, &a.namespace_name, &a.group, &a.version, &a.resource, &a.path}) {
+    field(*f);
+  }
+  return key;
+}
 
 AuthzResult Authorizer::Authorize(const UserInfo& user, const RequestAttributes& a,
                                   bool may_block) {
@@ -499,29 +541,11 @@ AuthzResult Authorizer::Authorize(const UserInfo& user, const RequestAttributes&
     return result;
   };
   if (reviewer_ == nullptr) return deny("no authorizer configured");
-  std::string key;
-  key.reserve(256);
-  key += user.name;
-  key += '\n';
-  key += user.uid;
-  key += '\n';
-  for (const auto& g : user.groups) key += g + ',';
-  key += '\n';
-  for (const auto& [k, vs] : user.extra) {
-    key += k + '=';
-    for (const auto& v : vs) key += v + ',';
-    key += ';';
-  }
-  key += '\n' + a.verb + '\n' + a.namespace_name + '\n' + a.group + '\n' + a.version + '\n' +
-         a.resource + '\n' + a.path;
+  const std::string key = AccessCacheKey(user, a);
   const double now = clock_->NowUnixSeconds();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = cache_.find(key);
-    if (it != cache_.end() && it->second.expires > now) {
-      if (it->second.decision.allowed) return result;
-      return deny(it->second.decision.reason);
-    }
+  if (auto cached = cache_.Get(key, now)) {
+    if (cached->allowed) return result;
+    return deny(cached->reason);
   }
   if (!may_block) {
     result.would_block = true;
@@ -533,13 +557,9 @@ AuthzResult Authorizer::Authorize(const UserInfo& user, const RequestAttributes&
     result.status = UnavailableError("authorization failed: " + d.status().message());
     return result;
   }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (cache_.size() > 10000) cache_.clear();
-    cache_[key] = {now + (d->allowed ? options_.authorized_cache_ttl_seconds
-                                     : options_.unauthorized_cache_ttl_seconds),
-                   *d};
-  }
+  cache_.Put(key, *d,
+             now + (d->allowed ? options_.authorized_cache_ttl_seconds
+                               : options_.unauthorized_cache_ttl_seconds));
   if (d->allowed) return result;
   return deny(d->reason);
 }

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "oomcast/log.h"
+#include "oomcast/metrics_adapter/server.h"
 #include "oomcast/units.h"
 
 namespace oomcast::metrics_adapter {
@@ -23,6 +24,19 @@ const std::set<std::string>& ValueFlags() {
                                           "tls-private-key-file",
                                           "cert-dir",
                                           "io-threads",
+                                          "max-connections",
+                                          "idle-timeout",
+                                          "max-request-header-bytes",
+                                          "token-review-workers",
+                                          "token-review-queue",
+                                          "access-review-workers",
+                                          "access-review-queue",
+                                          "upstream-workers",
+                                          "upstream-queue",
+                                          "authentication-token-webhook-cache-size",
+                                          "authorization-webhook-cache-size",
+                                          "tls-min-version",
+                                          "tls-cipher-suites",
                                           "client-ca-file",
                                           "requestheader-client-ca-file",
                                           "requestheader-allowed-names",
@@ -145,6 +159,50 @@ StatusOr<AdapterFlags> ParseAdapterFlags(const std::vector<std::string>& args) {
       auto v = integer(1, 64);
       if (!v.ok()) return v.status();
       f.io_threads = *v;
+    } else if (name == "max-connections") {
+      auto v = integer(1, 1000000);
+      if (!v.ok()) return v.status();
+      f.server.max_connections = *v;
+    } else if (name == "idle-timeout") {
+      auto v = Seconds(name, value);
+      if (!v.ok()) return v.status();
+      if (*v <= 0) return InvalidArgumentError("--" + name + ": must be positive");
+      f.server.idle_timeout_seconds = *v;
+    } else if (name == "max-request-header-bytes") {
+      auto v = integer(1024, 1 << 24);
+      if (!v.ok()) return v.status();
+      f.server.max_header_bytes = static_cast<size_t>(*v);
+    } else if (name == "token-review-workers" || name == "access-review-workers" ||
+               name == "upstream-workers") {
+      auto v = integer(1, 256);
+      if (!v.ok()) return v.status();
+      StageLimits& l = name[0] == 't'   ? f.server.token_review
+                       : name[0] == 'a' ? f.server.access_review
+                                        : f.server.upstream;
+      l.workers = *v;
+    } else if (name == "token-review-queue" || name == "access-review-queue" ||
+               name == "upstream-queue") {
+      auto v = integer(0, 100000);
+      if (!v.ok()) return v.status();
+      StageLimits& l = name[0] == 't'   ? f.server.token_review
+                       : name[0] == 'a' ? f.server.access_review
+                                        : f.server.upstream;
+      l.queue = *v;
+    } else if (name == "authentication-token-webhook-cache-size" ||
+               name == "authorization-webhook-cache-size") {
+      auto v = integer(1, 10000000);
+      if (!v.ok()) return v.status();
+      (name.rfind("authentication", 0) == 0 ? f.token_cache_size : f.access_cache_size) =
+          static_cast<size_t>(*v);
+    } else if (name == "tls-min-version") {
+      if (Status st = CheckTlsMinVersion(value); !st.ok()) return st;
+      f.server.tls_min_version = value;
+    } else if (name == "tls-cipher-suites") {
+      f.server.tls_cipher_suites.clear();
+      str_list(&f.server.tls_cipher_suites);
+      if (auto list = OpenSslCipherList(f.server.tls_cipher_suites); !list.ok()) {
+        return list.status();
+      }
     } else if (name == "client-ca-file") {
       f.client_ca_file = value;
     } else if (name == "requestheader-client-ca-file") {
@@ -266,6 +324,22 @@ Serving:
   --generate-self-signed-cert           write a self-signed pair into --cert-dir (development)
   --cert-dir D                          (default /tmp/oomcast-metrics-adapter)
   --io-threads N                        I/O threads (default 2)
+  --tls-min-version V                   VersionTLS12 (default) or VersionTLS13
+  --tls-cipher-suites A,B               TLS 1.2 suites by IANA name (default: ECDHE with
+                                        AES-GCM or ChaCha20-Poly1305 only); TLS 1.3 suites are
+                                        fixed
+Limits (every request beyond them gets a precise answer; see README "Security model"):
+  --max-connections N                   open connections (default 1000); more wait in the
+                                        listen backlog
+  --idle-timeout D                      a whole request must arrive within D of the previous
+                                        response or the handshake (default 90s)
+  --max-request-header-bytes N          request line and headers (default 32768; more: 431)
+  --token-review-workers N, --token-review-queue N      TokenReview pool (default 4, 64)
+  --access-review-workers N, --access-review-queue N    SubjectAccessReview pool (4, 64)
+  --upstream-workers N, --upstream-queue N              pass-through pool (4, 64)
+                                        a full pool answers 429 with Retry-After: 1
+  --authentication-token-webhook-cache-size N, --authorization-webhook-cache-size N
+                                        LRU entries of the token and access caches (10000 each)
 Authentication (delegated, like k8s.io/apiserver):
   --client-ca-file F                    CA of client certificates (user = CN, groups = O)
   --requestheader-client-ca-file F      CA of the front proxy's (aggregator's) certificate

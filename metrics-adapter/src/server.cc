@@ -1,5 +1,6 @@
 #include "oomcast/metrics_adapter/server.h"
 
+#include <fcntl.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -15,9 +16,13 @@
 #include <boost/beast/ssl.hpp>
 #include <chrono>
 #include <cstdio>
+#include <map>
 #include <thread>
 
+#include "oomcast/accept_loop.h"
+#include "oomcast/http_server.h"
 #include "oomcast/log.h"
+#include "oomcast/metrics_adapter/metrics_api.h"
 
 namespace oomcast::metrics_adapter {
 
@@ -59,12 +64,49 @@ int AlpnSelect(SSL*, const unsigned char** out, unsigned char* outlen, const uns
   return SSL_TLSEXT_ERR_NOACK;
 }
 
+// IANA names (as Go's crypto/tls and kube-apiserver's --tls-cipher-suites spell them) of the
+// TLS 1.2 suites OpenSSL offers, with OpenSSL's names.
+const std::map<std::string, std::string>& Tls12Suites() {
+  static const std::map<std::string, std::string> k = {
+      {"TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "ECDHE-ECDSA-AES128-GCM-SHA256"},
+      {"TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "ECDHE-ECDSA-AES256-GCM-SHA384"},
+      {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305", "ECDHE-ECDSA-CHACHA20-POLY1305"},
+      {"TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-ECDSA-CHACHA20-POLY1305"},
+      {"TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", "ECDHE-RSA-AES128-GCM-SHA256"},
+      {"TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384", "ECDHE-RSA-AES256-GCM-SHA384"},
+      {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305", "ECDHE-RSA-CHACHA20-POLY1305"},
+      {"TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256", "ECDHE-RSA-CHACHA20-POLY1305"},
+      // Insecure (no forward secrecy or CBC); accepted because kube-apiserver accepts them.
+      {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA", "ECDHE-ECDSA-AES128-SHA"},
+      {"TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA", "ECDHE-ECDSA-AES256-SHA"},
+      {"TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256", "ECDHE-ECDSA-AES128-SHA256"},
+      {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", "ECDHE-RSA-AES128-SHA"},
+      {"TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA", "ECDHE-RSA-AES256-SHA"},
+      {"TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256", "ECDHE-RSA-AES128-SHA256"},
+      {"TLS_RSA_WITH_AES_128_GCM_SHA256", "AES128-GCM-SHA256"},
+      {"TLS_RSA_WITH_AES_256_GCM_SHA384", "AES256-GCM-SHA384"},
+      {"TLS_RSA_WITH_AES_128_CBC_SHA", "AES128-SHA"},
+      {"TLS_RSA_WITH_AES_256_CBC_SHA", "AES256-SHA"},
+      {"TLS_RSA_WITH_AES_128_CBC_SHA256", "AES128-SHA256"},
+  };
+  return k;
+}
+
 StatusOr<std::shared_ptr<ssl::context>> BuildContext(const ServerOptions& o) {
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   boost::system::error_code ec;
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
                    ssl::context::no_sslv3 | ssl::context::no_tlsv1 | ssl::context::no_tlsv1_1 |
-                   ssl::context::single_dh_use);
+                   ssl::context::single_dh_use | SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION |
+                   SSL_OP_CIPHER_SERVER_PREFERENCE);
+  if (Status st = CheckTlsMinVersion(o.tls_min_version); !st.ok()) return st;
+  SSL_CTX_set_min_proto_version(
+      ctx->native_handle(), o.tls_min_version == "VersionTLS13" ? TLS1_3_VERSION : TLS1_2_VERSION);
+  auto ciphers = OpenSslCipherList(o.tls_cipher_suites);
+  if (!ciphers.ok()) return ciphers.status();
+  if (SSL_CTX_set_cipher_list(ctx->native_handle(), ciphers->c_str()) != 1) {
+    return InvalidArgumentError("--tls-cipher-suites: OpenSSL accepts none of " + *ciphers);
+  }
   ctx->use_certificate_chain_file(o.cert_file, ec);
   if (ec) return InvalidArgumentError("tls certificate " + o.cert_file + ": " + ec.message());
   ctx->use_private_key_file(o.key_file, ssl::context::pem, ec);
@@ -94,13 +136,83 @@ StatusOr<std::shared_ptr<ssl::context>> BuildContext(const ServerOptions& o) {
 
 }  // namespace
 
+const char* StageName(Stage stage) {
+  switch (stage) {
+    case Stage::kInline:
+      return "inline";
+    case Stage::kTokenReview:
+      return "token_review";
+    case Stage::kAccessReview:
+      return "access_review";
+    case Stage::kUpstream:
+      return "upstream";
+  }
+  return "unknown";
+}
+
+StatusOr<std::string> OpenSslCipherList(const std::vector<std::string>& iana_names) {
+  if (iana_names.empty()) {
+    return std::string(
+        "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
+        "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305");
+  }
+  std::string out;
+  for (const std::string& name : iana_names) {
+    if (name == "TLS_AES_128_GCM_SHA256" || name == "TLS_AES_256_GCM_SHA384" ||
+        name == "TLS_CHACHA20_POLY1305_SHA256") {
+      continue;  // TLS 1.3: not configurable.
+    }
+    auto it = Tls12Suites().find(name);
+    if (it == Tls12Suites().end()) {
+      return InvalidArgumentError("--tls-cipher-suites: unknown cipher suite \"" + name + "\"");
+    }
+    if (!out.empty()) out += ':';
+    out += it->second;
+  }
+  if (out.empty()) {
+    return InvalidArgumentError("--tls-cipher-suites: no TLS 1.2 suite given");
+  }
+  return out;
+}
+
+Status CheckTlsMinVersion(const std::string& name) {
+  if (name == "VersionTLS12" || name == "VersionTLS13") return Status::Ok();
+  if (name == "VersionTLS10" || name == "VersionTLS11") {
+    return InvalidArgumentError("--tls-min-version: " + name +
+                                " is not supported (TLS 1.2 is the minimum)");
+  }
+  return InvalidArgumentError("--tls-min-version: want VersionTLS12 or VersionTLS13, got \"" +
+                              name + "\"");
+}
+
+// One blocking stage: a pool of workers and a bound on the requests in it (running or queued).
+struct StagePool {
+  StagePool(StageLimits l) : limits(l), pool(static_cast<size_t>(std::max(1, l.workers))) {}
+  StageLimits limits;
+  asio::thread_pool pool;
+  std::atomic<int> in_flight{0};
+  std::atomic<int64_t> rejected{0};
+
+  // Takes a place, or false when workers + queue are all taken.
+  bool TryEnter() {
+    const int capacity = std::max(1, limits.workers) + std::max(0, limits.queue);
+    if (in_flight.fetch_add(1) >= capacity) {
+      in_flight--;
+      rejected++;
+      return false;
+    }
+    return true;
+  }
+};
+
 struct HttpsServer::Impl {
   ServerOptions options;
   RequestHandler* handler = nullptr;
   std::shared_ptr<const CertificateVerifier> verifier;
   asio::io_context ioc;
   std::optional<tcp::acceptor> acceptor;
-  std::optional<asio::thread_pool> blocking_pool;
+  std::optional<AcceptLoop> accept_loop;
+  std::unique_ptr<StagePool> pools[kStageCount];  // [kInline] unused.
   std::vector<std::thread> threads;
   std::atomic<bool> stopped{false};
   int port = 0;
@@ -146,23 +258,26 @@ struct HttpsServer::Impl {
     }
     return ctx;
   }
-
-  void Accept();
 };
 
 namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, std::shared_ptr<ssl::context> ctx, HttpsServer::Impl* server)
-      : ctx_(std::move(ctx)), stream_(std::move(socket), *ctx_), server_(server) {}
+  Session(tcp::socket socket, std::shared_ptr<ssl::context> ctx, HttpsServer::Impl* server,
+          AcceptLoop::Slot slot)
+      : ctx_(std::move(ctx)),
+        stream_(std::move(socket), *ctx_),
+        server_(server),
+        slot_(std::move(slot)) {}
 
   void Run() {
     beast::error_code ec;
     auto ep = beast::get_lowest_layer(stream_).socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
     beast::get_lowest_layer(stream_).socket().set_option(tcp::no_delay(true), ec);
-    beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(10));
+    beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(
+        static_cast<int64_t>(server_->options.handshake_timeout_seconds * 1000)));
     stream_.async_handshake(ssl::stream_base::server,
                             beast::bind_front_handler(&Session::OnHandshake, shared_from_this()));
   }
@@ -200,7 +315,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void DoRead() {
     parser_.emplace();
     parser_->header_limit(static_cast<uint32_t>(server_->options.max_header_bytes));
-    parser_->body_limit(64 * 1024);
+    parser_->body_limit(server_->options.max_body_bytes);
     beast::get_lowest_layer(stream_).expires_after(std::chrono::milliseconds(
         static_cast<int64_t>(server_->options.idle_timeout_seconds * 1000)));
     http::async_read(stream_, buffer_, *parser_,
@@ -210,45 +325,101 @@ class Session : public std::enable_shared_from_this<Session> {
   void OnRead(beast::error_code ec, size_t) {
     if (ec == http::error::end_of_stream) return DoClose();
     if (ec) {
-      if (ec == http::error::header_limit || ec == http::error::body_limit ||
-          ec == http::error::bad_target || ec == http::error::bad_method) {
-        ServerResponse r;
-        r.code = ec == http::error::body_limit ? 413 : ec == http::error::header_limit ? 431 : 400;
-        r.body = "{}";
-        keep_alive_ = false;
-        head_request_ = false;
-        return Write(std::move(r));
-      }
-      return;
+      // Transport ends (timeouts, resets, truncated TLS) close silently; a malformed request
+      // gets a Status naming the problem, then the connection closes.
+      if (ec.category() != http::make_error_code(http::error::bad_target).category()) return;
+      const int code = ec == http::error::body_limit     ? 413
+                       : ec == http::error::header_limit ? 431
+                                                         : 400;
+      return Reject(code, "malformed HTTP request: " + ec.message());
     }
     auto& msg = parser_->get();
     req_.headers.clear();  // Keeps its capacity across requests on this connection.
     req_.method = std::string(msg.method_string());
     req_.target = std::string(msg.target());
+    keep_alive_ = msg.keep_alive();
+    head_request_ = msg.method() == http::verb::head;
+    // Validated where the bytes enter: nothing below sees a path or header value that is not
+    // printable UTF-8 (the JSON encoder of review bodies and the log writer would otherwise).
+    if (!IsPrintableUtf8(req_.target)) {
+      return Reject(400, "the request target must be printable UTF-8");
+    }
     std::string_view t = req_.target;
     size_t q = t.find('?');
-    req_.path = t.substr(0, q);
+    auto path = DecodeRequestPath(t.substr(0, q));
+    if (!path.ok()) return Reject(400, path.status().message());
+    req_.path = std::move(path).value();
     req_.query = q == t.npos ? std::string_view() : t.substr(q + 1);
     req_.headers.reserve(16);
     for (const auto& field : msg) {
       std::string name(field.name_string());
       for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      if (!IsPrintableUtf8(std::string_view(field.value().data(), field.value().size()), true)) {
+        return Reject(400, "the value of header " + name +
+                               " must be printable UTF-8 (no control characters)");
+      }
       req_.headers.emplace_back(std::move(name), std::string(field.value()));
     }
     req_.peer = &peer_;
     req_.remote_address = remote_;
-    keep_alive_ = msg.keep_alive();
-    head_request_ = msg.method() == http::verb::head;
-    std::optional<ServerResponse> resp = server_->handler->Handle(req_, false);
+    Stage next = Stage::kInline;
+    std::optional<ServerResponse> resp = SafeHandle(Stage::kInline, &next);
     if (resp) return Write(std::move(*resp));
-    // Needs a blocking call: answer from the worker pool, write from this connection's strand.
-    auto self = shared_from_this();
-    asio::post(*server_->blocking_pool, [self] {
-      std::optional<ServerResponse> r = self->server_->handler->Handle(self->req_, true);
-      if (!r) r = ServerResponse{500, "application/json", "{}", {}};
-      asio::post(self->stream_.get_executor(),
-                 [self, r = std::move(*r)]() mutable { self->Write(std::move(r)); });
+    Dispatch(next);
+  }
+
+  // Runs the handler; an exception never leaves the connection (500, then closed).
+  std::optional<ServerResponse> SafeHandle(Stage stage, Stage* next) {
+    const char* what = "unknown exception";
+    try {
+      std::optional<ServerResponse> r = server_->handler->Handle(req_, stage, next);
+      if (!r && static_cast<int>(*next) <= static_cast<int>(stage)) {
+        keep_alive_ = false;
+        return StatusReply(500, "internal error: the request made no progress");
+      }
+      return r;
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+    }
+    LogError("request handler threw; answering 500 and closing the connection",
+             {{"stage", StageName(stage)}, {"err", what}});
+    keep_alive_ = false;
+    return StatusReply(500, "internal error");
+  }
+
+  // Hands the request to `stage`'s pool, or answers 429 when that pool is full.
+  void Dispatch(Stage stage) {
+    StagePool& pool = *server_->pools[static_cast<int>(stage)];
+    if (!pool.TryEnter()) {
+      ServerResponse r = StatusReply(
+          429, std::string("too many requests waiting for ") + StageName(stage) + "; retry later");
+      r.headers.emplace_back("Retry-After", "1");
+      return Write(std::move(r));
+    }
+    asio::post(pool.pool, [self = shared_from_this(), stage, &pool] {
+      Stage next = stage;
+      std::optional<ServerResponse> r = self->SafeHandle(stage, &next);
+      pool.in_flight--;
+      asio::post(self->stream_.get_executor(), [self, r = std::move(r), next]() mutable {
+        if (r) return self->Write(std::move(*r));
+        self->Dispatch(next);
+      });
     });
+  }
+
+  static ServerResponse StatusReply(int code, std::string_view message) {
+    ApiResponse api = StatusResponse(code, message);
+    ServerResponse r;
+    r.code = api.code;
+    r.body = std::move(api.body);
+    return r;
+  }
+
+  void Reject(int code, std::string_view message) {
+    keep_alive_ = false;
+    head_request_ = false;
+    Write(StatusReply(code, message));
   }
 
   // Serializes the whole response into one contiguous buffer: one TLS write per response and
@@ -292,6 +463,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::shared_ptr<ssl::context> ctx_;
   beast::ssl_stream<beast::tcp_stream> stream_;
   HttpsServer::Impl* server_;
+  AcceptLoop::Slot slot_;  // This connection's place under max_connections.
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   std::string out_;
@@ -303,17 +475,6 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 }  // namespace
-
-void HttpsServer::Impl::Accept() {
-  acceptor->async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
-    if (stopped) return;
-    if (!ec) {
-      auto ctx = CurrentContext();
-      std::make_shared<Session>(std::move(s), std::move(ctx), this)->Run();
-    }
-    Accept();
-  });
-}
 
 StatusOr<std::unique_ptr<HttpsServer>> HttpsServer::Start(
     ServerOptions options, RequestHandler* handler,
@@ -343,8 +504,18 @@ StatusOr<std::unique_ptr<HttpsServer>> HttpsServer::Start(
                             std::to_string(options.port) + ": " + ec.message());
   }
   impl->port = impl->acceptor->local_endpoint().port();
-  impl->blocking_pool.emplace(static_cast<size_t>(std::max(1, options.blocking_threads)));
-  impl->Accept();
+  impl->pools[static_cast<int>(Stage::kTokenReview)] =
+      std::make_unique<StagePool>(options.token_review);
+  impl->pools[static_cast<int>(Stage::kAccessReview)] =
+      std::make_unique<StagePool>(options.access_review);
+  impl->pools[static_cast<int>(Stage::kUpstream)] = std::make_unique<StagePool>(options.upstream);
+  Impl* p = impl.get();
+  impl->accept_loop.emplace(
+      impl->ioc, *impl->acceptor, options.max_connections, "https",
+      [p](tcp::socket s, AcceptLoop::Slot slot) {
+        std::make_shared<Session>(std::move(s), p->CurrentContext(), p, std::move(slot))->Run();
+      });
+  impl->accept_loop->Start();
   for (int i = 0; i < std::max(1, options.io_threads); ++i) {
     impl->threads.emplace_back([p = impl.get()] { p->ioc.run(); });
   }
@@ -365,11 +536,20 @@ void HttpsServer::UpdateClientAuthentication(std::shared_ptr<const CertificateVe
   impl_->force_reload = true;
 }
 
+int HttpsServer::active_connections() const { return impl_->accept_loop->active(); }
+int64_t HttpsServer::rejected(Stage stage) const {
+  const auto& pool = impl_->pools[static_cast<int>(stage)];
+  return pool ? pool->rejected.load() : 0;
+}
+
 void HttpsServer::Stop() {
   if (!impl_ || impl_->stopped.exchange(true)) return;
+  impl_->accept_loop->Stop();
   impl_->ioc.stop();
   for (auto& t : impl_->threads) t.join();
-  impl_->blocking_pool->join();
+  for (auto& pool : impl_->pools) {
+    if (pool) pool->pool.join();
+  }
   boost::system::error_code ec;
   impl_->acceptor->close(ec);
 }
@@ -409,14 +589,17 @@ Status GenerateSelfSignedCertificate(const std::string& cert_file, const std::st
     }
   };
   add_ext(NID_subject_alt_name, san);
-  add_ext(NID_basic_constraints, "critical,CA:TRUE");
-  add_ext(NID_key_usage, "critical,digitalSignature,keyEncipherment,keyCertSign");
+  add_ext(NID_basic_constraints, "critical,CA:FALSE");
+  add_ext(NID_key_usage, "critical,digitalSignature");
   add_ext(NID_ext_key_usage, "serverAuth");
+  add_ext(NID_subject_key_identifier, "hash");
   X509_sign(x, pkey, EVP_sha256());
   Status result;
-  FILE* kf = std::fopen(key_file.c_str(), "w");
+  // Created 0600 (not chmod-ed after the fact: the key is never readable by others).
+  int kfd = ::open(key_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  FILE* kf = kfd >= 0 ? ::fdopen(kfd, "w") : nullptr;
   if (kf) {
-    ::chmod(key_file.c_str(), 0600);
+    ::fchmod(kfd, 0600);
     PEM_write_PrivateKey(kf, pkey, nullptr, nullptr, 0, nullptr, nullptr);
     std::fclose(kf);
   } else {

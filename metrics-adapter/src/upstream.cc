@@ -189,10 +189,30 @@ Upstream::Upstream(UpstreamOptions options, HttpClient* http, const Clock* clock
   while (!options_.url.empty() && options_.url.back() == '/') options_.url.pop_back();
 }
 
+std::string EncodePath(std::string_view path) {
+  static const std::string_view kKeep =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/:@!$&'()*+,;=";
+  std::string out;
+  out.reserve(path.size());
+  for (char c : path) {
+    if (kKeep.find(c) != std::string_view::npos) {
+      out.push_back(c);
+    } else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", static_cast<unsigned char>(c));
+      out += buf;
+    }
+  }
+  return out;
+}
+
 ServerResponse Upstream::Forward(const ServerRequest& request, const UserInfo& user) {
   HttpRequest req;
   req.method = "GET";
-  req.url = options_.url + request.target;
+  // The decoded path that was authorized, re-encoded canonically: what the upstream serves is
+  // exactly what the caller was allowed to read.
+  req.url = options_.url + EncodePath(request.path);
+  if (!request.query.empty()) req.url += "?" + std::string(request.query);
   req.timeout_seconds = options_.timeout_seconds;
   req.headers.emplace_back("Accept", "application/json");
   if (!options_.token_file.empty()) {

@@ -67,7 +67,9 @@ with open("series.om", "w") as f:
 json.dump({"callerToken": "adapter-token",
            "tokens": {"bench-token": {"username": "bench", "groups": ["bench"]}},
            "rules": [{"user": "bench", "verb": "list", "namespace": "*", "resource": "*",
-                      "group_": "external.metrics.k8s.io"}]}, open("standin.json", "w"))
+                      "group_": "external.metrics.k8s.io"},
+                     {"user": "bench", "verb": "get", "nonResourcePath": "/metrics"}]},
+          open("standin.json", "w"))
 PY
 
 # --- the adapter --------------------------------------------------------------------------------
@@ -106,7 +108,7 @@ wrk -t"$THREADS" -c"$CONNS" -d"${DURATION}s" --latency -H 'Authorization: Bearer
   "$URL" | tee wrk-adapter.txt
 RSS_LOAD=$(ps -o rss= -p "$ADAPTER_PID" | tr -d ' ')
 echo "adapter RSS: idle ${RSS_IDLE} KiB, after load ${RSS_LOAD} KiB"
-curl -sk "https://127.0.0.1:$PORT/metrics" | grep -E '^oomcast_adapter_requests_total' || true
+curl -sk -H 'Authorization: Bearer bench-token' "https://127.0.0.1:$PORT/metrics" | grep -E '^oomcast_adapter_requests_total' || true
 
 # --- Prometheus, same 10 000 series ---------------------------------------------------------------
 promtool tsdb create-blocks-from openmetrics series.om prom-data >/dev/null

@@ -22,11 +22,25 @@ fi
 case "$target" in
   label_selector) sources="$src/lib/src/label_selector.cc $src/lib/src/status.cc" ;;
   quantity) sources="$src/lib/src/units.cc $src/lib/src/status.cc" ;;
+  http_request) sources="$src/lib/src/http_server.cc $src/lib/src/log.cc $src/lib/src/status.cc"
+    libs="-lpthread" ;;
+  adapter_auth) sources="$src/metrics-adapter/src/auth.cc $src/lib/src/http_server.cc $src/lib/src/log.cc $src/lib/src/status.cc"
+    libs="-lssl -lcrypto -lpthread" ;;
   *) echo "unknown fuzz target $target"; exit 2 ;;
 esac
 "$CXX" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -I"$src/lib/include" "$src/tests/fuzz/${target}_fuzz.cc" $sources -o "$out/fuzz_$target"
+  -I"$src/lib/include" -I"$src/metrics-adapter/include" "$src/tests/fuzz/${target}_fuzz.cc" \
+  $sources ${libs:-} -o "$out/fuzz_$target"
 # Seeds.
+seed() { printf "$2" > "$out/corpus_$target/seed_$1"; }
+if [ "$target" = http_request ]; then
+  seed get 'GET /apis/external.metrics.k8s.io/v1beta1/namespaces/default/memory_oom_risk?labelSelector=app%%3Dx HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer t\r\n\r\n'
+  seed bad 'GET /%%ff%%c0%%af HTTP/1.1\r\nX-Remote-User: \xff\xfe\r\nContent-Length: 3\r\n\r\nabc'
+fi
+if [ "$target" = adapter_auth ]; then
+  seed token '/apis/external.metrics.k8s.io/v1beta1/namespaces/ns/m\nauthorization: Bearer abc\n'
+  seed proxy '/metrics\nx-remote-user: carol\nx-remote-group: a\nx-remote-extra-acme.com%%2Fp: v\n'
+fi
 if [ "$target" = label_selector ]; then
   for s in 'app=backend' 'a in (x,y),!b' 'k notin (v),n>3,m<4' 'example.com/x==y,z!=w' 'oomcast.io/aggregate in (max)'; do
     printf '%s' "$s" > "$out/corpus_$target/seed_$(printf '%s' "$s" | cksum | cut -d' ' -f1)"

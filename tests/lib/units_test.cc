@@ -40,11 +40,28 @@ TEST_CASE("FormatQuantity produces canonical Kubernetes quantities") {
   CHECK(Q(1e-3) == "1m");
 }
 
-TEST_CASE("FormatQuantity rejects values Kubernetes cannot carry") {
+TEST_CASE("FormatQuantity rejects only values Kubernetes cannot carry (non-finite)") {
   CHECK_FALSE(FormatQuantity(std::numeric_limits<double>::quiet_NaN()).ok());
   CHECK_FALSE(FormatQuantity(std::numeric_limits<double>::infinity()).ok());
   CHECK_FALSE(FormatQuantity(-std::numeric_limits<double>::infinity()).ok());
-  CHECK_FALSE(FormatQuantity(1e300).ok());
+}
+
+TEST_CASE("FormatQuantity: large values are canonical and never lost") {
+  CHECK(Q(std::ldexp(1.0, 64)) == "16Ei");
+  CHECK(Q(-std::ldexp(3.0, 70)) == "-3072Ei");
+  CHECK(Q(9.3e18) == "9082031250000000Ki");  // 93 * 10^17 = 9082031250000000 * 1024.
+  CHECK(Q(std::ldexp(1.0, 62) + 2048 + 1024) == "4503599627370499Ki");
+  CHECK(Q(1e300).size() > 200);  // 1e300 / 2^60, every digit, then "Ei".
+  CHECK(Q(1e300).substr(Q(1e300).size() - 2) == "Ei");
+  for (double v : {9.2e18, 1e19, 1.5e25, -3e25, 1e300, std::numeric_limits<double>::max(),
+                   -std::numeric_limits<double>::max(), std::ldexp(1.0, 62),
+                   std::nextafter(std::ldexp(1.0, 62), 0.0)}) {
+    auto q = FormatQuantity(v);
+    REQUIRE(q.ok());
+    auto back = ParseQuantity(*q);
+    REQUIRE(back.ok());
+    CHECK(*back == Approx(v).epsilon(1e-12));
+  }
 }
 
 TEST_CASE("ParseQuantity reads every suffix and round-trips FormatQuantity") {

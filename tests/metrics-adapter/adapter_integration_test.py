@@ -511,12 +511,14 @@ class ProtocolTest(unittest.TestCase):
             st = get_json(ENV.main_port, path, expect=404, token="admin-token")
             self.assertEqual((st["reason"], st["code"]), ("NotFound", 404))
 
-    def test_health_and_metrics_need_no_credentials(self):
+    def test_health_needs_no_credentials_and_metrics_does(self):
         for path in ("/healthz", "/livez", "/readyz"):
             code, _, body = request(ENV.main_port, path)
             self.assertEqual((code, body), (200, b"ok"), path)
         request(ENV.main_port, GROUP + "/namespaces/default/memory_oom_risk", token="good-token")
-        code, ctype, body = request(ENV.main_port, "/metrics")
+        st = get_json(ENV.main_port, "/metrics", expect=401)
+        self.assertEqual(st["reason"], "Unauthorized")
+        code, ctype, body = request(ENV.main_port, "/metrics", token="admin-token")
         self.assertEqual(code, 200)
         text = body.decode()
         self.assertIn('oomcast_adapter_requests_total{code="200",path="/apis/external.metrics.k8s.io/v1beta1/'
@@ -845,7 +847,7 @@ class EngineTest(unittest.TestCase):
         self.assertEqual(set(etas), {"leaky-1", "steady-1"})
         self.assertEqual(etas["steady-1"], "31536k")  # No crossing forecast: capped.
         self.assertNotEqual(etas["leaky-1"], "31536k")
-        code, _, body = request(port, "/metrics")
+        code, _, body = request(port, "/metrics", token="admin-token")
         self.assertIn("oomcast_adapter_requests_total", body.decode())
         self.assertIn("oomcast_cycle", body.decode())
 

@@ -55,6 +55,7 @@ struct Fixture {
   Authorizer authz{&access, &clock};
   Adapter adapter{&api, &authn, &authz, nullptr, &clock};
   PeerIdentity peer;
+  std::vector<Stage> stages;  // Stages the last requests were deferred to, in order.
 
   Fixture() {
     source.Publish({MakeForecast("default", "p", "c", {{"app", "x"}}, kNow, 1, 10, 0.5)}, kNow);
@@ -70,8 +71,14 @@ struct Fixture {
     req.query = q == t.npos ? std::string_view() : t.substr(q + 1);
     req.headers = std::move(headers);
     req.peer = &peer;
-    std::optional<ServerResponse> r = adapter.Handle(req, false);
-    if (!r) r = adapter.Handle(req, true);
+    // As the server does: each deferral goes to a later stage.
+    Stage stage = Stage::kInline, next = Stage::kInline;
+    std::optional<ServerResponse> r;
+    while (!(r = adapter.Handle(req, stage, &next))) {
+      REQUIRE(static_cast<int>(next) > static_cast<int>(stage));
+      stages.push_back(next);
+      stage = next;
+    }
     REQUIRE(r);
     CHECK(!r->content_type.empty());
     return *r;
@@ -81,11 +88,17 @@ struct Fixture {
 const std::string kPath =
     "/apis/external.metrics.k8s.io/v1beta1/namespaces/default/memory_oom_risk";
 
-TEST_CASE_METHOD(Fixture, "health and metrics need no credentials") {
+TEST_CASE_METHOD(Fixture, "health needs no credentials; /metrics is authenticated and authorized") {
   CHECK(Get("/healthz").code == 200);
   CHECK(Get("/livez").body == "ok");
   CHECK(Get("/readyz").code == 200);
-  ServerResponse m = Get("/metrics");
+  CHECK(Get("/metrics").code == 401);
+  CHECK(Get("/metrics", {{"authorization", "Bearer unknown"}}).code == 401);
+  CHECK(access.calls == 0);
+  ServerResponse m = Get("/metrics", {{"authorization", "Bearer good"}});
+  CHECK(access.last.resource_request == false);
+  CHECK(access.last.path == "/metrics");
+  CHECK(access.last.verb == "get");
   CHECK(m.code == 200);
   CHECK(m.content_type.find("text/plain") == 0);
   CHECK(m.body.find("oomcast_forecast_age_seconds 0") != std::string::npos);
@@ -104,9 +117,10 @@ TEST_CASE("readyz waits for the first successful cycle") {
   req.target = "/readyz";
   req.path = req.target;
   req.peer = &peer;
-  CHECK(adapter.Handle(req, false)->code == 503);
+  Stage next = Stage::kInline;
+  CHECK(adapter.Handle(req, Stage::kInline, &next)->code == 503);
   source.Publish({}, kNow);
-  CHECK(adapter.Handle(req, false)->code == 200);
+  CHECK(adapter.Handle(req, Stage::kInline, &next)->code == 200);
 }
 
 TEST_CASE_METHOD(Fixture, "no credentials: 401 Status") {
@@ -149,10 +163,93 @@ TEST_CASE_METHOD(Fixture, "uncached reviews never run on an I/O thread") {
   req.path = req.target;
   req.headers = {{"authorization", "Bearer good"}};
   req.peer = &peer;
-  CHECK_FALSE(adapter.Handle(req, false).has_value());
+  Stage next = Stage::kInline;
+  CHECK_FALSE(adapter.Handle(req, Stage::kInline, &next).has_value());
+  CHECK(next == Stage::kTokenReview);
   CHECK(tokens.calls == 0);
-  CHECK(adapter.Handle(req, true)->code == 200);
-  CHECK(adapter.Handle(req, false)->code == 200);  // Both decisions are cached now.
+  // The token stage reviews the token but leaves the access review to its own stage.
+  CHECK_FALSE(adapter.Handle(req, Stage::kTokenReview, &next).has_value());
+  CHECK(tokens.calls == 1);
+  CHECK(access.calls == 0);
+  CHECK(next == Stage::kAccessReview);
+  CHECK(adapter.Handle(req, Stage::kAccessReview, &next)->code == 200);
+  CHECK(adapter.Handle(req, Stage::kInline, &next)->code == 200);  // Both cached now.
+}
+
+TEST_CASE_METHOD(Fixture, "certificate-authenticated requests never wait for the token stage") {
+  peer.kind = PeerIdentity::Kind::kClientCert;
+  peer.user = UserInfo{"carol", "", {"ops"}, {}};
+  CHECK(Get(kPath).code == 200);
+  CHECK(stages == std::vector<Stage>{Stage::kAccessReview});
+  stages.clear();
+  CHECK(Get(kPath).code == 200);  // Cached: answered inline.
+  CHECK(stages.empty());
+  CHECK(tokens.calls == 0);
+}
+
+TEST_CASE("token cache: least recently used entries are evicted, not the whole cache") {
+  FakeClock clock(kNow);
+  FakeTokens tokens;
+  AuthOptions o;
+  o.token_cache_size = 2;
+  Authenticator authn(AuthnConfig{}, &tokens, &clock, o);
+  PeerIdentity peer;
+  auto auth = [&](const std::string& t) {
+    return authn.Authenticate(peer, {{"authorization", "Bearer " + t}}, true);
+  };
+  CHECK(auth("good").status.ok());
+  CHECK(auth("admin").status.ok());
+  CHECK(auth("good").status.ok());  // Hit: "good" is now the most recently used.
+  CHECK(tokens.calls == 2);
+  CHECK_FALSE(auth("other").status.ok());  // Evicts "admin".
+  CHECK(tokens.calls == 3);
+  CHECK(auth("good").status.ok());
+  CHECK(tokens.calls == 3);
+  CHECK(auth("admin").status.ok());
+  CHECK(tokens.calls == 4);
+}
+
+TEST_CASE("access cache keys are unambiguous") {
+  RequestAttributes a = AttributesForPath("GET", "/apis/g/v/namespaces/n/r");
+  UserInfo one{"u", "", {"a,b"}, {}};
+  UserInfo two{"u", "", {"a", "b"}, {}};
+  CHECK(AccessCacheKey(one, a) != AccessCacheKey(two, a));
+  UserInfo x{"a\nb", "", {}, {}};
+  UserInfo y{"a", "b", {}, {}};
+  CHECK(AccessCacheKey(x, a) != AccessCacheKey(y, a));
+  UserInfo e1{"u", "", {}, {{"k", {"v1", "v2"}}}};
+  UserInfo e2{"u", "", {}, {{"k", {"v1,v2"}}}};
+  CHECK(AccessCacheKey(e1, a) != AccessCacheKey(e2, a));
+  CHECK(AccessCacheKey(one, a) == AccessCacheKey(UserInfo{"u", "", {"a,b"}, {}}, a));
+}
+
+// A Kubernetes API that records requests and approves everything.
+class RecordingKube final : public KubeClient {
+ public:
+  StatusOr<KubeResponse> Request(const std::string&, const std::string&, const std::string&,
+                                 const std::string&) override {
+    ++calls;
+    return KubeResponse{201, R"({"status":{"authenticated":true,"allowed":true}})", {}};
+  }
+  Status Watch(const std::string&, double, const std::function<bool(const WatchEvent&)>&) override {
+    return UnavailableError("no watch");
+  }
+  int calls = 0;
+};
+
+TEST_CASE("review bodies are never built from invalid UTF-8: an error, not an exception") {
+  RecordingKube kube;
+  KubeTokenReviewer tokens(&kube);
+  auto t = tokens.Review("bad\xff\xfetoken");
+  CHECK_FALSE(t.ok());
+  CHECK(t.status().code() == StatusCode::kInvalidArgument);
+  KubeAccessReviewer access(&kube);
+  auto d = access.Review(UserInfo{"u", "", {}, {}},
+                         AttributesForPath("GET", "/apis/g/v/namespaces/n/r\xc0\xaf"));
+  CHECK_FALSE(d.ok());
+  CHECK(kube.calls == 0);
+  CHECK(tokens.Review("fine").ok());
+  CHECK(kube.calls == 1);
 }
 
 TEST_CASE_METHOD(Fixture, "authorization: 403, and system:masters always allowed") {
@@ -180,6 +277,9 @@ TEST_CASE_METHOD(Fixture, "front proxy identity from headers only with a front-p
   CHECK(access.last_user.groups == std::vector<std::string>{"a", "b", "system:authenticated"});
   CHECK(access.last_user.extra["acme.com/project"] == std::vector<std::string>{"p1"});
   CHECK(access.last_user.extra["scopes"] == std::vector<std::string>{"s1", "s2"});
+  // An extra key that does not decode to printable UTF-8 is dropped, the request still served.
+  CHECK(Get(kPath, {{"x-remote-user", "carol"}, {"x-remote-extra-%ff%fe", "v"}}).code == 200);
+  CHECK(access.last_user.extra.empty());
   // Same headers on a plain client certificate are ignored.
   peer.kind = PeerIdentity::Kind::kClientCert;
   peer.user = UserInfo{"alice", "", {"team"}, {}};

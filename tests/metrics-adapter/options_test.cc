@@ -56,6 +56,44 @@ TEST_CASE("adapter, apiserver-style and predictor flags") {
   CHECK_FALSE(f->generate_self_signed_cert);
 }
 
+TEST_CASE("limits and TLS flags") {
+  auto d = ParseAdapterFlags({});
+  REQUIRE(d.ok());
+  CHECK(d->server.max_connections == 1000);
+  CHECK(d->server.tls_min_version == "VersionTLS12");
+  CHECK(d->server.token_review.workers == 4);
+  CHECK(d->server.token_review.queue == 64);
+  CHECK(d->token_cache_size == 10000);
+  auto f = ParseAdapterFlags(
+      {"--max-connections=50", "--idle-timeout=5s", "--max-request-header-bytes=4096",
+       "--token-review-workers=2", "--token-review-queue=0", "--access-review-queue=7",
+       "--upstream-workers=3", "--authentication-token-webhook-cache-size=5",
+       "--authorization-webhook-cache-size=6", "--tls-min-version=VersionTLS13",
+       "--tls-cipher-suites=TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,TLS_AES_128_GCM_SHA256"});
+  REQUIRE(f.ok());
+  CHECK(f->server.max_connections == 50);
+  CHECK(f->server.idle_timeout_seconds == 5);
+  CHECK(f->server.max_header_bytes == 4096);
+  CHECK(f->server.token_review.workers == 2);
+  CHECK(f->server.token_review.queue == 0);
+  CHECK(f->server.access_review.queue == 7);
+  CHECK(f->server.upstream.workers == 3);
+  CHECK(f->token_cache_size == 5);
+  CHECK(f->access_cache_size == 6);
+  CHECK(f->server.tls_min_version == "VersionTLS13");
+  CHECK(*OpenSslCipherList(f->server.tls_cipher_suites) == "ECDHE-RSA-AES128-GCM-SHA256");
+  for (auto bad : {std::vector<std::string>{"--tls-min-version=VersionTLS10"},
+                   {"--tls-min-version=1.2"},
+                   {"--tls-cipher-suites=TLS_FOO"},
+                   {"--tls-cipher-suites=TLS_AES_128_GCM_SHA256"},
+                   {"--max-connections=0"},
+                   {"--idle-timeout=0s"}}) {
+    auto r = ParseAdapterFlags(bad);
+    CHECK_FALSE(r.ok());
+    CHECK(r.status().message().find(bad[0].substr(0, bad[0].find('='))) != std::string::npos);
+  }
+}
+
 TEST_CASE("bad flags name the flag") {
   struct Case {
     std::vector<std::string> args;

@@ -23,8 +23,10 @@ if(TARGET oomcast_metrics_adapter)
 endif()
 
 # libFuzzer targets, each built with clang++ -fsanitize=fuzzer,address and run for a bounded
-# time; SKIPPED (exit 77) when clang or libFuzzer is missing.
-foreach(target label_selector quantity)
+# time; SKIPPED (exit 77) when clang or libFuzzer is missing. Besides the selector parser and
+# the quantity formatter: the HTTP request parser and input checks (http_request) and the
+# adapter's authentication header handling and review bodies (adapter_auth).
+foreach(target label_selector quantity http_request adapter_auth)
   add_test(NAME fuzz_${target}
            COMMAND ${CMAKE_CURRENT_LIST_DIR}/../fuzz/run_fuzzer.sh ${target} ${PROJECT_SOURCE_DIR}
                    ${CMAKE_CURRENT_BINARY_DIR}/fuzz 30)

@@ -16,7 +16,8 @@ Configuration is a JSON file (re-read on every request, so tests can change it):
    "rules": [{"user": "bob" | "group": "dev",     # who (one of them; "*" = anyone)
               "verb": "list", "namespace": "default", "resource": "*", "group_": "external.metrics.k8s.io",
               "nonResourcePath": "/apis*"}],       # "*" wildcards; a trailing * is a prefix match
-   "configMap": {"client-ca-file": "PEM", ...}}   # data of the ConfigMap; absent: 404
+   "configMap": {"client-ca-file": "PEM", ...},   # data of the ConfigMap; absent: 404
+   "tokenReviewDelaySeconds": 0}                   # a slow API server: each TokenReview waits
 
 Usage: authn_standin.py --config FILE --cert CERT --key KEY [--port 0] [--port-file F]
 Prints "PORT <n>" on stdout once listening.
@@ -27,6 +28,7 @@ import json
 import ssl
 import sys
 import threading
+import time
 
 STATS = {"tokenreviews": 0, "subjectaccessreviews": 0, "configmap": 0, "unauthorized": 0,
          "last_tokenreview": None, "last_sar": None}
@@ -111,6 +113,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if body.get("kind") != "TokenReview" or body.get("apiVersion") != "authentication.k8s.io/v1":
                 return self.reply(400, status_object(400, "BadRequest", "not a TokenReview"))
             token = body.get("spec", {}).get("token", "")
+            time.sleep(float(cfg.get("tokenReviewDelaySeconds", 0)))
             with LOCK:
                 STATS["tokenreviews"] += 1
                 STATS["last_tokenreview"] = body

@@ -29,17 +29,23 @@ class Adapter final : public RequestHandler {
   // Routes:
   //   /healthz, /livez           200 "ok" (no auth)
   //   /readyz                    200 after the first successful forecast cycle, else 503
-  //   /metrics                   Prometheus text (no auth)
+  //                              (no auth)
+  //   /metrics                   Prometheus text, behind the same authentication and
+  //                              authorization as the API (non-resource GET /metrics)
   //   /apis, /apis/external.metrics.k8s.io, /apis/external.metrics.k8s.io/v1beta1  discovery
   //   /apis/external.metrics.k8s.io/v1beta1/namespaces/{ns}/{metric}  values (or upstream)
   //   anything else              404 NotFound Status (after authentication)
-  std::optional<ServerResponse> Handle(const ServerRequest& request, bool may_block) override;
+  // Stages: token reviews on kTokenReview, access reviews on kAccessReview, pass-through on
+  // kUpstream; a certificate-authenticated request with cached authorization is answered
+  // inline.
+  std::optional<ServerResponse> Handle(const ServerRequest& request, Stage stage,
+                                       Stage* next) override;
 
   // Text exposition of the adapter's self-metrics (and `extra_metrics`).
   std::string RenderMetrics() const;
 
  private:
-  std::optional<ServerResponse> Route(const ServerRequest& request, bool may_block,
+  std::optional<ServerResponse> Route(const ServerRequest& request, Stage stage, Stage* next,
                                       std::string* route);
   struct Metrics;
   MetricsApi* api_;

@@ -23,6 +23,7 @@
 
 #include "oomcast/clock.h"
 #include "oomcast/kube_client.h"
+#include "oomcast/metrics_adapter/lru_cache.h"
 #include "oomcast/status.h"
 
 namespace oomcast::metrics_adapter {
@@ -157,6 +158,10 @@ struct AuthOptions {
   double token_cache_ttl_seconds = 10;
   double authorized_cache_ttl_seconds = 10;
   double unauthorized_cache_ttl_seconds = 10;
+  // Entries kept at most; the least recently used is evicted beyond (flags
+  // --authentication-token-webhook-cache-size, --authorization-webhook-cache-size).
+  size_t token_cache_size = 10000;
+  size_t access_cache_size = 10000;
   bool always_allow = false;  // Authorization mode AlwaysAllow (development only).
 };
 
@@ -180,13 +185,11 @@ class Authenticator {
   TokenReviewer* tokens_;
   const Clock* clock_;
   AuthOptions options_;
-  struct CachedToken {
-    double expires = 0;
-    std::optional<UserInfo> user;
-  };
-  std::mutex mu_;
-  std::unordered_map<std::string, CachedToken> token_cache_;  // SHA-256 of the token.
+  LruCache<std::optional<UserInfo>> token_cache_;  // By SHA-256 of the token; nullopt: rejected.
 };
+
+// The key of an access decision: an unambiguous encoding of the user and the attributes.
+std::string AccessCacheKey(const UserInfo& user, const RequestAttributes& attributes);
 
 class Authorizer {
  public:
@@ -198,12 +201,7 @@ class Authorizer {
   AccessReviewer* reviewer_;
   const Clock* clock_;
   AuthOptions options_;
-  struct CachedDecision {
-    double expires = 0;
-    AccessDecision decision;
-  };
-  std::mutex mu_;
-  std::unordered_map<std::string, CachedDecision> cache_;
+  LruCache<AccessDecision> cache_;
 };
 
 }  // namespace oomcast::metrics_adapter

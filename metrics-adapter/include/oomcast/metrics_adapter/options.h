@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "oomcast/metrics_adapter/server.h"
 #include "oomcast/metrics_adapter/upstream.h"
 #include "oomcast/predictor/config.h"
 #include "oomcast/status.h"
@@ -23,6 +24,9 @@ struct AdapterFlags {
   bool generate_self_signed_cert = false;
   std::string cert_dir = "/tmp/oomcast-metrics-adapter";  // For generated certificates.
   int io_threads = 2;
+  // Limits and TLS settings of the server (bind address, port, threads and files are set
+  // from the fields above by main).
+  ServerOptions server;
 
   std::string client_ca_file;
   std::string requestheader_client_ca_file;
@@ -37,6 +41,8 @@ struct AdapterFlags {
   double token_cache_ttl_seconds = 10;
   double authorized_cache_ttl_seconds = 10;
   double unauthorized_cache_ttl_seconds = 10;
+  size_t token_cache_size = 10000;
+  size_t access_cache_size = 10000;
 
   UpstreamOptions upstream;
 

@@ -21,6 +21,10 @@ namespace oomcast::metrics_adapter {
 // the client is built (kInvalidArgument when unreadable).
 StatusOr<std::unique_ptr<HttpClient>> NewBeastHttpClient(const HttpClientOptions& options);
 
+// Percent-encodes every byte of a decoded path outside RFC 3986's unreserved characters, '/'
+// and the sub-delimiters allowed in a path segment.
+std::string EncodePath(std::string_view path);
+
 struct UpstreamOptions {
   std::string url;               // Base URL of the other provider, e.g. https://keda:443.
   std::string ca_file;           // Verifies the upstream's certificate.
@@ -38,8 +42,9 @@ class Upstream {
   // `http` and `clock` must outlive the Upstream.
   Upstream(UpstreamOptions options, HttpClient* http, const Clock* clock);
 
-  // Forwards a GET of `request` (same path and query) on behalf of `user`. Blocking.
-  // Upstream transport failures give a 503 Status.
+  // Forwards a GET of `request` on behalf of `user`: its decoded path (the one authorized),
+  // percent-encoded canonically (EncodePath), and its query as sent. Blocking. Upstream
+  // transport failures give a 503 Status.
   ServerResponse Forward(const ServerRequest& request, const UserInfo& user);
 
   // Fetches /apis/external.metrics.k8s.io/v1beta1 upstream and caches its resources. On failure
