@@ -63,15 +63,25 @@ for (const d of find("Deployment")) {
     }
     if (want) {
       const ports = Object.fromEntries((c.ports ?? []).map((p) => [p.name, p.containerPort]));
-      for (const [kind, path] of [["livenessProbe", want.live], ["readinessProbe", want.ready]]) {
+      // With a pass-through upstream the adapter is Ready once it serves (/livez): it forwards
+      // the upstream's metrics while oomcast's own forecasts are stale.
+      const passThrough = (c.args ?? []).some((a) => a.startsWith("--upstream-external-metrics="));
+      const ready = component(d) === "metrics-adapter" && passThrough ? want.live : want.ready;
+      // The adapter's port is its --secure-port (metricsAdapter.containerPort).
+      const securePort = (c.args ?? []).find((a) => a.startsWith("--secure-port="));
+      const wantPort = component(d) === "metrics-adapter" && securePort ? Number(securePort.split("=")[1]) : want.port;
+      if (d.spec.template.spec.hostNetwork && d.spec.template.spec.dnsPolicy !== "ClusterFirstWithHostNet") {
+        fail(`${where}: hostNetwork without dnsPolicy ClusterFirstWithHostNet (cluster DNS names would not resolve)`);
+      }
+      for (const [kind, path] of [["livenessProbe", want.live], ["readinessProbe", ready]]) {
         const p = c[kind]?.httpGet;
         if (!p) {
           fail(`${where}: no ${kind} (httpGet)`);
           continue;
         }
         const port = typeof p.port === "string" ? ports[p.port] : p.port;
-        if (p.path !== path || port !== want.port || (p.scheme ?? "HTTP") !== want.scheme) {
-          fail(`${where}: ${kind} is ${p.scheme ?? "HTTP"} ${port}${p.path}, want ${want.scheme} ${want.port}${path}`);
+        if (p.path !== path || port !== wantPort || (p.scheme ?? "HTTP") !== want.scheme) {
+          fail(`${where}: ${kind} is ${p.scheme ?? "HTTP"} ${port}${p.path}, want ${want.scheme} ${wantPort}${path}`);
         }
       }
     }

@@ -31,7 +31,7 @@ endforeach()
 oomcast_add_chart_test(chart_alert_rules rules)
 # The dashboard JSON parses, uses only metrics oomcast exports or standard ones, valid PromQL.
 oomcast_add_chart_test(chart_dashboard_metrics dashboard)
-# The MemoryScaler CRD (charts/oomcast/crds/) and its examples against its openAPIV3Schema.
+# The MemoryScaler CRD (charts/oomcast/files/crds/) and its examples against its openAPIV3Schema.
 oomcast_add_chart_test(chart_crd_examples crd-examples)
 # The HPA and MemoryScaler examples of the chart README against their schemas.
 oomcast_add_chart_test(chart_readme_examples readme-examples)
@@ -39,6 +39,12 @@ oomcast_add_chart_test(chart_readme_examples readme-examples)
 # APIService caBundle, and kept across upgrades through lookup (helm --dry-run=server against
 # tests/chart/fake_apiserver.py).
 oomcast_add_chart_test(chart_cert_lookup cert-lookup)
+# An existing v1beta1.external.metrics.k8s.io of another provider (KEDA's Helm release, one
+# applied with kubectl, another namespace's oomcast) is refused with a message, unless taken over
+# with pass-through; the taken-over one is kept on uninstall (lookup against fake_apiserver.py).
+oomcast_add_chart_test(chart_apiservice_guard apiservice-guard)
+# The CRD is a template (helm upgrade applies it), kept on uninstall, its spec as in files/crds/.
+oomcast_add_chart_test(chart_crd_upgrade crd-upgrade)
 # manifests/oomcast.yaml matches the chart (generated certificate material masked).
 oomcast_add_chart_test(chart_manifests_drift drift)
 # The Dockerfile's build and runtime stages agree with scripts/setup.sh and the binaries' ldd.

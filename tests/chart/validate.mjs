@@ -9,7 +9,7 @@
 // kubernetes-models (core API), @kubernetes-models/prometheus-operator (ServiceMonitor,
 // PrometheusRule) and @kubernetes-models/cert-manager (Certificate, Issuer). An apiVersion/kind
 // that none of them defines fails, unless a CustomResourceDefinition for it is among the inputs
-// or in charts/oomcast/crds/: such objects are checked against the CRD's own openAPIV3Schema with
+// or in charts/oomcast/files/crds/: such objects are checked against the CRD's own openAPIV3Schema with
 // ajv.
 //
 // The models' validators ignore fields they do not know, which would let a misspelt field
@@ -30,7 +30,7 @@ import addFormats from "ajv-formats";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(process.env.OOMCAST_SOURCE_DIR || join(here, "..", ".."));
-const crdDir = join(root, "charts", "oomcast", "crds");
+const crdDir = join(root, "charts", "oomcast", "files", "crds");
 const memoryScalerCrdFile = join(crdDir, "memoryscaler.yaml");
 
 function parseDocs(text, source) {
