@@ -23,6 +23,7 @@
 #include "oomcast/metrics_adapter/upstream.h"
 #include "oomcast/predictor/engine.h"
 #include "oomcast/predictor/exporter.h"
+#include "oomcast/predictor/pod_metadata.h"
 #include "oomcast/prometheus_client.h"
 
 namespace ma = oomcast::metrics_adapter;
@@ -135,6 +136,15 @@ int main(int argc, char** argv) {
           "are authorized");
     }
   }
+  // Pod labels from the Kubernetes API (metadata-only watch) instead of kube_pod_labels.
+  std::unique_ptr<oomcast::predictor::KubePodMetadataSource> pod_metadata;
+  if (engine && flags.pod_labels_source == "kubernetes") {
+    if (!kube)
+      Fail(2,
+           "--pod-labels-source=kubernetes needs the Kubernetes API (in-cluster or --kubeconfig)");
+    pod_metadata = std::make_unique<oomcast::predictor::KubePodMetadataSource>(kube.get(), &clock);
+    engine->set_pod_label_source(pod_metadata.get());
+  }
   ma::AuthnConfig authn_config;
   if (!flags.client_ca_file.empty()) {
     authn_config.client_ca_pem = ReadFileOrDie("--client-ca-file", flags.client_ca_file);
@@ -233,6 +243,9 @@ int main(int argc, char** argv) {
       });
     });
   }
+  std::thread pod_metadata_thread;
+  // Watches of 30 s (resumed from their resourceVersion): the thread sees `stop` within that.
+  if (pod_metadata) pod_metadata_thread = std::thread([&] { pod_metadata->Run(stop, 30); });
   std::thread discovery_thread;
   if (upstream) {
     discovery_thread = std::thread([&] {
@@ -289,6 +302,7 @@ int main(int argc, char** argv) {
   (*server)->Stop();
   if (engine_thread.joinable()) engine_thread.join();
   if (discovery_thread.joinable()) discovery_thread.join();
+  if (pod_metadata_thread.joinable()) pod_metadata_thread.join();
   if (authn_refresh_thread.joinable()) authn_refresh_thread.join();
   return 0;
 }

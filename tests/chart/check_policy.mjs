@@ -147,7 +147,12 @@ if (adapterSa) {
     fail("adapter: no RoleBinding to extension-apiserver-authentication-reader in kube-system");
   }
   const all = b.flatMap((x) => x.rules);
-  for (const v of ["list", "watch"]) if (!allows(all, "", "pods", v)) fail(`adapter: cannot ${v} pods`);
+  // Pods: list and watch (metadata-only) exactly when the adapter reads pod labels from the
+  // Kubernetes API, and never get; no pod rights with kube-state-metrics as the source.
+  const adapterArgs = find("Deployment", (x) => component(x) === "metrics-adapter")[0].spec.template.spec.containers[0].args ?? [];
+  const fromKube = adapterArgs.includes("--pod-labels-source=kubernetes");
+  for (const v of ["list", "watch"]) if (allows(all, "", "pods", v) !== fromKube) fail(`adapter: ${fromKube ? "cannot" : "needlessly may"} ${v} pods`);
+  if (allows(all, "", "pods", "get")) fail("adapter: may get pods, which its code never does");
   const hpa = boundTo({ name: "horizontal-pod-autoscaler", namespace: "kube-system" }).flatMap((x) => x.rules);
   for (const v of ["get", "list"]) if (!allows(hpa, "external.metrics.k8s.io", "*", v)) fail(`HPA controller cannot ${v} external.metrics.k8s.io`);
 }
@@ -161,7 +166,7 @@ if (controllerSa) {
     ["apps", "statefulsets/scale", ["get", "update"]],
     ["apps", "replicasets/scale", ["get", "update"]],
     ["autoscaling", "horizontalpodautoscalers", ["get", "list", "watch", "update", "patch"]],
-    ["", "pods", ["get", "list", "watch"]],
+    ["", "pods", ["get", "list"]],
     ["", "pods/eviction", ["create"]],
     ["", "events", ["create", "patch"]],
     ["coordination.k8s.io", "leases", ["create", "get", "update"]],
