@@ -363,6 +363,52 @@ console.log(`crd-upgrade: ${got.metadata.name} rendered as a template (spec as i
 NODE
     node "$HERE/validate.mjs" "$WORK/rendered.yaml" > /dev/null
     ;;
+  keda)
+    need_node_modules
+    need_promtool
+    # The walkthrough's ScaledObject against KEDA's schema, then its exact query in Prometheus'
+    # engine over oomcast's exported series (two adapter replicas export each forecast).
+    node "$HERE/validate.mjs" --readme | grep -q 'ok   1 keda.sh/v1alpha1/ScaledObject' \
+      || { echo "FAIL: the ScaledObject of docs/install-next-to-keda.md is missing or invalid"; exit 1; }
+    query=$(node --input-type=module - "$ROOT/docs/install-next-to-keda.md" <<'NODE'
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+const require = createRequire(process.env.OOMCAST_SOURCE_DIR + "/tests/chart/package.json");
+const YAML = require("yaml");
+const text = readFileSync(process.argv[2], "utf8");
+for (const m of text.matchAll(/```ya?ml\n([\s\S]*?)```/g)) {
+  for (const d of YAML.parseAllDocuments(m[1])) {
+    const o = d.toJS();
+    if (o?.kind !== "ScaledObject") continue;
+    const t = o.spec.triggers.find((x) => x.type === "prometheus");
+    if (t) { console.log(t.metadata.query); process.exit(0); }
+  }
+}
+process.exit(1);
+NODE
+)
+    echo "ScaledObject query: $query"
+    series() { # POD INSTANCE VALUES [NAMESPACE]
+      printf "      - series: 'memory_oom_risk{job=\"oomcast-metrics-adapter\",instance=\"%s\",namespace=\"%s\",pod=\"%s\",container=\"app\"}'\n        values: '%s'\n" "$2" "${4:-shop}" "$1" "$3"
+    }
+    {
+      printf 'rule_files: []\nevaluation_interval: 30s\ntests:\n  - interval: 30s\n    input_series:\n'
+      # Two adapter replicas export each forecast; web pods of Deployment web, and others.
+      series web-7d4b9c-x2k9p a '0.1 0.3 0.8 0.8 _ _ _ _ _ _ _ _'
+      series web-7d4b9c-x2k9p b '0.1 0.3 0.8 0.8 _ _ _ _ _ _ _ _'
+      series web-7d4b9c-q8r2m a '0.2 0.2 0.2 0.2 _ _ _ _ _ _ _ _'
+      series db-0 a '0.99 0.99 0.99 0.99 _ _ _ _ _ _ _ _'
+      series webhook-5f6d7c-abcde a '0.95 0.95 0.95 0.95 _ _ _ _ _ _ _ _'
+      series web-7d4b9c-zzzzz a '1 1 1 1 _ _ _ _ _ _ _ _' other
+      printf '    promql_expr_test:\n'
+      printf "      - expr: '%s'\n        eval_time: 1m\n        exp_samples:\n          - labels: '{}'\n            value: 0.8\n" "$query"
+      # Forecasts gone (stale: the series disappear): no value, which KEDA with
+      # ignoreNullValues "false" reports as an error (the HPA holds), never as zero.
+      printf "      - expr: '%s'\n        eval_time: 7m\n        exp_samples: []\n" "$query"
+    } > "$WORK/keda_test.yaml"
+    (cd "$WORK" && promtool test rules keda_test.yaml)
+    echo "keda: the ScaledObject validates and its query answers the riskiest web container's risk (0.8), nothing when stale"
+    ;;
   *)
     echo "usage: $0 lint|template VALUES | rules | dashboard | crd-examples | readme-examples | cert-lookup | apiservice-guard | crd-upgrade | keda | drift | dockerfile | validator-selftest" >&2
     exit 2

@@ -45,6 +45,10 @@ oomcast_add_chart_test(chart_cert_lookup cert-lookup)
 oomcast_add_chart_test(chart_apiservice_guard apiservice-guard)
 # The CRD is a template (helm upgrade applies it), kept on uninstall, its spec as in files/crds/.
 oomcast_add_chart_test(chart_crd_upgrade crd-upgrade)
+# docs/install-next-to-keda.md: its ScaledObject validates against @kubernetes-models/keda and
+# its exact Prometheus query, run by promtool over oomcast's exported series, returns the
+# riskiest matching container's risk (and nothing when forecasts are gone).
+oomcast_add_chart_test(chart_keda_query keda)
 # manifests/oomcast.yaml matches the chart (generated certificate material masked).
 oomcast_add_chart_test(chart_manifests_drift drift)
 # The Dockerfile's build and runtime stages agree with scripts/setup.sh and the binaries' ldd.
