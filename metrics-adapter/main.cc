@@ -16,6 +16,7 @@
 #include "oomcast/log.h"
 #include "oomcast/metrics_adapter/adapter.h"
 #include "oomcast/metrics_adapter/auth.h"
+#include "oomcast/metrics_adapter/certificate_metrics.h"
 #include "oomcast/metrics_adapter/file_forecast_source.h"
 #include "oomcast/metrics_adapter/metrics_api.h"
 #include "oomcast/metrics_adapter/options.h"
@@ -212,8 +213,11 @@ int main(int argc, char** argv) {
       std::min(flags.predictor.engine.model.window_seconds, flags.predictor.engine.window_seconds);
   api_options.eta_cap_seconds = flags.eta_cap_seconds;
   ma::MetricsApi api(source, &clock, api_options);
-  std::function<std::string()> extra_metrics;
-  if (exporter) extra_metrics = [&] { return exporter->Render(); };
+  // The forecasts (when the engine runs) and the serving certificate's expiry.
+  std::function<std::string()> extra_metrics = [&] {
+    return (exporter ? exporter->Render() : std::string()) +
+           ma::ServingCertificateMetrics(cert_file);
+  };
   ma::Adapter adapter(&api, &authn, &authz, upstream.get(), &clock, extra_metrics);
 
   ma::ServerOptions server_options;

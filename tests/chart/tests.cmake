@@ -55,3 +55,15 @@ oomcast_add_chart_test(chart_manifests_drift drift)
 oomcast_add_chart_test(chart_dockerfile dockerfile)
 # validate.mjs rejects known-bad objects for the right reasons.
 oomcast_add_chart_test(chart_validator_selftest validator-selftest)
+# The real adapter binary: a serving certificate that expires during the test is reported
+# (oomcast_serving_certificate_expiry_timestamp_seconds), refused once expired, and replaced by
+# the renewed files without a restart; pass-through keeps forwarding (and /livez, the chart's
+# pass-through readiness path, stays OK) while oomcast's own forecasts are missing.
+if(TARGET oomcast-metrics-adapter)
+  find_package(Python3 COMPONENTS Interpreter)
+  add_test(NAME chart_adapter_lifecycle
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/adapter_lifecycle_test.py
+                   --adapter $<TARGET_FILE:oomcast-metrics-adapter>)
+  set_tests_properties(chart_adapter_lifecycle PROPERTIES LABELS "integration;chart"
+                       SKIP_RETURN_CODE 77 TIMEOUT 120)
+endif()
