@@ -413,8 +413,12 @@ NODE
     (cd "$WORK" && promtool test rules keda_test.yaml)
     echo "keda: the ScaledObject validates and its query answers the riskiest web container's risk (0.8), nothing when stale"
     ;;
+  values-described)
+    need_node_modules
+    node "$HERE/check_values_described.mjs"
+    ;;
   *)
-    echo "usage: $0 lint|template VALUES | rules | dashboard | crd-examples | readme-examples | cert-lookup | apiservice-guard | crd-upgrade | keda | drift | dockerfile | validator-selftest" >&2
+    echo "usage: $0 lint|template VALUES | rules | dashboard | crd-examples | readme-examples | cert-lookup | apiservice-guard | crd-upgrade | keda | values-described | drift | dockerfile | validator-selftest" >&2
     exit 2
     ;;
 esac

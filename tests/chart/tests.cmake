@@ -49,6 +49,8 @@ oomcast_add_chart_test(chart_crd_upgrade crd-upgrade)
 # its exact Prometheus query, run by promtool over oomcast's exported series, returns the
 # riskiest matching container's risk (and nothing when forecasts are gone).
 oomcast_add_chart_test(chart_keda_query keda)
+# Every leaf of values.yaml has a "# --" comment or a values.schema.json description.
+oomcast_add_chart_test(chart_values_described values-described)
 # manifests/oomcast.yaml matches the chart (generated certificate material masked).
 oomcast_add_chart_test(chart_manifests_drift drift)
 # The Dockerfile's build and runtime stages agree with scripts/setup.sh and the binaries' ldd.
