@@ -213,11 +213,19 @@ int main(int argc, char** argv) {
       std::min(flags.predictor.engine.model.window_seconds, flags.predictor.engine.window_seconds);
   api_options.eta_cap_seconds = flags.eta_cap_seconds;
   ma::MetricsApi api(source, &clock, api_options);
-  // The forecasts (when the engine runs) and the serving certificate's expiry.
-  std::function<std::string()> extra_metrics = [&] {
-    return (exporter ? exporter->Render() : std::string()) +
-           ma::ServingCertificateMetrics(cert_file);
-  };
+  // With the engine: its metrics, the serving certificate's expiry and selector misses (the
+  // Adapter renders the forecast age itself only without extra metrics, for --fake-forecasts).
+  std::function<std::string()> extra_metrics;
+  if (exporter) {
+    extra_metrics = [&] {
+      return exporter->Render() + ma::ServingCertificateMetrics(cert_file) +
+             "# HELP oomcast_selector_no_match_total External metric reads whose label selector "
+             "matched no container while forecasts were fresh.\n"
+             "# TYPE oomcast_selector_no_match_total counter\n"
+             "oomcast_selector_no_match_total " +
+             std::to_string(api.selector_no_matches()) + "\n";
+    };
+  }
   ma::Adapter adapter(&api, &authn, &authz, upstream.get(), &clock, extra_metrics);
 
   ma::ServerOptions server_options;

@@ -137,8 +137,11 @@ class CertificateExpiryTest(unittest.TestCase):
         crt, key = pki.issue("short", "oomcast-metrics-adapter", short)
         shutil.copy(crt, os.path.join(live, "tls.crt"))
         shutil.copy(key, os.path.join(live, "tls.key"))
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))  # A TSDB that refuses connections: the engine runs, idle.
         a = Adapter(["--tls-cert-file", os.path.join(live, "tls.crt"), "--tls-private-key-file",
-                     os.path.join(live, "tls.key"), "--fake-forecasts", ARGS.forecasts])
+                     os.path.join(live, "tls.key"), "--prometheus",
+                     "http://127.0.0.1:%d" % s.getsockname()[1]])
         try:
             code, body = get(a.port, "/metrics", pki.p("ca.crt"))
             self.assertEqual(code, 200)
@@ -167,6 +170,7 @@ class CertificateExpiryTest(unittest.TestCase):
             self.assertEqual(expiry_metric(body), unix(renewed_until))
         finally:
             a.stop()
+            s.close()
 
 
 class FakeUpstream:

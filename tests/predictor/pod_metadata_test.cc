@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "oomcast/label_selector.h"
+#include "oomcast/metrics_adapter/metrics_api.h"
 #include "oomcast/predictor/engine.h"
 #include "support/fake_clock.h"
 #include "support/fake_prometheus_client.h"
@@ -158,6 +159,79 @@ TEST_CASE("A selector on app.kubernetes.io/name matches without kube-state-metri
     if (selector->Matches(f.PodLabels())) matched.push_back(f.key.pod);
   }
   CHECK(matched == std::vector<std::string>{"web-1"});
+}
+
+// The memory series of containers `pods` in namespace shop: 20 minutes of a slow leak.
+void AddContainers(FakePrometheusClient* prom, const std::vector<std::string>& pods) {
+  const std::string rss = R"(container_memory_rss{container!="",container!="POD"})";
+  for (const std::string& pod : pods) {
+    std::vector<double> ts, vs;
+    for (double t = 1767225600; t <= 1767225600 + 1200; t += 15) {
+      ts.push_back(t);
+      vs.push_back(100e6 + 1024 * (t - 1767225600));
+    }
+    prom->AddSamples(rss, {{"namespace", "shop"}, {"pod", pod}, {"container", "app"}}, ts, vs);
+  }
+}
+
+int Items(const metrics_adapter::ApiResponse& r) {
+  REQUIRE(r.code == 200);
+  return static_cast<int>(json::parse(r.body)["items"].size());
+}
+
+TEST_CASE("With kube_pod_labels, a selector on the real name matches the sanitized label") {
+  // kube-state-metrics with --metric-labels-allowlist=pods=[app.kubernetes.io/name] exports
+  // label_app_kubernetes_io_name; users write the selector as in an HPA.
+  FakeClock clock(1767225600 + 1200);
+  FakePrometheusClient prom;
+  AddContainers(&prom, {"web-1", "db-0"});
+  prom.AddSamples(
+      "kube_pod_labels",
+      {{"namespace", "shop"}, {"pod", "web-1"}, {"label_app_kubernetes_io_name", "web"}},
+      {1767225600 + 1200}, {1});
+  prom.AddSamples("kube_pod_labels",
+                  {{"namespace", "shop"}, {"pod", "db-0"}, {"label_app_kubernetes_io_name", "db"}},
+                  {1767225600 + 1200}, {1});
+  EngineConfig config;
+  config.queries.pod_labels_query = "kube_pod_labels";
+  Engine engine(config, &prom, &clock);
+  REQUIRE(engine.RunCycle().ok());
+  metrics_adapter::MetricsApi api(&engine, &clock);
+  auto r = api.ListMetric("shop", "memory_growth_rate_bytes_per_second",
+                          "labelSelector=app.kubernetes.io%2Fname%3Dweb");
+  REQUIRE(Items(r) == 1);
+  CHECK(json::parse(r.body)["items"][0]["metricLabels"]["pod"] == "web-1");
+  CHECK(Items(api.ListMetric("shop", "memory_growth_rate_bytes_per_second",
+                             "labelSelector=app.kubernetes.io%2Fname+in+%28web%2Cdb%29")) == 2);
+  CHECK(Items(api.ListMetric("shop", "memory_growth_rate_bytes_per_second",
+                             "labelSelector=%21app.kubernetes.io%2Fname")) == 0);
+  CHECK(Items(api.ListMetric("shop", "memory_growth_rate_bytes_per_second",
+                             "labelSelector=app_kubernetes_io_name%3Ddb")) == 1);  // As exported.
+}
+
+TEST_CASE("A selector matching no container while forecasts are fresh is counted") {
+  // kube-state-metrics without an allowlist: kube_pod_labels carries no label_* at all.
+  FakeClock clock(1767225600 + 1200);
+  FakePrometheusClient prom;
+  AddContainers(&prom, {"web-1"});
+  prom.AddSamples("kube_pod_labels", {{"namespace", "shop"}, {"pod", "web-1"}}, {1767225600 + 1200},
+                  {1});
+  EngineConfig config;
+  config.queries.pod_labels_query = "kube_pod_labels";
+  Engine engine(config, &prom, &clock);
+  REQUIRE(engine.RunCycle().ok());
+  metrics_adapter::MetricsApi api(&engine, &clock);
+  CHECK(Items(api.ListMetric("shop", "memory_oom_risk", "labelSelector=app%3Dweb")) == 0);
+  CHECK(Items(api.ListMetric("shop", "memory_oom_risk", "labelSelector=app%3Dweb")) == 0);
+  CHECK(api.selector_no_matches() == 2);
+  // No selector, or a match: not counted.
+  CHECK(Items(api.ListMetric("shop", "memory_oom_risk", "")) == 1);
+  CHECK(Items(api.ListMetric("shop", "memory_oom_risk", "labelSelector=pod%3Dweb-1")) == 1);
+  CHECK(api.selector_no_matches() == 2);
+  // Stale forecasts are a 503, not a miss.
+  clock.Advance(3600);
+  CHECK(api.ListMetric("shop", "memory_oom_risk", "labelSelector=app%3Dweb").code == 503);
+  CHECK(api.selector_no_matches() == 2);
 }
 
 }  // namespace

@@ -8,4 +8,5 @@ oomcast_add_unit_test(exporter_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/exporter_t
                       LIBS oomcast::predictor)
 # Pod labels from the Kubernetes API (metadata-only list + watch) against the API stand-in.
 oomcast_add_unit_test(pod_metadata_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/pod_metadata_test.cc
-                      LIBS oomcast::predictor nlohmann_json::nlohmann_json LABELS integration)
+                      LIBS oomcast::predictor oomcast::metrics_adapter nlohmann_json::nlohmann_json
+                      LABELS integration)
