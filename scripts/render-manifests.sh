@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # manifests/oomcast.yaml is charts/oomcast rendered with its default values (release "oomcast",
-# namespace "oomcast", CRDs included), for reading, diffing and GitOps review.
+# namespace "oomcast"; the CRD is a template), for reading, diffing and GitOps review.
 #
 #   scripts/render-manifests.sh           regenerate manifests/oomcast.yaml
 #   scripts/render-manifests.sh --check   exit 1 (with a diff) when manifests/ drifted from the chart
