@@ -159,6 +159,15 @@ TEST_CASE("A selector on app.kubernetes.io/name matches without kube-state-metri
     if (selector->Matches(f.PodLabels())) matched.push_back(f.key.pod);
   }
   CHECK(matched == std::vector<std::string>{"web-1"});
+  // And as the HPA reads it, through the adapter's external metrics API.
+  metrics_adapter::MetricsApi api(&engine, &clock);
+  auto r =
+      api.ListMetric("shop", "memory_oom_risk", "labelSelector=app.kubernetes.io%2Fname%3Dweb");
+  REQUIRE(r.code == 200);
+  json items = json::parse(r.body)["items"];
+  REQUIRE(items.size() == 1);
+  CHECK(items[0]["metricLabels"]["pod"] == "web-1");
+  CHECK(items[0]["metricLabels"]["app.kubernetes.io/name"] == "web");
 }
 
 // The memory series of containers `pods` in namespace shop: 20 minutes of a slow leak.
