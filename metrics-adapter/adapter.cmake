@@ -9,6 +9,7 @@ add_library(oomcast_metrics_adapter
   ${CMAKE_CURRENT_LIST_DIR}/src/adapter.cc
   ${CMAKE_CURRENT_LIST_DIR}/src/options.cc
   ${CMAKE_CURRENT_LIST_DIR}/src/file_forecast_source.cc
+  ${CMAKE_CURRENT_LIST_DIR}/src/certificate_metrics.cc
 )
 add_library(oomcast::metrics_adapter ALIAS oomcast_metrics_adapter)
 target_include_directories(oomcast_metrics_adapter PUBLIC ${CMAKE_CURRENT_LIST_DIR}/include)

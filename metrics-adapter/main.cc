@@ -17,6 +17,7 @@
 #include "oomcast/log.h"
 #include "oomcast/metrics_adapter/adapter.h"
 #include "oomcast/metrics_adapter/auth.h"
+#include "oomcast/metrics_adapter/certificate_metrics.h"
 #include "oomcast/metrics_adapter/file_forecast_source.h"
 #include "oomcast/metrics_adapter/metrics_api.h"
 #include "oomcast/metrics_adapter/options.h"
@@ -24,6 +25,7 @@
 #include "oomcast/metrics_adapter/upstream.h"
 #include "oomcast/predictor/engine.h"
 #include "oomcast/predictor/exporter.h"
+#include "oomcast/predictor/pod_metadata.h"
 #include "oomcast/prometheus_client.h"
 
 namespace ma = oomcast::metrics_adapter;
@@ -139,6 +141,15 @@ int main(int argc, char** argv) {
           "are authorized");
     }
   }
+  // Pod labels from the Kubernetes API (metadata-only watch) instead of kube_pod_labels.
+  std::unique_ptr<oomcast::predictor::KubePodMetadataSource> pod_metadata;
+  if (engine && flags.pod_labels_source == "kubernetes") {
+    if (!kube)
+      Fail(2,
+           "--pod-labels-source=kubernetes needs the Kubernetes API (in-cluster or --kubeconfig)");
+    pod_metadata = std::make_unique<oomcast::predictor::KubePodMetadataSource>(kube.get(), &clock);
+    engine->set_pod_label_source(pod_metadata.get());
+  }
   ma::AuthnConfig authn_config;
   if (!flags.client_ca_file.empty()) {
     authn_config.client_ca_pem = ReadFileOrDie("--client-ca-file", flags.client_ca_file);
@@ -208,8 +219,19 @@ int main(int argc, char** argv) {
       std::min(flags.predictor.engine.model.window_seconds, flags.predictor.engine.window_seconds);
   api_options.eta_cap_seconds = flags.eta_cap_seconds;
   ma::MetricsApi api(source, &clock, api_options);
+  // With the engine: its metrics, the serving certificate's expiry and selector misses (the
+  // Adapter renders the forecast age itself only without extra metrics, for --fake-forecasts).
   std::function<std::string()> extra_metrics;
-  if (exporter) extra_metrics = [&] { return exporter->Render(); };
+  if (exporter) {
+    extra_metrics = [&] {
+      return exporter->Render() + ma::ServingCertificateMetrics(cert_file) +
+             "# HELP oomcast_selector_no_match_total External metric reads whose label selector "
+             "matched no container while forecasts were fresh.\n"
+             "# TYPE oomcast_selector_no_match_total counter\n"
+             "oomcast_selector_no_match_total " +
+             std::to_string(api.selector_no_matches()) + "\n";
+    };
+  }
   ma::Adapter adapter(&api, &authn, &authz, upstream.get(), &clock, extra_metrics);
 
   ma::ServerOptions server_options = flags.server;
@@ -239,6 +261,9 @@ int main(int argc, char** argv) {
       });
     });
   }
+  std::thread pod_metadata_thread;
+  // Watches of 30 s (resumed from their resourceVersion): the thread sees `stop` within that.
+  if (pod_metadata) pod_metadata_thread = std::thread([&] { pod_metadata->Run(stop, 30); });
   std::thread discovery_thread;
   if (upstream) {
     discovery_thread = std::thread([&] {
@@ -295,6 +320,7 @@ int main(int argc, char** argv) {
   (*server)->Stop();
   if (engine_thread.joinable()) engine_thread.join();
   if (discovery_thread.joinable()) discovery_thread.join();
+  if (pod_metadata_thread.joinable()) pod_metadata_thread.join();
   if (authn_refresh_thread.joinable()) authn_refresh_thread.join();
   return 0;
 }

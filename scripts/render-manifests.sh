@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # manifests/oomcast.yaml is charts/oomcast rendered with its default values (release "oomcast",
-# namespace "oomcast", CRDs included), for reading, diffing and GitOps review.
+# namespace "oomcast"; the CRD is a template), for reading, diffing and GitOps review.
 #
 #   scripts/render-manifests.sh           regenerate manifests/oomcast.yaml
 #   scripts/render-manifests.sh --check   exit 1 (with a diff) when manifests/ drifted from the chart
 #   scripts/render-manifests.sh --stdout  render an installable copy, with a fresh certificate
 #
-# With default values the chart generates the adapter's CA, serving certificate and key at render
+# With default values the chart generates the adapter's CA (and its key), serving certificate, key
+# and their expiry annotations at render
 # time (a new pair on every render). Those values are masked in the checked-in file: a private
 # key published in git would let anyone impersonate the adapter to the aggregator. The masked
 # file therefore cannot be applied as is (kubectl rejects the placeholder as invalid base64);
@@ -27,12 +28,13 @@ if [ -z "$HELM" ]; then
 fi
 
 render() {
-  "$HELM" template oomcast "$ROOT/charts/oomcast" --namespace oomcast --include-crds
+  "$HELM" template oomcast "$ROOT/charts/oomcast" --namespace oomcast 
 }
 
 # Replaces the generated certificate material with a placeholder.
 mask() {
-  sed -E 's/^( +(tls\.crt|tls\.key|ca\.crt|caBundle): ).+$/\1MASKED-generated-at-install-see-manifests-README/'
+  sed -E -e 's/^( +(tls\.crt|tls\.key|ca\.crt|ca\.key|caBundle): ).+$/\1MASKED-generated-at-install-see-manifests-README/' \
+    -e 's/^( +oomcast\.io\/(ca|serving-cert)-not-after: ).+$/\1"0"/'
 }
 
 masked() {

@@ -191,8 +191,8 @@ class BeastKubeClient final : public KubeClient {
       : config_(std::move(config)), url_(std::move(url)), ctx_(std::move(ctx)) {}
 
   StatusOr<KubeResponse> Request(const std::string& method, const std::string& path,
-                                 const std::string& body,
-                                 const std::string& content_type) override {
+                                 const std::string& body, const std::string& content_type,
+                                 const std::string& accept) override {
     const std::string what = "kube " + method + " " + path;
     try {
       http::verb verb = http::string_to_verb(method);
@@ -204,7 +204,7 @@ class BeastKubeClient final : public KubeClient {
       if (config_.insecure_skip_verify) conn.SetInsecure();
       OOMCAST_RETURN_IF_ERROR(conn.Open(url_, config_.timeout_seconds, what));
       http::request<http::string_body> req{verb, url_.base_path + path, 11};
-      FillHeaders(req, *auth);
+      FillHeaders(req, *auth, accept);
       if (!body.empty() || verb == http::verb::post || verb == http::verb::put ||
           verb == http::verb::patch) {
         req.set(http::field::content_type, content_type);
@@ -236,7 +236,8 @@ class BeastKubeClient final : public KubeClient {
   }
 
   Status Watch(const std::string& path, double timeout_seconds,
-               const std::function<bool(const WatchEvent&)>& on_event) override {
+               const std::function<bool(const WatchEvent&)>& on_event,
+               const std::string& accept) override {
     const std::string what = "kube watch " + path;
     try {
       auto auth = AuthorizationHeader();
@@ -248,7 +249,7 @@ class BeastKubeClient final : public KubeClient {
       OOMCAST_RETURN_IF_ERROR(
           conn.Open(url_, std::min(timeout_seconds, config_.timeout_seconds), what));
       http::request<http::empty_body> req{http::verb::get, url_.base_path + path, 11};
-      FillHeaders(req, *auth);
+      FillHeaders(req, *auth, accept);
       conn.tcp().expires_at(deadline);
       ErrorCode ec = conn.Write(req);
       if (ec) return TransportError(ec, what + ": write");
@@ -341,10 +342,10 @@ class BeastKubeClient final : public KubeClient {
   }
 
   template <typename Req>
-  void FillHeaders(Req& req, const std::string& auth) const {
+  void FillHeaders(Req& req, const std::string& auth, const std::string& accept) const {
     req.set(http::field::host, url_.host);
     req.set(http::field::user_agent, "oomcast/0.1");
-    req.set(http::field::accept, "application/json");
+    req.set(http::field::accept, accept);
     if (!auth.empty()) req.set(http::field::authorization, auth);
   }
 

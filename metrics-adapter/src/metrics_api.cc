@@ -2,10 +2,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <unordered_map>
 
 #include "oomcast/label_selector.h"
+#include "oomcast/log.h"
 #include "oomcast/metrics_adapter/api_objects.h"
 #include "oomcast/units.h"
 
@@ -119,6 +121,16 @@ struct MetricsApi::Index {
 
 namespace {
 
+// kube-state-metrics' name for a pod label (`app.kubernetes.io/name` -> `app_kubernetes_io_name`):
+// a selector on the real name also matches labels that came sanitized from kube_pod_labels.
+std::string SanitizedLabelName(std::string_view key) {
+  std::string out(key);
+  for (char& c : out) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') c = '_';
+  }
+  return out;
+}
+
 std::string PostingKey(std::string_view key, std::string_view value) {
   std::string k;
   k.reserve(key.size() + value.size() + 1);
@@ -191,6 +203,24 @@ std::shared_ptr<const MetricsApi::Index> MetricsApi::CurrentIndex(
   std::lock_guard<std::mutex> lock(build_mu_);
   if (!index_ || index_->source != index->source) index_ = index;
   return index_;
+}
+
+void MetricsApi::NoteNoMatch(std::string_view ns,
+                             const std::optional<std::string>& selector) const {
+  no_match_total_++;
+  const std::string key = std::string(ns) + "?" + selector.value_or("");
+  const double now = clock_->NowUnixSeconds();
+  {
+    std::lock_guard<std::mutex> lock(no_match_mu_);
+    double& last = no_match_logged_[key];
+    if (last > 0 && now - last < 600) return;  // Once per selector and 10 minutes.
+    last = now;
+    if (no_match_logged_.size() > 1000) no_match_logged_.clear();
+  }
+  LogWarn(
+      "label selector matches no container while forecasts are fresh (check the pods' labels; "
+      "with kube-state-metrics as the source, its --metric-labels-allowlist)",
+      {{"namespace", std::string(ns)}, {"labelSelector", selector.value_or("")}});
 }
 
 bool MetricsApi::Ready() const { return source_->Snapshot().last_success_unix_s > 0; }
@@ -272,8 +302,16 @@ ApiResponse MetricsApi::ListMetric(std::string_view ns, std::string_view metric,
     for (const LabelRequirement& r : selector->requirements()) {
       if (r.op != LabelRequirement::Op::kEquals && r.op != LabelRequirement::Op::kIn) continue;
       static const std::vector<uint32_t> kEmpty;
+      const std::string sanitized = SanitizedLabelName(r.key);
+      auto find = [&](const std::string& v) {
+        auto it = space.postings.find(PostingKey(r.key, v));
+        if (it == space.postings.end() && sanitized != r.key) {
+          it = space.postings.find(PostingKey(sanitized, v));
+        }
+        return it;
+      };
       if (r.values.size() == 1) {
-        auto it = space.postings.find(PostingKey(r.key, r.values[0]));
+        auto it = find(r.values[0]);
         const std::vector<uint32_t>* list = it == space.postings.end() ? &kEmpty : &it->second;
         if (!have_candidates || list->size() < (best ? best->size() : merged_best.size())) {
           best = list;
@@ -282,7 +320,7 @@ ApiResponse MetricsApi::ListMetric(std::string_view ns, std::string_view metric,
       } else {
         std::vector<uint32_t> u;
         for (const std::string& v : r.values) {
-          auto it = space.postings.find(PostingKey(r.key, v));
+          auto it = find(v);
           if (it != space.postings.end()) u.insert(u.end(), it->second.begin(), it->second.end());
         }
         if (!have_candidates || u.size() < (best ? best->size() : merged_best.size())) {
@@ -296,7 +334,10 @@ ApiResponse MetricsApi::ListMetric(std::string_view ns, std::string_view metric,
     auto consider = [&](uint32_t i) {
       const Index::Entry& e = space.entries[i];
       if (e.quantities[mi].empty()) return;
-      if (selector->MatchesLookup([&](std::string_view k) { return e.Lookup(k); })) {
+      if (selector->MatchesLookup([&](std::string_view k) {
+            const std::string* v = e.Lookup(k);
+            return v != nullptr ? v : e.Lookup(SanitizedLabelName(k));
+          })) {
         matched.push_back(i);
       }
     };
@@ -306,6 +347,8 @@ ApiResponse MetricsApi::ListMetric(std::string_view ns, std::string_view metric,
       for (uint32_t i : best ? *best : merged_best) consider(i);
     }
   }
+
+  if (matched.empty() && !selector->requirements().empty()) NoteNoMatch(ns, *selector_text);
 
   std::string body;
   body.reserve(128 + matched.size() * 320);

@@ -44,6 +44,7 @@ const std::set<std::string>& ValueFlags() {
                                           "requestheader-group-headers",
                                           "requestheader-extra-headers-prefix",
                                           "kubeconfig",
+                                          "pod-labels-source",
                                           "authentication-kubeconfig",
                                           "authorization-kubeconfig",
                                           "authorization-mode",
@@ -218,6 +219,12 @@ StatusOr<AdapterFlags> ParseAdapterFlags(const std::vector<std::string>& args) {
     } else if (name == "kubeconfig" || name == "authentication-kubeconfig" ||
                name == "authorization-kubeconfig") {
       f.kubeconfig = value;
+    } else if (name == "pod-labels-source") {
+      if (value != "kubernetes" && value != "kube-state-metrics") {
+        return InvalidArgumentError(
+            "--pod-labels-source: must be kubernetes or kube-state-metrics, got \"" + value + "\"");
+      }
+      f.pod_labels_source = value;
     } else if (name == "authentication-skip-lookup") {
       auto v = ParseBool(name, value);
       if (!v.ok()) return v.status();
@@ -350,6 +357,10 @@ Authentication (delegated, like k8s.io/apiserver):
   --kubeconfig F                        Kubernetes API for TokenReview/SubjectAccessReview and
                                         the kube-system/extension-apiserver-authentication
                                         ConfigMap (default: in-cluster when available)
+  --pod-labels-source kubernetes|kube-state-metrics
+                                        pod labels for selectors: a metadata-only watch of
+                                        pods (needs list/watch on pods), or the kube_pod_labels
+                                        query (default kube-state-metrics)
   --authentication-skip-lookup          do not read that ConfigMap
   --authentication-config-refresh D     re-read period of that ConfigMap (default 60s)
   --authentication-token-webhook-cache-ttl D   (default 10s)

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "oomcast/log.h"
+#include "oomcast/predictor/pod_metadata.h"
 #include "oomcast/units.h"
 
 namespace oomcast::predictor {
@@ -90,7 +91,7 @@ Status Engine::RunCycle() {
   double now = start - config_.lookback_delay_seconds;
   Status st = backfilled_ ? Incremental(now) : Backfill(now);
   if (st.ok()) st = FetchLimits(now);
-  if (st.ok()) {
+  if (st.ok() && pod_label_source_ == nullptr) {
     // Pod labels are optional (kube-state-metrics may be absent): errors are logged, not fatal.
     Status labels = FetchPodLabels(now);
     if (!labels.ok()) {
@@ -298,7 +299,9 @@ void Engine::Publish(double now) {
       }
       Forecast f;
       f.key = it->first;
-      f.pod_labels = tr.pod_labels;
+      f.pod_labels = pod_label_source_ != nullptr
+                         ? pod_label_source_->Labels(f.key.namespace_name, f.key.pod)
+                         : tr.pod_labels;
       f.t = now;
       f.last_sample_t = tr.model.last_sample_t();
       f.rss_bytes = tr.model.last_sample_bytes();

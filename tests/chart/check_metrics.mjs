@@ -25,6 +25,8 @@ const OOMCAST_METRICS = new Set([
   "oomcast_series_tracked",
   "oomcast_samples_ingested_total",
   "oomcast_query_errors_total",
+  "oomcast_cycles_total",
+  "oomcast_serving_certificate_expiry_timestamp_seconds",
   "oomcast_last_successful_cycle_timestamp_seconds",
   "oomcast_forecast_age_seconds",
   "oomcast_adapter_requests_total",
@@ -58,6 +60,7 @@ export function metricNames(expr) {
   e = e.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, " ");
   e = e.replace(/\{[^}]*\}/g, " ");
   e = e.replace(/\[[^\]]*\]/g, " ");
+  e = e.replace(/\boffset\s+-?([0-9]+(ms|s|m|h|d|w|y))+/g, " ");
   e = e.replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, " ");
   e = e.replace(/\$\{?[A-Za-z_][A-Za-z0-9_]*\}?/g, " ");
   e = e.replace(/\b\d+(\.\d+)?([eE][+-]?\d+)?\b/g, " ");

@@ -63,15 +63,25 @@ for (const d of find("Deployment")) {
     }
     if (want) {
       const ports = Object.fromEntries((c.ports ?? []).map((p) => [p.name, p.containerPort]));
-      for (const [kind, path] of [["livenessProbe", want.live], ["readinessProbe", want.ready]]) {
+      // With a pass-through upstream the adapter is Ready once it serves (/livez): it forwards
+      // the upstream's metrics while oomcast's own forecasts are stale.
+      const passThrough = (c.args ?? []).some((a) => a.startsWith("--upstream-external-metrics="));
+      const ready = component(d) === "metrics-adapter" && passThrough ? want.live : want.ready;
+      // The adapter's port is its --secure-port (metricsAdapter.containerPort).
+      const securePort = (c.args ?? []).find((a) => a.startsWith("--secure-port="));
+      const wantPort = component(d) === "metrics-adapter" && securePort ? Number(securePort.split("=")[1]) : want.port;
+      if (d.spec.template.spec.hostNetwork && d.spec.template.spec.dnsPolicy !== "ClusterFirstWithHostNet") {
+        fail(`${where}: hostNetwork without dnsPolicy ClusterFirstWithHostNet (cluster DNS names would not resolve)`);
+      }
+      for (const [kind, path] of [["livenessProbe", want.live], ["readinessProbe", ready]]) {
         const p = c[kind]?.httpGet;
         if (!p) {
           fail(`${where}: no ${kind} (httpGet)`);
           continue;
         }
         const port = typeof p.port === "string" ? ports[p.port] : p.port;
-        if (p.path !== path || port !== want.port || (p.scheme ?? "HTTP") !== want.scheme) {
-          fail(`${where}: ${kind} is ${p.scheme ?? "HTTP"} ${port}${p.path}, want ${want.scheme} ${want.port}${path}`);
+        if (p.path !== path || port !== wantPort || (p.scheme ?? "HTTP") !== want.scheme) {
+          fail(`${where}: ${kind} is ${p.scheme ?? "HTTP"} ${port}${p.path}, want ${want.scheme} ${wantPort}${path}`);
         }
       }
     }
@@ -137,7 +147,12 @@ if (adapterSa) {
     fail("adapter: no RoleBinding to extension-apiserver-authentication-reader in kube-system");
   }
   const all = b.flatMap((x) => x.rules);
-  for (const v of ["list", "watch"]) if (!allows(all, "", "pods", v)) fail(`adapter: cannot ${v} pods`);
+  // Pods: list and watch (metadata-only) exactly when the adapter reads pod labels from the
+  // Kubernetes API, and never get; no pod rights with kube-state-metrics as the source.
+  const adapterArgs = find("Deployment", (x) => component(x) === "metrics-adapter")[0].spec.template.spec.containers[0].args ?? [];
+  const fromKube = adapterArgs.includes("--pod-labels-source=kubernetes");
+  for (const v of ["list", "watch"]) if (allows(all, "", "pods", v) !== fromKube) fail(`adapter: ${fromKube ? "cannot" : "needlessly may"} ${v} pods`);
+  if (allows(all, "", "pods", "get")) fail("adapter: may get pods, which its code never does");
   const hpa = boundTo({ name: "horizontal-pod-autoscaler", namespace: "kube-system" }).flatMap((x) => x.rules);
   for (const v of ["get", "list"]) if (!allows(hpa, "external.metrics.k8s.io", "*", v)) fail(`HPA controller cannot ${v} external.metrics.k8s.io`);
 }
@@ -151,7 +166,7 @@ if (controllerSa) {
     ["apps", "statefulsets/scale", ["get", "update"]],
     ["apps", "replicasets/scale", ["get", "update"]],
     ["autoscaling", "horizontalpodautoscalers", ["get", "list", "watch", "update", "patch"]],
-    ["", "pods", ["get", "list", "watch"]],
+    ["", "pods", ["get", "list"]],
     ["", "pods/eviction", ["create"]],
     ["", "events", ["create", "patch"]],
     ["coordination.k8s.io", "leases", ["create", "get", "update"]],

@@ -3,8 +3,9 @@
 chart's `lookup` of an existing Secret (the adapter's serving certificate kept across upgrades):
 /version, discovery (/api, /apis and the resource lists of the kinds the chart renders) and
 GET /api/v1/namespaces/{ns}/secrets/{name}, answered from the JSON files in --objects-dir named
-{ns}.{name}.json (read on every request, so a test can add one between two renders; 404 Status
-otherwise). Every request path is appended to --log.
+{ns}.{name}.json, and GET of a cluster-scoped object (/apis/{group}/{version}/{plural}/{name}, e.g.
+the APIService v1beta1.external.metrics.k8s.io or a CRD) from _cluster.{plural}.{name}.json (read
+on every request, so a test can add one between two renders; 404 Status otherwise). Every request path is appended to --log.
 
 Run: fake_apiserver.py --objects-dir D [--log F]; prints the port (bound on 127.0.0.1, port 0)
 on the first line of stdout, then serves until killed. Python 3 standard library only.
@@ -31,6 +32,8 @@ RESOURCES = {
                                  ("prometheusrules", "PrometheusRule", True)],
     "cert-manager.io/v1": [("certificates", "Certificate", True), ("issuers", "Issuer", True)],
     "oomcast.io/v1alpha1": [("memoryscalers", "MemoryScaler", True)],
+    "networking.k8s.io/v1": [("networkpolicies", "NetworkPolicy", True)],
+    "scheduling.k8s.io/v1": [("priorityclasses", "PriorityClass", False)],
 }
 
 
@@ -97,6 +100,13 @@ def main():
                     with open(f) as fh:
                         return self.reply(200, json.load(fh))
                 return self.not_found(f"secrets \"{m.group(2)}\"")
+            m = re.match(r"^/apis/([^/]+)/([^/]+)/([^/]+)/([^/]+)$", path)
+            if m:
+                f = os.path.join(args.objects_dir, f"_cluster.{m.group(3)}.{m.group(4)}.json")
+                if os.path.exists(f):
+                    with open(f) as fh:
+                        return self.reply(200, json.load(fh))
+                return self.not_found(f"{m.group(3)} \"{m.group(4)}\"")
             return self.not_found(path)
 
         def log_message(self, *a):

@@ -31,7 +31,7 @@ endforeach()
 oomcast_add_chart_test(chart_alert_rules rules)
 # The dashboard JSON parses, uses only metrics oomcast exports or standard ones, valid PromQL.
 oomcast_add_chart_test(chart_dashboard_metrics dashboard)
-# The MemoryScaler CRD (charts/oomcast/crds/) and its examples against its openAPIV3Schema.
+# The MemoryScaler CRD (charts/oomcast/files/crds/) and its examples against its openAPIV3Schema.
 oomcast_add_chart_test(chart_crd_examples crd-examples)
 # The HPA and MemoryScaler examples of the chart README against their schemas.
 oomcast_add_chart_test(chart_readme_examples readme-examples)
@@ -39,9 +39,33 @@ oomcast_add_chart_test(chart_readme_examples readme-examples)
 # APIService caBundle, and kept across upgrades through lookup (helm --dry-run=server against
 # tests/chart/fake_apiserver.py).
 oomcast_add_chart_test(chart_cert_lookup cert-lookup)
+# An existing v1beta1.external.metrics.k8s.io of another provider (KEDA's Helm release, one
+# applied with kubectl, another namespace's oomcast) is refused with a message, unless taken over
+# with pass-through; the taken-over one is kept on uninstall (lookup against fake_apiserver.py).
+oomcast_add_chart_test(chart_apiservice_guard apiservice-guard)
+# The CRD is a template (helm upgrade applies it), kept on uninstall, its spec as in files/crds/.
+oomcast_add_chart_test(chart_crd_upgrade crd-upgrade)
+# docs/install-next-to-keda.md: its ScaledObject validates against @kubernetes-models/keda and
+# its exact Prometheus query, run by promtool over oomcast's exported series, returns the
+# riskiest matching container's risk (and nothing when forecasts are gone).
+oomcast_add_chart_test(chart_keda_query keda)
+# Every leaf of values.yaml has a "# --" comment or a values.schema.json description.
+oomcast_add_chart_test(chart_values_described values-described)
 # manifests/oomcast.yaml matches the chart (generated certificate material masked).
 oomcast_add_chart_test(chart_manifests_drift drift)
 # The Dockerfile's build and runtime stages agree with scripts/setup.sh and the binaries' ldd.
 oomcast_add_chart_test(chart_dockerfile dockerfile)
 # validate.mjs rejects known-bad objects for the right reasons.
 oomcast_add_chart_test(chart_validator_selftest validator-selftest)
+# The real adapter binary: a serving certificate that expires during the test is reported
+# (oomcast_serving_certificate_expiry_timestamp_seconds), refused once expired, and replaced by
+# the renewed files without a restart; pass-through keeps forwarding (and /livez, the chart's
+# pass-through readiness path, stays OK) while oomcast's own forecasts are missing.
+if(TARGET oomcast-metrics-adapter)
+  find_package(Python3 COMPONENTS Interpreter)
+  add_test(NAME chart_adapter_lifecycle
+           COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_LIST_DIR}/adapter_lifecycle_test.py
+                   --adapter $<TARGET_FILE:oomcast-metrics-adapter>)
+  set_tests_properties(chart_adapter_lifecycle PROPERTIES LABELS "integration;chart"
+                       SKIP_RETURN_CODE 77 TIMEOUT 120)
+endif()

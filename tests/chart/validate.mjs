@@ -7,9 +7,10 @@
 //
 // Each object is checked with the model class of its apiVersion/kind from the npm packages
 // kubernetes-models (core API), @kubernetes-models/prometheus-operator (ServiceMonitor,
-// PrometheusRule) and @kubernetes-models/cert-manager (Certificate, Issuer). An apiVersion/kind
+// PrometheusRule), @kubernetes-models/cert-manager (Certificate, Issuer) and
+// @kubernetes-models/keda (ScaledObject, TriggerAuthentication). An apiVersion/kind
 // that none of them defines fails, unless a CustomResourceDefinition for it is among the inputs
-// or in charts/oomcast/crds/: such objects are checked against the CRD's own openAPIV3Schema with
+// or in charts/oomcast/files/crds/: such objects are checked against the CRD's own openAPIV3Schema with
 // ajv.
 //
 // The models' validators ignore fields they do not know, which would let a misspelt field
@@ -30,7 +31,7 @@ import addFormats from "ajv-formats";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(process.env.OOMCAST_SOURCE_DIR || join(here, "..", ".."));
-const crdDir = join(root, "charts", "oomcast", "crds");
+const crdDir = join(root, "charts", "oomcast", "files", "crds");
 const memoryScalerCrdFile = join(crdDir, "memoryscaler.yaml");
 
 function parseDocs(text, source) {
@@ -64,6 +65,7 @@ function modulePathFor(apiVersion) {
   if (group === "cert-manager.io" || group.endsWith(".cert-manager.io")) {
     return `@kubernetes-models/cert-manager/${apiVersion}`;
   }
+  if (group === "keda.sh" || group === "eventing.keda.sh") return `@kubernetes-models/keda/${apiVersion}`;
   if (group.includes(".") && !group.endsWith(".k8s.io")) return null;
   return `kubernetes-models/${apiVersion}`;
 }
@@ -320,9 +322,14 @@ function memoryScalerExamples() {
 }
 
 function readmeObjects() {
-  const readme = join(root, "charts", "oomcast", "README.md");
-  const text = readFileSync(readme, "utf8");
-  return [...text.matchAll(/```ya?ml\n([\s\S]*?)```/g)].flatMap((m) => parseDocs(m[1], "charts/oomcast/README.md"));
+  // The chart README and the operator walkthrough next to KEDA (its ScaledObject examples,
+  // against @kubernetes-models/keda).
+  return ["charts/oomcast/README.md", "docs/install-next-to-keda.md"].flatMap((rel) => {
+    const file = join(root, rel);
+    if (!existsSync(file)) return [];
+    const text = readFileSync(file, "utf8");
+    return [...text.matchAll(/```ya?ml\n([\s\S]*?)```/g)].flatMap((m) => parseDocs(m[1], rel));
+  });
 }
 
 async function main(argv) {

@@ -22,7 +22,7 @@ import sys
 from controller_harness import MIB, SOURCE_DIR, Harness, wait_for
 
 STANDIN_DIR = os.path.join(SOURCE_DIR, "tests", "support", "kube_standin")
-CRD = os.path.join(SOURCE_DIR, "charts", "oomcast", "crds", "memoryscaler.yaml")
+CRD = os.path.join(SOURCE_DIR, "charts", "oomcast", "files", "crds", "memoryscaler.yaml")
 VALIDATE = os.path.join(STANDIN_DIR, "validate.mjs")
 
 

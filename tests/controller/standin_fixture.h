@@ -115,7 +115,7 @@ class StandinFixture {
     std::string file = standin_.dir() + "/writes.json";
     std::ofstream(file) << Writes().dump();
     std::string cmd = "node " + dir + "/validate.mjs --crd " + SourceDir() +
-                      "/charts/oomcast/crds/memoryscaler.yaml --writes " + file + " 2>&1";
+                      "/charts/oomcast/files/crds/memoryscaler.yaml --writes " + file + " 2>&1";
     std::string out;
     FILE* p = popen(cmd.c_str(), "r");
     char buf[4096];

@@ -25,3 +25,7 @@ add_test(NAME backtest_html_report
                  $<TARGET_FILE:oomcast-predictor> ${PROJECT_SOURCE_DIR})
 set_tests_properties(backtest_html_report PROPERTIES LABELS integration TIMEOUT 240
                      SKIP_RETURN_CODE 77)
+# Pod labels from the Kubernetes API (metadata-only list + watch) against the API stand-in.
+oomcast_add_unit_test(pod_metadata_test SOURCES ${CMAKE_CURRENT_LIST_DIR}/pod_metadata_test.cc
+                      LIBS oomcast::predictor oomcast::metrics_adapter nlohmann_json::nlohmann_json
+                      LABELS integration)

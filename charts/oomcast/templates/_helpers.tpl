@@ -68,8 +68,19 @@ app.kubernetes.io/component: {{ .component }}
 {{- define "oomcast.config.name" -}}
 {{ include "oomcast.fullname" . }}-config
 {{- end }}
+{{- /* The serving certificate's source: metricsAdapter.tls.source, with "auto" resolved to
+       cert-manager when the cluster serves cert-manager.io/v1 (helm install/upgrade, and helm
+       template with --api-versions as Argo CD passes it), else to helm. */}}
+{{- define "oomcast.adapter.tlsSource" -}}
+{{- $s := .Values.metricsAdapter.tls.source -}}
+{{- if eq $s "auto" -}}
+{{- if .Capabilities.APIVersions.Has "cert-manager.io/v1/Certificate" -}}cert-manager{{- else -}}helm{{- end -}}
+{{- else -}}
+{{ $s }}
+{{- end -}}
+{{- end }}
 {{- define "oomcast.adapter.tlsSecretName" -}}
-{{- if eq .Values.metricsAdapter.tls.source "secret" -}}
+{{- if eq (include "oomcast.adapter.tlsSource" .) "secret" -}}
 {{ required "metricsAdapter.tls.secret.name is required when metricsAdapter.tls.source is secret" .Values.metricsAdapter.tls.secret.name }}
 {{- else -}}
 {{ include "oomcast.adapter.fullname" . }}-tls
@@ -169,4 +180,17 @@ podAntiAffinity:
 
 {{- define "oomcast.logLevel" -}}
 {{ default .ctx.Values.config.log.level .c.logLevel }}
+{{- end }}
+{{- /* A component's PriorityClass: its own priorityClassName, else the chart's PriorityClass
+       when priorityClass.create (the adapter and controller only: an alerting-only predictor
+       is not on the HPA's path). (dict "ctx" $ "c" .Values.<component> "component" NAME) */}}
+{{- define "oomcast.priorityClassName" -}}
+{{- if .c.priorityClassName -}}
+{{ .c.priorityClassName }}
+{{- else if and .ctx.Values.priorityClass.create (ne .component "predictor") -}}
+{{ include "oomcast.priorityClass.name" .ctx }}
+{{- end -}}
+{{- end }}
+{{- define "oomcast.priorityClass.name" -}}
+{{ .Values.priorityClass.name | default (printf "%s-critical" (include "oomcast.fullname" .)) }}
 {{- end }}

@@ -40,7 +40,7 @@ spec:
       imagePullSecrets:
         {{- toYaml . | nindent 8 }}
       {{- end }}
-      {{- with $v.priorityClassName }}
+      {{- with include "oomcast.priorityClassName" (dict "ctx" $ctx "c" $v "component" .component) }}
       priorityClassName: {{ . }}
       {{- end }}
       securityContext:

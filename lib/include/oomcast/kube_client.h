@@ -66,14 +66,18 @@ class KubeClient {
   virtual ~KubeClient() = default;
   // One request; `path` starts with /api or /apis and may carry a query. Any HTTP status is a
   // successful StatusOr; transport failures are kUnavailable / kDeadlineExceeded.
+  // `accept` is the Accept header, e.g. "application/json;as=PartialObjectMetadataList;
+  // g=meta.k8s.io;v=v1,application/json" for a metadata-only list.
   virtual StatusOr<KubeResponse> Request(const std::string& method, const std::string& path,
                                          const std::string& body = "",
-                                         const std::string& content_type = "application/json") = 0;
+                                         const std::string& content_type = "application/json",
+                                         const std::string& accept = "application/json") = 0;
   // Streams a watch (`path` must include watch=true). Calls on_event for every event until it
   // returns false, the server closes the stream, or timeout_seconds pass. Returns OK on a clean
   // end; a 410 Gone arrives as an ERROR event (or kAborted when sent as an HTTP status).
   virtual Status Watch(const std::string& path, double timeout_seconds,
-                       const std::function<bool(const WatchEvent&)>& on_event) = 0;
+                       const std::function<bool(const WatchEvent&)>& on_event,
+                       const std::string& accept = "application/json") = 0;
 };
 
 StatusOr<std::unique_ptr<KubeClient>> NewKubeClient(const KubeRestConfig& config);

@@ -2,7 +2,8 @@
 """A Kubernetes API stand-in for tests: the part of the API that oomcast's controller uses,
 with the real wire format and semantics (there is no kube-apiserver on these machines).
 
-Served (JSON only):
+Served (JSON only; lists and watches also as metadata-only PartialObjectMetadataList /
+PartialObjectMetadata when the Accept header asks, as client-go's metadata informer does):
   apps/v1 deployments (+ /scale as autoscaling/v1 Scale), autoscaling/v2 horizontalpodautoscalers,
   coordination.k8s.io/v1 leases, core/v1 events and pods (+ pods/{name}/eviction, policy/v1),
   policy/v1 poddisruptionbudgets, oomcast.io/v1alpha1 memoryscalers (+ /status),
@@ -67,6 +68,17 @@ def now_rfc3339(t=None):
     t = time.time() if t is None else t
     return datetime.datetime.fromtimestamp(int(t), datetime.timezone.utc).strftime(
         "%Y-%m-%dT%H:%M:%SZ")
+
+
+def as_partial(obj):
+    """The PartialObjectMetadata the API server sends for `obj` (metadata only)."""
+    return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+            "metadata": copy.deepcopy(obj.get("metadata", {}))}
+
+
+def as_partial_list(listing):
+    return {"kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+            "metadata": listing["metadata"], "items": [as_partial(o) for o in listing["items"]]}
 
 
 def api_version(group, version):
@@ -607,9 +619,12 @@ class Handler(BaseHTTPRequestHandler):
         if name is None:
             if method == "GET":
                 if query.get("watch", ["false"])[0] in ("true", "1"):
-                    self.watch(res, ns, query)
+                    self.watch(res, ns, query, self.negotiate("PartialObjectMetadata"))
                     return None, None, None
-                return 200, self.list(res, ns, query), None
+                listing = self.list(res, ns, query)
+                if self.negotiate("PartialObjectMetadataList"):
+                    listing = as_partial_list(listing)
+                return 200, listing, None
             if method == "POST":
                 if ns is None:
                     raise ApiError(405, "MethodNotAllowed", "create needs a namespace")
@@ -660,7 +675,26 @@ class Handler(BaseHTTPRequestHandler):
             return {"kind": RESOURCES[res][0] + "List", "apiVersion": api_version(res[0], res[1]),
                     "metadata": {"resourceVersion": str(st.rv)}, "items": items}
 
-    def watch(self, res, ns, query):
+    def negotiate(self, partial_kind):
+        """Content negotiation on Accept as the API server does it for JSON: the first clause
+        the endpoint can serve wins. True for `application/json;as=<partial_kind>;
+        g=meta.k8s.io;v=v1` (client-go's metadata client), False for plain JSON; 406 when no
+        clause fits (e.g. as=PartialObjectMetadata on a list)."""
+        accept = self.headers.get("Accept") or "application/json"
+        for clause in accept.split(","):
+            parts = [p.strip() for p in clause.split(";")]
+            params = dict(p.split("=", 1) for p in parts[1:] if "=" in p)
+            if parts[0] not in ("application/json", "*/*", "application/*"):
+                continue
+            if "as" not in params:
+                return False
+            if (params.get("as") == partial_kind and params.get("g") == "meta.k8s.io"
+                    and params.get("v") in ("v1", "v1beta1")):
+                return True
+        raise ApiError(406, "NotAcceptable", f"only the following media types are accepted: "
+                       f"application/json, application/json;as={partial_kind};g=meta.k8s.io;v=v1")
+
+    def watch(self, res, ns, query, partial=False):
         st = self.store
         rv_text = query.get("resourceVersion", [""])[0]
         bookmarks = query.get("allowWatchBookmarks", ["false"])[0] == "true"
@@ -694,8 +728,11 @@ class Handler(BaseHTTPRequestHandler):
                 chunk({"type": "ERROR", "object": status_obj(
                     410, "Expired", f"too old resource version: {start} ({st.compacted})")})
                 return self.end_chunks()
+            def shown(o):
+                return as_partial(o) if partial else o
+
             for typ, o in pending:
-                chunk({"type": typ, "object": o})
+                chunk({"type": typ, "object": shown(o)})
             last = start
             last_bookmark = time.monotonic()
             while True:
@@ -713,7 +750,7 @@ class Handler(BaseHTTPRequestHandler):
                                   if rv > last and r == res and (ns is None or n == ns)]
                     current_rv = st.rv
                 for rv, t, o in events:
-                    chunk({"type": t, "object": o})
+                    chunk({"type": t, "object": shown(o)})
                     last = rv
                 if bookmarks and time.monotonic() - last_bookmark >= st.bookmark_interval:
                     last = max(last, current_rv)

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Validates Kubernetes objects against the official schemas (npm kubernetes-models) and
-// MemoryScalers against the openAPIV3Schema of charts/oomcast/crds/memoryscaler.yaml (defaults
+// MemoryScalers against the openAPIV3Schema of charts/oomcast/files/crds/memoryscaler.yaml (defaults
 // applied first, as the API server does; unknown fields are errors).
 //
 //   node validate.mjs --crd CRD.yaml --writes writes.json   every object a client wrote to the

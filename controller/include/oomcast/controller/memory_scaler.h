@@ -1,5 +1,5 @@
 // The MemoryScaler custom resource (oomcast.io/v1alpha1): its spec with every default applied,
-// and parsing from the JSON the API serves. See charts/oomcast/crds/memoryscaler.yaml.
+// and parsing from the JSON the API serves. See charts/oomcast/files/crds/memoryscaler.yaml.
 #pragma once
 
 #include <cstdint>

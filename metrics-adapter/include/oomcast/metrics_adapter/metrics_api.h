@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -82,6 +83,9 @@ class MetricsApi {
   bool Ready() const;
   // Seconds since the last successful cycle; +Inf when there was none.
   double ForecastAgeSeconds() const;
+  // Reads with a label selector that matched no container while forecasts were fresh (for
+  // oomcast_selector_no_match_total). Each is also logged, once per selector per 10 minutes.
+  uint64_t selector_no_matches() const { return no_match_total_.load(); }
 
  private:
   struct Index;
@@ -90,8 +94,12 @@ class MetricsApi {
   const predictor::ForecastSource* source_;
   const Clock* clock_;
   MetricsApiOptions options_;
-  mutable std::mutex build_mu_;                 // Serializes index builds.
-  mutable std::shared_ptr<const Index> index_;  // Guarded by std::atomic_load/store.
+  void NoteNoMatch(std::string_view ns, const std::optional<std::string>& selector) const;
+  mutable std::atomic<uint64_t> no_match_total_{0};
+  mutable std::mutex no_match_mu_;
+  mutable std::map<std::string, double> no_match_logged_;  // Guarded by no_match_mu_.
+  mutable std::mutex build_mu_;                            // Serializes index builds.
+  mutable std::shared_ptr<const Index> index_;             // Guarded by std::atomic_load/store.
 };
 
 // Discovery documents of an aggregated API server serving external.metrics.k8s.io/v1beta1.

@@ -35,6 +35,9 @@ struct AdapterFlags {
   std::vector<std::string> requestheader_group_headers;
   std::vector<std::string> requestheader_extra_headers_prefix;
   std::string kubeconfig;  // Empty: in-cluster, else no Kubernetes API.
+  // Where pod labels for selectors come from: "kube-state-metrics" (the kube_pod_labels query)
+  // or "kubernetes" (a metadata-only watch of pods; needs list/watch on pods).
+  std::string pod_labels_source = "kube-state-metrics";
   bool authentication_skip_lookup = false;
   double authentication_config_refresh_seconds = 60;  // Re-read period of the ConfigMap.
   std::string authorization_mode = "Webhook";         // Webhook | AlwaysAllow (development only).

@@ -18,6 +18,8 @@
 
 namespace oomcast::predictor {
 
+class PodLabelSource;  // pod_metadata.h
+
 struct QueryConfig {
   // PromQL selectors. Results must carry namespace, pod and container labels. The memory series
   // is by default what the kernel's OOM killer counts: the cgroup's usage less reclaimable page
@@ -90,6 +92,9 @@ class Engine final : public ForecastSource {
   // Name of the TSDB backend, for metric labels and logs.
   const std::string& backend_name() const { return backend_name_; }
   void set_backend_name(std::string name) { backend_name_ = std::move(name); }
+  // Pod labels from `source` (e.g. the Kubernetes API) instead of queries.pod_labels_query.
+  // Set before the first cycle; `source` must outlive the engine.
+  void set_pod_label_source(const PodLabelSource* source) { pod_label_source_ = source; }
 
   // Runs cycles every interval_seconds until `stop` becomes true. `on_cycle`, when set, is
   // called after each cycle with its duration in seconds and its result (e.g. for a histogram).
@@ -120,6 +125,7 @@ class Engine final : public ForecastSource {
   bool backfilled_ = false;
   double pod_labels_fetched_ = 0;  // Query time of the last successful pod labels fetch.
   std::string backend_name_ = "prometheus";
+  const PodLabelSource* pod_label_source_ = nullptr;
 
   mutable std::mutex mu_;  // Guards snapshot_ and stats_.
   ForecastSnapshot snapshot_;
