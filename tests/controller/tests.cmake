@@ -15,6 +15,8 @@ oomcast_add_unit_test(controller_decision_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/decision_test.cc LIBS oomcast::controller)
 oomcast_add_unit_test(controller_memory_scaler_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/memory_scaler_test.cc LIBS oomcast::controller)
+oomcast_add_unit_test(controller_reconcile_plan_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/reconcile_plan_test.cc LIBS oomcast::controller)
 oomcast_add_unit_test(controller_reconciler_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/reconciler_test.cc LIBS oomcast::controller oomcast_fake_kube)
 oomcast_add_unit_test(controller_leader_election_test
