@@ -6,24 +6,15 @@
 
 #include <catch2/catch.hpp>
 
+#include "controller/test_objects.h"
+
 namespace oomcast::testing {
 namespace {
 
+using controller::testing::Deployment;
 using nlohmann::json;
 
 const std::string kDeployments = "/apis/apps/v1/namespaces/shop/deployments";
-
-json Deployment(int replicas) {
-  return {{"apiVersion", "apps/v1"},
-          {"kind", "Deployment"},
-          {"metadata", {{"name", "web"}, {"namespace", "shop"}}},
-          {"spec",
-           {{"replicas", replicas},
-            {"selector", {{"matchLabels", {{"app", "web"}}}}},
-            {"template",
-             {{"metadata", {{"labels", {{"app", "web"}}}}},
-              {"spec", {{"containers", {{{"name", "app"}, {"image", "app:1"}}}}}}}}}}};
-}
 
 TEST_CASE("fake kube: scale, pods follow replicas, optimistic concurrency") {
   FakeKubeClient kube;

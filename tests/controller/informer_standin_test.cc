@@ -4,26 +4,20 @@
 #include <catch2/catch.hpp>
 
 #include "controller/standin_fixture.h"
+#include "controller/test_objects.h"
 #include "oomcast/controller/informer.h"
 
 namespace oomcast::controller {
 namespace {
 
 using nlohmann::json;
-using testing::StandinFixture;
-
-json Scaler(const std::string& ns, const std::string& name) {
-  return {
-      {"apiVersion", "oomcast.io/v1alpha1"},
-      {"kind", "MemoryScaler"},
-      {"metadata", {{"name", name}, {"namespace", ns}}},
-      {"spec", {{"scaleTargetRef", {{"kind", "Deployment"}, {"name", name}}}, {"maxReplicas", 3}}}};
-}
+using oomcast::testing::StandinFixture;
+using testing::NamedScaler;
 
 TEST_CASE("informer: list, watch, notify on spec changes only, relist on 410") {
   StandinFixture fx;
-  fx.Seed(Scaler("a", "one"));
-  fx.Seed(Scaler("b", "two"));
+  fx.Seed(NamedScaler("a", "one"));
+  fx.Seed(NamedScaler("b", "two"));
   std::vector<std::string> changes;
   ScalerInformer informer(fx.client(), fx.clock(), "",
                           [&](const std::string& ns, const std::string& name, bool deleted) {

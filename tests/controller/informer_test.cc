@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 #include <thread>
 
+#include "controller/test_objects.h"
 #include "oomcast/controller/forecast_source.h"
 #include "support/fake_clock.h"
 #include "support/fake_kube_client.h"
@@ -15,22 +16,15 @@ namespace oomcast::controller {
 namespace {
 
 using nlohmann::json;
-using testing::FakeClock;
-using testing::FakeKubeClient;
-
-json Scaler(const std::string& ns, const std::string& name) {
-  return {
-      {"apiVersion", "oomcast.io/v1alpha1"},
-      {"kind", "MemoryScaler"},
-      {"metadata", {{"name", name}, {"namespace", ns}}},
-      {"spec", {{"scaleTargetRef", {{"kind", "Deployment"}, {"name", name}}}, {"maxReplicas", 3}}}};
-}
+using oomcast::testing::FakeClock;
+using oomcast::testing::FakeKubeClient;
+using testing::NamedScaler;
 
 TEST_CASE("informer: list, watch, notify on spec changes only, relist on 410") {
   FakeKubeClient kube;
   FakeClock clock;
-  kube.Seed(Scaler("a", "one"));
-  kube.Seed(Scaler("b", "two"));
+  kube.Seed(NamedScaler("a", "one"));
+  kube.Seed(NamedScaler("b", "two"));
   std::vector<std::string> changes;
   ScalerInformer informer(&kube, &clock, "",
                           [&](const std::string& ns, const std::string& name, bool deleted) {
@@ -70,7 +64,7 @@ TEST_CASE("informer: list, watch, notify on spec changes only, relist on 410") {
 TEST_CASE("informer: Run backs off on a failed list and relists after 410 Gone") {
   FakeKubeClient kube;
   FakeClock clock;
-  kube.Seed(Scaler("a", "one"));
+  kube.Seed(NamedScaler("a", "one"));
   kube.Script({"GET", "/memoryscalers", 503, "", "", 1, {}});  // The first list fails.
   kube.QueueWatchEvent("/apis/oomcast.io/v1alpha1/namespaces/a/memoryscalers",
                        {"ERROR", R"({"kind":"Status","code":410,"reason":"Expired"})"});

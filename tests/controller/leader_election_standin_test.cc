@@ -5,35 +5,24 @@
 #include <catch2/catch.hpp>
 
 #include "controller/standin_fixture.h"
+#include "controller/test_objects.h"
 #include "oomcast/controller/leader_election.h"
 
 namespace oomcast::controller {
 namespace {
 
-using testing::StandinFixture;
-
-LeaderElectionConfig Config(const std::string& identity) {
-  LeaderElectionConfig c;
-  c.namespace_name = "oomcast-system";
-  c.lease_name = "oomcast-controller";
-  c.identity = identity;
-  c.lease_duration_seconds = 15;
-  c.renew_deadline_seconds = 10;
-  c.retry_period_seconds = 2;
-  return c;
-}
-
-const char* kLease =
-    "/apis/coordination.k8s.io/v1/namespaces/oomcast-system/leases/oomcast-controller";
+using oomcast::testing::StandinFixture;
+using testing::kLeasePath;
+using testing::LeaseConfig;
 
 TEST_CASE("leader election: acquire, renew, expire, take over, release") {
   StandinFixture fx;
-  LeaderElector a(fx.client(), fx.clock(), Config("a"));
-  LeaderElector b(fx.client(), fx.clock(), Config("b"));
+  LeaderElector a(fx.client(), fx.clock(), LeaseConfig("a"));
+  LeaderElector b(fx.client(), fx.clock(), LeaseConfig("b"));
 
   REQUIRE(a.TryAcquireOrRenew());
   CHECK(a.IsLeader());
-  auto lease = fx.Get(kLease);
+  auto lease = fx.Get(kLeasePath);
   CHECK(lease["spec"]["holderIdentity"] == "a");
   CHECK(lease["spec"]["leaseDurationSeconds"] == 15);
   CHECK(lease["spec"]["leaseTransitions"] == 0);
@@ -46,7 +35,7 @@ TEST_CASE("leader election: acquire, renew, expire, take over, release") {
     REQUIRE(a.TryAcquireOrRenew());
     REQUIRE_FALSE(b.TryAcquireOrRenew());
   }
-  std::string renewed = fx.Get(kLease)["spec"]["renewTime"];
+  std::string renewed = fx.Get(kLeasePath)["spec"]["renewTime"];
   CHECK(renewed != std::string(lease["spec"]["renewTime"]));
 
   // a stops renewing (killed). b waits a full lease duration on its own clock.
@@ -55,7 +44,7 @@ TEST_CASE("leader election: acquire, renew, expire, take over, release") {
   CHECK_FALSE(a.IsLeader());  // 14 s since a's last renew > renew deadline of 10 s.
   fx.clock()->Advance(1.5);
   REQUIRE(b.TryAcquireOrRenew());
-  lease = fx.Get(kLease);
+  lease = fx.Get(kLeasePath);
   CHECK(lease["spec"]["holderIdentity"] == "b");
   CHECK(lease["spec"]["leaseTransitions"] == 1);
 
@@ -65,11 +54,11 @@ TEST_CASE("leader election: acquire, renew, expire, take over, release") {
 
   // b releases on shutdown: a takes over at once.
   REQUIRE(b.Release().ok());
-  CHECK(fx.Get(kLease)["spec"]["holderIdentity"] == "");
+  CHECK(fx.Get(kLeasePath)["spec"]["holderIdentity"] == "");
   CHECK_FALSE(b.IsLeader());
   fx.clock()->Advance(2);
   REQUIRE(a.TryAcquireOrRenew());
-  lease = fx.Get(kLease);
+  lease = fx.Get(kLeasePath);
   CHECK(lease["spec"]["holderIdentity"] == "a");
   CHECK(lease["spec"]["leaseTransitions"] == 2);
 
@@ -81,9 +70,9 @@ TEST_CASE("leader election: acquire, renew, expire, take over, release") {
 
 TEST_CASE("leader election: a conflicting update means not leader this round") {
   StandinFixture fx;
-  LeaderElector a(fx.client(), fx.clock(), Config("a"));
+  LeaderElector a(fx.client(), fx.clock(), LeaseConfig("a"));
   REQUIRE(a.TryAcquireOrRenew());
-  fx.Call("POST", "/_standin/race", {{"path", kLease}, {"count", 1}});
+  fx.Call("POST", "/_standin/race", {{"path", kLeasePath}, {"count", 1}});
   fx.clock()->Advance(2);
   // The renew PUT loses the race (409); a stays leader only within its renew deadline.
   CHECK(a.TryAcquireOrRenew());

@@ -6,38 +6,27 @@
 
 #include <catch2/catch.hpp>
 
+#include "controller/test_objects.h"
 #include "support/fake_clock.h"
 #include "support/fake_kube_client.h"
 
 namespace oomcast::controller {
 namespace {
 
-using testing::FakeClock;
-using testing::FakeKubeClient;
-
-LeaderElectionConfig Config(const std::string& identity) {
-  LeaderElectionConfig c;
-  c.namespace_name = "oomcast-system";
-  c.lease_name = "oomcast-controller";
-  c.identity = identity;
-  c.lease_duration_seconds = 15;
-  c.renew_deadline_seconds = 10;
-  c.retry_period_seconds = 2;
-  return c;
-}
-
-const char* kLease =
-    "/apis/coordination.k8s.io/v1/namespaces/oomcast-system/leases/oomcast-controller";
+using oomcast::testing::FakeClock;
+using oomcast::testing::FakeKubeClient;
+using testing::kLeasePath;
+using testing::LeaseConfig;
 
 TEST_CASE("leader election: acquire, renew, expire, take over, release") {
   FakeKubeClient kube;
   FakeClock clock;
-  LeaderElector a(&kube, &clock, Config("a"));
-  LeaderElector b(&kube, &clock, Config("b"));
+  LeaderElector a(&kube, &clock, LeaseConfig("a"));
+  LeaderElector b(&kube, &clock, LeaseConfig("b"));
 
   REQUIRE(a.TryAcquireOrRenew());
   CHECK(a.IsLeader());
-  auto lease = kube.Get(kLease);
+  auto lease = kube.Get(kLeasePath);
   CHECK(lease["spec"]["holderIdentity"] == "a");
   CHECK(lease["spec"]["leaseDurationSeconds"] == 15);
   CHECK(lease["spec"]["leaseTransitions"] == 0);
@@ -47,31 +36,31 @@ TEST_CASE("leader election: acquire, renew, expire, take over, release") {
     REQUIRE(a.TryAcquireOrRenew());
     REQUIRE_FALSE(b.TryAcquireOrRenew());
   }
-  CHECK(kube.Get(kLease)["spec"]["renewTime"] != lease["spec"]["renewTime"]);
+  CHECK(kube.Get(kLeasePath)["spec"]["renewTime"] != lease["spec"]["renewTime"]);
 
   clock.Advance(14);  // a stops renewing; b waits a full lease duration on its own clock.
   CHECK_FALSE(b.TryAcquireOrRenew());
   CHECK_FALSE(a.IsLeader());
   clock.Advance(1.5);
   REQUIRE(b.TryAcquireOrRenew());
-  lease = kube.Get(kLease);
+  lease = kube.Get(kLeasePath);
   CHECK(lease["spec"]["holderIdentity"] == "b");
   CHECK(lease["spec"]["leaseTransitions"] == 1);
   CHECK_FALSE(a.TryAcquireOrRenew());
 
   REQUIRE(b.Release().ok());
-  CHECK(kube.Get(kLease)["spec"]["holderIdentity"] == "");
+  CHECK(kube.Get(kLeasePath)["spec"]["holderIdentity"] == "");
   clock.Advance(2);
   REQUIRE(a.TryAcquireOrRenew());
-  CHECK(kube.Get(kLease)["spec"]["leaseTransitions"] == 2);
+  CHECK(kube.Get(kLeasePath)["spec"]["leaseTransitions"] == 2);
 }
 
 TEST_CASE("leader election: a conflicting update means not renewed this round") {
   FakeKubeClient kube;
   FakeClock clock;
-  LeaderElector a(&kube, &clock, Config("a"));
+  LeaderElector a(&kube, &clock, LeaseConfig("a"));
   REQUIRE(a.TryAcquireOrRenew());
-  kube.Race(kLease, 1);
+  kube.Race(kLeasePath, 1);
   clock.Advance(2);
   CHECK(a.TryAcquireOrRenew());  // Within the renew deadline.
   CHECK(kube.WritesTo("leases/oomcast-controller", "PUT").back().code == 409);
@@ -83,7 +72,7 @@ TEST_CASE("leader election: a conflicting update means not renewed this round") 
 TEST_CASE("leader election: API errors past the renew deadline step down") {
   FakeKubeClient kube;
   FakeClock clock;
-  LeaderElector a(&kube, &clock, Config("a"));
+  LeaderElector a(&kube, &clock, LeaseConfig("a"));
   REQUIRE(a.TryAcquireOrRenew());
   kube.Script({"", "leases", 503, "", "", 100, {}});
   clock.Advance(5);

@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "controller/standin_fixture.h"
+#include "controller/test_objects.h"
 #include "oomcast/controller/memory_scaler.h"
 #include "oomcast/controller/reconciler.h"
 
@@ -13,32 +14,8 @@ namespace oomcast::controller {
 namespace {
 
 using nlohmann::json;
-using testing::StandinFixture;
-
-constexpr double kMiBps = 1024.0 * 1024.0;
-const std::string kNs = "shop";
-const std::string kScalerPath = "/apis/oomcast.io/v1alpha1/namespaces/shop/memoryscalers/web";
-const std::string kScalePath = "/apis/apps/v1/namespaces/shop/deployments/web/scale";
-
-json Scaler(json spec_overrides = json::object()) {
-  json spec = {
-      {"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "web"}}},
-      {"minReplicas", 1},
-      {"maxReplicas", 5},
-      {"behavior", {{"scaleDown", {{"stabilizationWindowSeconds", 0}}}}}};
-  spec.merge_patch(spec_overrides);
-  return {{"apiVersion", "oomcast.io/v1alpha1"},
-          {"kind", "MemoryScaler"},
-          {"metadata", {{"name", "web"}, {"namespace", kNs}}},
-          {"spec", spec}};
-}
-
-json Condition(const json& scaler, const std::string& type) {
-  for (const auto& c : scaler["status"]["conditions"]) {
-    if (c["type"] == type) return c;
-  }
-  return json();
-}
+using namespace testing;
+using oomcast::testing::StandinFixture;
 
 struct Env {
   StandinFixture fx;
@@ -191,22 +168,6 @@ TEST_CASE("reconciler: a 409 Conflict on /scale means re-read and decide again")
     CHECK(Condition(env.ScalerNow(), "Ready")["reason"] == "FailedUpdateScale");
     CHECK(env.Replicas() == 3);
   }
-}
-
-json Hpa(int min, int max) {
-  return {
-      {"apiVersion", "autoscaling/v2"},
-      {"kind", "HorizontalPodAutoscaler"},
-      {"metadata", {{"name", "web-hpa"}, {"namespace", kNs}}},
-      {"spec",
-       {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "web"}}},
-        {"minReplicas", min},
-        {"maxReplicas", max},
-        {"metrics",
-         {{{"type", "Resource"},
-           {"resource",
-            {{"name", "cpu"},
-             {"target", {{"type", "Utilization"}, {"averageUtilization", 70}}}}}}}}}}};
 }
 
 TEST_CASE(

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "controller/test_objects.h"
 #include "oomcast/controller/memory_scaler.h"
 #include "support/fake_clock.h"
 #include "support/fake_kube_client.h"
@@ -15,63 +16,9 @@ namespace oomcast::controller {
 namespace {
 
 using nlohmann::json;
-using testing::FakeClock;
-using testing::FakeKubeClient;
-
-constexpr double kMiBps = 1024.0 * 1024.0;
-const std::string kNs = "shop";
-const std::string kScalerPath = "/apis/oomcast.io/v1alpha1/namespaces/shop/memoryscalers/web";
-const std::string kScalePath = "/apis/apps/v1/namespaces/shop/deployments/web/scale";
-const std::string kHpaPath =
-    "/apis/autoscaling/v2/namespaces/shop/horizontalpodautoscalers/web-hpa";
-
-json Scaler(json spec_overrides = json::object()) {
-  json spec = {
-      {"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "web"}}},
-      {"minReplicas", 1},
-      {"maxReplicas", 5},
-      {"behavior", {{"scaleDown", {{"stabilizationWindowSeconds", 0}}}}}};
-  spec.merge_patch(spec_overrides);
-  return {{"apiVersion", "oomcast.io/v1alpha1"},
-          {"kind", "MemoryScaler"},
-          {"metadata", {{"name", "web"}, {"namespace", kNs}}},
-          {"spec", spec}};
-}
-
-json Deployment(int replicas) {
-  return {{"apiVersion", "apps/v1"},
-          {"kind", "Deployment"},
-          {"metadata", {{"name", "web"}, {"namespace", kNs}}},
-          {"spec",
-           {{"replicas", replicas},
-            {"selector", {{"matchLabels", {{"app", "web"}}}}},
-            {"template",
-             {{"metadata", {{"labels", {{"app", "web"}}}}},
-              {"spec", {{"containers", {{{"name", "app"}, {"image", "app:1"}}}}}}}}}}};
-}
-
-json Hpa(int min, int max) {
-  return {
-      {"apiVersion", "autoscaling/v2"},
-      {"kind", "HorizontalPodAutoscaler"},
-      {"metadata", {{"name", "web-hpa"}, {"namespace", kNs}}},
-      {"spec",
-       {{"scaleTargetRef", {{"apiVersion", "apps/v1"}, {"kind", "Deployment"}, {"name", "web"}}},
-        {"minReplicas", min},
-        {"maxReplicas", max},
-        {"metrics",
-         {{{"type", "Resource"},
-           {"resource",
-            {{"name", "cpu"},
-             {"target", {{"type", "Utilization"}, {"averageUtilization", 70}}}}}}}}}}};
-}
-
-json Condition(const json& scaler, const std::string& type) {
-  for (const auto& c : scaler["status"]["conditions"]) {
-    if (c["type"] == type) return c;
-  }
-  return json();
-}
+using namespace testing;
+using oomcast::testing::FakeClock;
+using oomcast::testing::FakeKubeClient;
 
 struct Env {
   FakeKubeClient kube;

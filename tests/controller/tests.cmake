@@ -9,11 +9,14 @@ add_library(oomcast_fake_kube STATIC ${CMAKE_CURRENT_LIST_DIR}/../support/fake_k
 target_include_directories(oomcast_fake_kube PUBLIC ${CMAKE_CURRENT_LIST_DIR}/..)
 target_link_libraries(oomcast_fake_kube PUBLIC oomcast::lib nlohmann_json::nlohmann_json)
 oomcast_add_unit_test(controller_fake_kube_client_test
-  SOURCES ${CMAKE_CURRENT_LIST_DIR}/fake_kube_client_test.cc LIBS oomcast_fake_kube)
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/fake_kube_client_test.cc
+  LIBS oomcast_fake_kube oomcast::controller)
 oomcast_add_unit_test(controller_decision_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/decision_test.cc LIBS oomcast::controller)
 oomcast_add_unit_test(controller_memory_scaler_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/memory_scaler_test.cc LIBS oomcast::controller)
+oomcast_add_unit_test(controller_reconcile_plan_test
+  SOURCES ${CMAKE_CURRENT_LIST_DIR}/reconcile_plan_test.cc LIBS oomcast::controller)
 oomcast_add_unit_test(controller_reconciler_test
   SOURCES ${CMAKE_CURRENT_LIST_DIR}/reconciler_test.cc LIBS oomcast::controller oomcast_fake_kube)
 oomcast_add_unit_test(controller_leader_election_test

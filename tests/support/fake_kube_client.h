@@ -32,7 +32,8 @@
 //    filtered by labelSelector (full grammar, lib's LabelSelector).
 //  - Script(): the next `count` requests whose method matches and whose path contains
 //    `path_contains` answer `code` with a metav1.Status (and `headers`) instead.
-//  - Every request is counted; every non-GET request is recorded with its answer code.
+//  - Every request is counted; every non-GET request is recorded with its answer code (Seed is
+//    setup and is not recorded).
 // Thread-safe; on_event callbacks run without the lock held (they may call Request).
 #pragma once
 
