@@ -353,10 +353,12 @@ def run(harness, args, report, checks, Env, System, namespace, evaluate_workload
                          and wrk_result["requests"] > 0,
                          f"{wrk_result['requests']} requests, {errors} errors "
                          f"(non-2xx {wrk_result['errors_status']})")
-            checks.check("adapter p99 latency within target under wrk",
+            # A stall bound, not a speed target: speed is a benchmark's (tests/bench/adapter_wrk.sh),
+            # and on a shared 2-core CI machine a millisecond target would only measure the load.
+            checks.check("adapter never stalls under wrk (p99 within the stall bound)",
                          wrk_result["p99_ms"] <= args.adapter_p99_ms,
-                         f"p50 {wrk_result['p50_ms']} ms, p99 {wrk_result['p99_ms']} ms "
-                         f"(target {args.adapter_p99_ms} ms), {wrk_result['rps']} req/s, "
+                         f"measured p50 {wrk_result['p50_ms']} ms, p99 {wrk_result['p99_ms']} ms "
+                         f"(stall bound {args.adapter_p99_ms} ms), {wrk_result['rps']} req/s, "
                          f"machine load average {wrk_result['load_average_1m']} on "
                          f"{os.cpu_count()} CPUs")
 
