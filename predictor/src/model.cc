@@ -35,6 +35,14 @@ double StudentUpperTail(double t, double dof) {
   return NormalUpperTail(z);
 }
 
+// Upper quantile of Student's t with `dof` degrees of freedom for the normal quantile z
+// (Cornish-Fisher expansion, Abramowitz & Stegun 26.7.5; a little low below 5 dof).
+double StudentQuantile(double z, double dof) {
+  dof = std::max(1.0, dof);
+  const double z3 = z * z * z, z5 = z3 * z * z;
+  return z + (z3 + z) / (4 * dof) + (5 * z5 + 16 * z3 + 3 * z) / (96 * dof * dof);
+}
+
 using model_internal::Point;
 
 // Weighted least squares of y on (1, x[, x^2]). Solves the normal equations by Cholesky.
@@ -446,6 +454,19 @@ double ContainerModel::RecentFloor(double t) const {
   return floor;
 }
 
+bool ContainerModel::RecentDrop(double t, double drop) const {
+  const double since = t - config_->restart_floor_seconds - origin_t_;
+  if (open_count_ > 0 && open_max_ - open_min_ >= drop) return true;
+  double next_min = open_count_ > 0 ? open_min_ : kInfinity;
+  for (int i = size_ - 1; i >= 0; --i) {
+    const Bucket& b = ring_[(head_ + i) % kBuckets];
+    if (b.t_mean < since) break;
+    if (b.max - b.min >= drop || b.max - next_min >= drop) return true;
+    next_min = b.min;
+  }
+  return false;
+}
+
 void ContainerModel::FlushOpenBucket() {
   if (open_count_ == 0) return;
   Bucket b;
@@ -484,8 +505,18 @@ void ContainerModel::Observe(double t, double bytes, double limit_bytes) {
   } else {
     // Restart detection: a big drop to below the recent floor (the kernel's kill, then the
     // restart at baseline). A garbage collection returns to the floor, not below it.
-    if (killed_ || (bytes < (1 - config_->restart_drop_fraction) * last_bytes_ &&
-                    bytes < config_->restart_floor_fraction * RecentFloor(t))) {
+    // An unseen kill: a scrape rarely sees the limit itself; memory within the near-limit
+    // margin, then a big drop that the last restart_floor_seconds have not seen before (a
+    // garbage-collected heap drops like that every cycle) is the kill and a fresh instance; the
+    // instance must have run that long for its history to tell.
+    const bool big_drop = bytes < (1 - config_->restart_drop_fraction) * last_bytes_;
+    const bool was_near_limit =
+        std::isfinite(last_limit_) && config_->near_limit_margin_fraction > 0 &&
+        last_bytes_ >= (1 - config_->near_limit_margin_fraction) * last_limit_;
+    if (killed_ || (big_drop && bytes < config_->restart_floor_fraction * RecentFloor(t)) ||
+        (big_drop && was_near_limit &&
+         last_t_ - segment_start_t_ >= config_->restart_floor_seconds &&
+         !RecentDrop(t, 0.5 * (last_bytes_ - bytes)))) {
       Restart(t);
     }
   }
@@ -682,15 +713,22 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
   // Change detection: a leak that starts after a long calm. Every fit above weighs the calm
   // past, so its slope lags a new one for a long time. When the line of the newest
   // onset_min_window_seconds (at least 5 points) rises faster than the chosen fit now by more
-  // than onset_gamma of its standard error, the change point is located: the continuous
-  // two-slope (hinge) model with the least squared residuals over the window gives the onset,
-  // and the line of the points since the onset is the trend, if its slope is still above the
-  // chosen one by onset_gamma standard errors. Only upwards: a staircase is flat between its
-  // steps, and a short flat window must not hide it.
+  // than onset_z standard errors (widened to Student's t: 5 points are little evidence), the
+  // change point is located: the continuous two-slope (hinge) model with the least squared
+  // residuals over the window gives the onset, and the line of the points since the onset is
+  // the trend if its slope passes the same test and it has climbed out of the band the points
+  // before the onset moved in (a sawtooth's rising phase does not). Only upwards: a staircase
+  // is flat between its steps, and a short flat window must not hide it.
   bool onset = false;
-  if (config_->onset_min_window_seconds > 0 && n >= 5) {
+  if (config_->onset_min_window_seconds > 0 && n >= 7) {
     const double chosen_slope = fit.beta[1];  // Slope at x = 0 (now).
-    const double gamma = config_->onset_gamma;
+    // The newest window only screens (z alone); the line since the onset decides (z widened
+    // to Student's t for its degrees of freedom).
+    auto rises_faster = [&](const Fit& f, bool decide) {
+      const double se = std::sqrt(f.s2 * f.inv[4]);
+      const double z = decide ? StudentQuantile(config_->onset_z, f.dof) : config_->onset_z;
+      return se > 0 && f.beta[1] - z * se > chosen_slope;
+    };
     double orw[kBuckets + 1];
     int k = n - 1;
     while (k > 0 && (pts[n - 1].x - pts[k - 1].x) * kTimeScale <= config_->onset_min_window_seconds)
@@ -698,18 +736,26 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
     k = std::min(k, n - 5);
     Fit newest;
     for (int i = k; i < n; ++i) orw[i] = 1.0;
-    bool candidate = RobustFit(pts + k, n - k, 2, &newest, orw + k, 1) &&
-                     newest.beta[1] - gamma * std::sqrt(newest.s2 * newest.inv[4]) > chosen_slope;
+    bool candidate =
+        RobustFit(pts + k, n - k, 2, &newest, orw + k, 1) && rises_faster(newest, false);
     Fit best;
     int onset_at = -1;
     if (candidate) {
       onset_at = HingeOnset(pts, n, 5);
       // Own robust weights: the whole window's fit takes the newest points of an onset for
       // outliers.
-      for (int i = onset_at; i < n; ++i) orw[i] = 1.0;
-      candidate = onset_at >= 0 &&
+      if (onset_at >= 2) {
+        for (int i = onset_at; i < n; ++i) orw[i] = 1.0;
+      }
+      candidate = onset_at >= 2 &&
                   RobustFit(pts + onset_at, n - onset_at, 2, &best, orw + onset_at, 1) &&
-                  best.beta[1] - gamma * std::sqrt(best.s2 * best.inv[4]) > chosen_slope;
+                  rises_faster(best, true);
+    }
+    if (candidate) {
+      // Out of the band: the trend now is above every point before the onset.
+      double band = -kInfinity;
+      for (int i = 0; i < onset_at; ++i) band = std::max(band, pts[i].y);
+      candidate = Eval(best.beta, 0) > band;
     }
     // A jump (a batch run starting, a level shift, wherever it is in the window, the newest
     // sample included) is not an onset: one rise between consecutive points of at least 40 %
@@ -817,14 +863,15 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
 
 double ContainerModel::NearLimitRisk(const Point* pts, int n, double limit_bytes) const {
   if (!(config_->near_limit_margin_fraction > 0) || n < 3) return 0;
-  const double margin = std::max(config_->near_limit_margin_fraction * limit_bytes,
-                                 config_->near_limit_rise_factor * rise_ewma_);
-  // The highest recent peak (bucket maxima of the last near_limit_window_seconds).
-  const double peak_from = pts[n - 1].x - config_->near_limit_window_seconds / kTimeScale;
+  const double margin = config_->near_limit_margin_fraction * limit_bytes;
+  // The highest recent peak (bucket maxima of the last near_limit_window_seconds before now:
+  // data that old say nothing of now), and the newest bucket still near the limit (a drop
+  // from near the limit may be a restart the drop rule did not see).
+  const double peak_from = -config_->near_limit_window_seconds / kTimeScale;
   double peak = 0;
   for (int i = n - 1; i >= 0 && pts[i].x >= peak_from; --i) peak = std::max(peak, pts[i].peak);
   const double headroom = limit_bytes - peak;
-  if (!(headroom < margin)) return 0;
+  if (!(headroom < margin) || pts[n - 1].y < limit_bytes - 2 * margin) return 0;
   // Not clearly falling: the slope of the newest near_limit_trend_seconds is not below zero by
   // more than two standard errors (too few points: not falling either).
   int k = n - 1;

@@ -611,5 +611,24 @@ TEST_CASE("a 5 min scrape of batch jobs (1 % to 60 % and back) does not alarm", 
   CHECK(alarms == 0);
 }
 
+TEST_CASE("a drop from near the limit that the heap never made before is an unseen kill",
+          "[model]") {
+  // A fast climb from 80 % to 99 % (the scrape misses the kill at 100 %), then the fresh
+  // instance at 80 %: a 19 % drop, not below the recent floor, but a kill. A sawtooth whose
+  // peaks reach 98 % and drop to 70 % every cycle is not.
+  ModelConfig config;
+  const double limit = 1024 * kMiB;
+  ContainerModel leak(&config);
+  double s = 0;
+  for (int i = 0; i < 240; ++i, s += 15) leak.Observe(kT0 + s, 0.8 * limit, limit);
+  for (int i = 1; i <= 19; ++i, s += 15) leak.Observe(kT0 + s, (0.8 + 0.01 * i) * limit, limit);
+  leak.Observe(kT0 + s + 30, 0.6 * limit, limit);
+  CHECK(leak.restarts() == 1);
+  ContainerModel gc(&config);
+  for (int i = 0; i < 400; ++i)
+    gc.Observe(kT0 + 15 * i, (0.7 + 0.28 * ((i % 6) / 5.0)) * limit, limit);
+  CHECK(gc.restarts() == 0);
+}
+
 }  // namespace
 }  // namespace oomcast::predictor
