@@ -951,7 +951,9 @@ ModelOutput ContainerModel::Forecast(double now, double limit_bytes) const {
     out.risk = std::min(out.risk, earlier.risk);
   }
   // Near the limit the kill is one allocation away, whatever the long fit says.
-  out.risk = std::max(out.risk, NearLimitRisk(pts, n, limit_bytes));
+  // Not while warming up: a young instance's peaks are its start-up (a crash loop back at the
+  // limit is the warm-up rule's, below).
+  if (!out.warming_up) out.risk = std::max(out.risk, NearLimitRisk(pts, n, limit_bytes));
   if (out.warming_up && last_bytes_ < config_->warmup_alarm_fraction * limit_bytes) {
     // Early after a start/restart only a crash loop straight back near the limit is trusted.
     out.risk = 0;
