@@ -736,8 +736,13 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
     k = std::min(k, n - 5);
     Fit newest;
     for (int i = k; i < n; ++i) orw[i] = 1.0;
+    // Screened by a plain fit first (cheap: most forecasts stop here), then a robust one.
     bool candidate =
-        RobustFit(pts + k, n - k, 2, &newest, orw + k, 1) && rises_faster(newest, false);
+        RobustFit(pts + k, n - k, 2, &newest, orw + k, 0) && rises_faster(newest, false);
+    if (candidate) {
+      for (int i = k; i < n; ++i) orw[i] = 1.0;
+      candidate = RobustFit(pts + k, n - k, 2, &newest, orw + k, 1) && rises_faster(newest, false);
+    }
     Fit best;
     int onset_at = -1;
     if (candidate) {
