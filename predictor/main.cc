@@ -66,9 +66,13 @@ const CommandHelp kCommands[] = {
      R"(  oomcast-predictor simulate --out-openmetrics FILE[.gz] --out-truth FILE
                     [--seed N] [--duration 3h] [--scrape-interval 15s] [--per-family 2]
                     [--family NAME]... [--sim-namespace NS] [--start TIME]
+                    [--real-curves CSV[.gz] [--leak-fraction 0.5] [--curve ID]...]
       The project's workload simulator: container memory of 12 families (leaks, GC
       sawtooth, diurnal load, warm-up, spikes, batch...) with kernel-style kills and
-      kubelet back-off, plus ground truth; data/sample/ was made with it.
+      kubelet back-off, plus ground truth; data/sample/ was made with it. --step is
+      --scrape-interval. With --real-curves: real curves (value 0..1 of the limit,
+      timestamp, container id) as background, --per-family variants each, leaks
+      (linear, exp, step, stop, fast) injected into --leak-fraction of them.
 )"},
     {"serve", true,
      R"(  oomcast-predictor serve --prometheus URL [--listen-address 0.0.0.0:8080] [flags]
@@ -155,7 +159,8 @@ int Simulate(const std::vector<std::string>& args) {
   auto parsed = ParseArgs(args, nullptr);
   if (!parsed.ok()) return Usage(parsed.status().message());
   SimulatorOptions opt;
-  std::string om, truth;
+  RealCurveOptions real;  // With --real-curves CSV: real curves as background.
+  std::string om, truth, real_csv;
   for (const auto& [name, value] : parsed->flags) {
     auto duration = [&](double* out) -> bool {
       auto d = ParseDurationSeconds(value);
@@ -175,8 +180,14 @@ int Simulate(const std::vector<std::string>& args) {
       opt.start_s = *t;
     } else if (name == "duration") {
       if (!duration(&opt.duration_s)) return Usage("--duration: must be a positive duration");
-    } else if (name == "scrape-interval") {
-      if (!duration(&opt.step_s)) return Usage("--scrape-interval: must be a positive duration");
+    } else if (name == "scrape-interval" || name == "step") {
+      if (!duration(&opt.step_s)) return Usage("--" + name + ": must be a positive duration");
+    } else if (name == "real-curves") {
+      real_csv = value;
+    } else if (name == "leak-fraction") {
+      real.leak_fraction = std::strtod(value.c_str(), nullptr);
+    } else if (name == "curve") {
+      real.curves.push_back(value);
     } else if (name == "per-family") {
       opt.containers_per_family = std::atoi(value.c_str());
       if (opt.containers_per_family <= 0) return Usage("--per-family: must be a positive integer");
@@ -189,7 +200,12 @@ int Simulate(const std::vector<std::string>& args) {
   }
   if (om.empty() || truth.empty())
     return Usage("simulate: --out-openmetrics and --out-truth are required");
-  Status st = SimulateToFiles(opt, om, truth);
+  real.seed = opt.seed;
+  real.step_s = opt.step_s;
+  real.variants_per_curve = opt.containers_per_family;
+  if (opt.namespace_name != "sample") real.namespace_name = opt.namespace_name;
+  Status st = real_csv.empty() ? SimulateToFiles(opt, om, truth)
+                               : SimulateRealCurvesToFiles(real_csv, real, om, truth);
   if (!st.ok()) {
     std::cerr << "oomcast-predictor simulate: " << st.ToString() << "\n";
     return st.code() == StatusCode::kInvalidArgument ? 2 : 1;

@@ -35,6 +35,14 @@ double StudentUpperTail(double t, double dof) {
   return NormalUpperTail(z);
 }
 
+// Upper quantile of Student's t with `dof` degrees of freedom for the normal quantile z
+// (Cornish-Fisher expansion, Abramowitz & Stegun 26.7.5; a little low below 5 dof).
+double StudentQuantile(double z, double dof) {
+  dof = std::max(1.0, dof);
+  const double z3 = z * z * z, z5 = z3 * z * z;
+  return z + (z3 + z) / (4 * dof) + (5 * z5 + 16 * z3 + 3 * z) / (96 * dof * dof);
+}
+
 using model_internal::Point;
 
 // Weighted least squares of y on (1, x[, x^2]). Solves the normal equations by Cholesky.
@@ -359,6 +367,65 @@ double FirstCrossing(const double beta[3], double offset, double limit) {
   return kInfinity;
 }
 
+// The change point of a continuous two-slope (hinge) model y = a + b x + d max(0, x - x_j)
+// fitted by weighted least squares: the j (with at least `min_after` points from it on) whose
+// model leaves the least squared residuals; -1 when none. O(n) with suffix sums.
+int HingeOnset(const Point* pts, int n, int min_after) {
+  if (n < min_after + 2) return -1;
+  // Whole-window sums.
+  double S0 = 0, S1 = 0, S2 = 0, Y0 = 0, Y1 = 0, YY = 0;
+  for (int i = 0; i < n; ++i) {
+    const double w = pts[i].w, x = pts[i].x, y = pts[i].y;
+    S0 += w;
+    S1 += w * x;
+    S2 += w * x * x;
+    Y0 += w * y;
+    Y1 += w * x * y;
+    YY += w * y * y;
+  }
+  // Suffix sums over the points after the candidate change point.
+  double t0 = 0, t1 = 0, t2 = 0, u0 = 0, u1 = 0;
+  double best_rss = kInfinity;
+  int best = -1;
+  for (int j = n - 1; j >= 1; --j) {
+    const double w = pts[j].w, x = pts[j].x, y = pts[j].y;
+    t0 += w;
+    t1 += w * x;
+    t2 += w * x * x;
+    u0 += w * y;
+    u1 += w * x * y;
+    if (n - j < min_after) continue;
+    const double tau = pts[j].x;
+    // h = x - tau over the points from j on (0 before).
+    const double h0 = t1 - tau * t0, h1 = t2 - tau * t1, h2 = t2 - 2 * tau * t1 + tau * tau * t0;
+    const double hy = u1 - tau * u0;
+    // Normal equations of (1, x, h).
+    const double m[3][3] = {{S0, S1, h0}, {S1, S2, h1}, {h0, h1, h2}};
+    const double r[3] = {Y0, Y1, hy};
+    // Solve by Cramer's rule (3x3).
+    const double det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
+                       m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+                       m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+    if (!(std::fabs(det) > 1e-18 * std::max(1.0, S0 * S2 * h2))) continue;
+    double beta[3];
+    for (int c = 0; c < 3; ++c) {
+      double mm[3][3];
+      for (int a = 0; a < 3; ++a)
+        for (int b = 0; b < 3; ++b) mm[a][b] = b == c ? r[a] : m[a][b];
+      beta[c] = (mm[0][0] * (mm[1][1] * mm[2][2] - mm[1][2] * mm[2][1]) -
+                 mm[0][1] * (mm[1][0] * mm[2][2] - mm[1][2] * mm[2][0]) +
+                 mm[0][2] * (mm[1][0] * mm[2][1] - mm[1][1] * mm[2][0])) /
+                det;
+    }
+    const double rss = YY - (beta[0] * r[0] + beta[1] * r[1] + beta[2] * r[2]);
+    if (rss < best_rss) {
+      best_rss = rss;
+      best = j;
+    }
+  }
+  return best;
+}
+
 }  // namespace
 
 ContainerModel::ContainerModel(const ModelConfig* config)
@@ -385,6 +452,19 @@ double ContainerModel::RecentFloor(double t) const {
     floor = std::min<double>(floor, b.min);
   }
   return floor;
+}
+
+bool ContainerModel::RecentDrop(double t, double drop) const {
+  const double since = t - config_->restart_floor_seconds - origin_t_;
+  if (open_count_ > 0 && open_max_ - open_min_ >= drop) return true;
+  double next_min = open_count_ > 0 ? open_min_ : kInfinity;
+  for (int i = size_ - 1; i >= 0; --i) {
+    const Bucket& b = ring_[(head_ + i) % kBuckets];
+    if (b.t_mean < since) break;
+    if (b.max - b.min >= drop || b.max - next_min >= drop) return true;
+    next_min = b.min;
+  }
+  return false;
 }
 
 void ContainerModel::FlushOpenBucket() {
@@ -425,8 +505,18 @@ void ContainerModel::Observe(double t, double bytes, double limit_bytes) {
   } else {
     // Restart detection: a big drop to below the recent floor (the kernel's kill, then the
     // restart at baseline). A garbage collection returns to the floor, not below it.
-    if (killed_ || (bytes < (1 - config_->restart_drop_fraction) * last_bytes_ &&
-                    bytes < config_->restart_floor_fraction * RecentFloor(t))) {
+    // An unseen kill: a scrape rarely sees the limit itself; memory within the near-limit
+    // margin, then a big drop that the last restart_floor_seconds have not seen before (a
+    // garbage-collected heap drops like that every cycle) is the kill and a fresh instance; the
+    // instance must have run that long for its history to tell.
+    const bool big_drop = bytes < (1 - config_->restart_drop_fraction) * last_bytes_;
+    const bool was_near_limit =
+        std::isfinite(last_limit_) && config_->near_limit_margin_fraction > 0 &&
+        last_bytes_ >= (1 - config_->near_limit_margin_fraction) * last_limit_;
+    if (killed_ || (big_drop && bytes < config_->restart_floor_fraction * RecentFloor(t)) ||
+        (big_drop && was_near_limit &&
+         last_t_ - segment_start_t_ >= config_->restart_floor_seconds &&
+         !RecentDrop(t, 0.5 * (last_bytes_ - bytes)))) {
       Restart(t);
     }
   }
@@ -620,6 +710,87 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
       fit = base;
     }
   }
+  // Change detection: a leak that starts after a long calm. Every fit above weighs the calm
+  // past, so its slope lags a new one for a long time. When the line of the newest
+  // onset_min_window_seconds (at least 5 points) rises faster than the chosen fit now by more
+  // than onset_z standard errors (widened to Student's t: 5 points are little evidence), the
+  // change point is located: the continuous two-slope (hinge) model with the least squared
+  // residuals over the window gives the onset, and the line of the points since the onset is
+  // the trend if its slope passes the same test and it has climbed out of the band the points
+  // before the onset moved in (a sawtooth's rising phase does not). Only upwards: a staircase
+  // is flat between its steps, and a short flat window must not hide it.
+  bool onset = false;
+  if (config_->onset_min_window_seconds > 0 && n >= 7) {
+    const double chosen_slope = fit.beta[1];  // Slope at x = 0 (now).
+    // The newest window only screens (z alone); the line since the onset decides (z widened
+    // to Student's t for its degrees of freedom).
+    auto rises_faster = [&](const Fit& f, bool decide) {
+      const double se = std::sqrt(f.s2 * f.inv[4]);
+      const double z = decide ? StudentQuantile(config_->onset_z, f.dof) : config_->onset_z;
+      return se > 0 && f.beta[1] - z * se > chosen_slope;
+    };
+    double orw[kBuckets + 1];
+    int k = n - 1;
+    while (k > 0 && (pts[n - 1].x - pts[k - 1].x) * kTimeScale <= config_->onset_min_window_seconds)
+      --k;
+    k = std::min(k, n - 5);
+    Fit newest;
+    for (int i = k; i < n; ++i) orw[i] = 1.0;
+    // Screened by a plain fit first (cheap: most forecasts stop here), then a robust one.
+    bool candidate =
+        RobustFit(pts + k, n - k, 2, &newest, orw + k, 0) && rises_faster(newest, false);
+    if (candidate) {
+      for (int i = k; i < n; ++i) orw[i] = 1.0;
+      candidate = RobustFit(pts + k, n - k, 2, &newest, orw + k, 1) && rises_faster(newest, false);
+    }
+    Fit best;
+    int onset_at = -1;
+    if (candidate) {
+      onset_at = HingeOnset(pts, n, 5);
+      // Own robust weights: the whole window's fit takes the newest points of an onset for
+      // outliers.
+      if (onset_at >= 2) {
+        for (int i = onset_at; i < n; ++i) orw[i] = 1.0;
+      }
+      candidate = onset_at >= 2 &&
+                  RobustFit(pts + onset_at, n - onset_at, 2, &best, orw + onset_at, 1) &&
+                  rises_faster(best, true);
+    }
+    if (candidate) {
+      // Out of the band: the trend now is above every point before the onset.
+      double band = -kInfinity;
+      for (int i = 0; i < onset_at; ++i) band = std::max(band, pts[i].y);
+      candidate = Eval(best.beta, 0) > band;
+    }
+    // A jump (a batch run starting, a level shift, wherever it is in the window, the newest
+    // sample included) is not an onset: one rise between consecutive points of at least 40 %
+    // of the window's rise and 4 robust standard deviations of such rises over the whole
+    // window (mostly the calm before). A ramp of 5 points or more rises by about the same
+    // between all of them (a quarter of its rise at most, plus noise).
+    if (candidate) {
+      Jumps all;
+      const Fit flat;
+      MeasureJumps(pts, n, flat, max_dx, &all);
+      const double rise = Eval(best.beta, pts[n - 1].x) - Eval(best.beta, pts[onset_at].x);
+      double largest = 0;
+      for (int i = onset_at; i + 1 < n; ++i) largest = std::max(largest, pts[i + 1].y - pts[i].y);
+      candidate = !(largest >= 0.4 * rise && largest >= 4.0 * all.noise);
+    }
+    if (candidate) {
+      fit = best;
+      from = onset_at;
+      changed = true;
+      onset = true;
+      // A rise that is already levelling off (a warm-up, a cache filling) is concave: when its
+      // curvature is significant, its quadratic is the trend (lower, and stops at its vertex).
+      Fit bent;
+      for (int i = from; i < n; ++i) rw[i] = 1.0;
+      if (n - from >= 8 && RobustFit(pts + from, n - from, 3, &bent, rw + from, 1)) {
+        const double se_c = std::sqrt(bent.s2 * bent.inv[8]);
+        if (se_c > 0 && bent.beta[2] < -2.0 * se_c && bent.beta[1] < fit.beta[1]) fit = bent;
+      }
+    }
+  }
   out->level_bytes = fit.beta[0];
   out->growth_rate_bytes_per_second = fit.beta[1] / kTimeScale;
   out->acceleration_bytes_per_second2 = 2 * fit.beta[2] / (kTimeScale * kTimeScale);
@@ -638,7 +809,9 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
   // a multiple of their live size, so the envelope grows in proportion to the trend.
   double above[kBuckets + 1];
   int m = 0;
-  const double envelope_from = -config_->envelope_window_seconds / kTimeScale;
+  // After an onset the calm before it lies above the steep line drawn back: not a peak.
+  const double envelope_from =
+      std::max(-config_->envelope_window_seconds / kTimeScale, onset ? pts[from].x : -kInfinity);
   for (int i = 0; i < n; ++i) {
     if (pts[i].x >= envelope_from) above[m++] = pts[i].peak - Eval(fit.beta, pts[i].x);
   }
@@ -664,7 +837,11 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
     const double trend = Eval(beta, x);
     return trend + envelope + std::max(0.0, trend - beta[0]) * (gain - 1.0);
   };
-  const double h = horizon_seconds / kTimeScale;
+  // A trend seen only since a recent onset is not extrapolated further than
+  // onset_extrapolation_factor times as long as it has been seen: a young rise may still be a
+  // warm-up that levels off (its curvature is not yet measurable).
+  double h = horizon_seconds / kTimeScale;
+  if (onset) h = std::min(h, config_->onset_extrapolation_factor * -pts[from].x);
   // The highest forecast trend point within [0, h].
   double x_peak = h;
   if (beta[2] < 0) {
@@ -687,6 +864,34 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
   const double var_growth = GrowthVariance(fit.inv, fit.p, fit.s2, x_peak);
   const double sd = std::sqrt(var_level + gain * gain * var_growth) + 1e-3 * limit_bytes;
   out->risk = StudentUpperTail((limit_bytes - peak) / sd, fit.dof);
+}
+
+double ContainerModel::NearLimitRisk(const Point* pts, int n, double limit_bytes) const {
+  if (!(config_->near_limit_margin_fraction > 0) || n < 3) return 0;
+  const double margin = config_->near_limit_margin_fraction * limit_bytes;
+  // The highest recent peak (bucket maxima of the last near_limit_window_seconds before now:
+  // data that old say nothing of now), and the newest bucket still near the limit (a drop
+  // from near the limit may be a restart the drop rule did not see).
+  const double peak_from = -config_->near_limit_window_seconds / kTimeScale;
+  double peak = 0;
+  for (int i = n - 1; i >= 0 && pts[i].x >= peak_from; --i) peak = std::max(peak, pts[i].peak);
+  const double headroom = limit_bytes - peak;
+  if (!(headroom < margin) || pts[n - 1].y < limit_bytes - 2 * margin) return 0;
+  // Not clearly falling: the slope of the newest near_limit_trend_seconds is not below zero by
+  // more than two standard errors (too few points: not falling either).
+  int k = n - 1;
+  const double trend_from = pts[n - 1].x - config_->near_limit_trend_seconds / kTimeScale;
+  while (k > 0 && pts[k - 1].x >= trend_from) --k;
+  if (n - k >= 3) {
+    double rw[kBuckets + 1];
+    for (int i = k; i < n; ++i) rw[i] = 1.0;
+    Fit line;
+    if (RobustFit(pts + k, n - k, 2, &line, rw + k, 0)) {
+      const double se = std::sqrt(line.s2 * line.inv[4]);
+      if (line.beta[1] < -2.0 * se) return 0;
+    }
+  }
+  return std::clamp(1.0 - headroom / margin, 0.0, 1.0);
 }
 
 int ContainerModel::GatherPoints(double now, Point* pts) const {
@@ -750,6 +955,10 @@ ModelOutput ContainerModel::Forecast(double now, double limit_bytes) const {
                    config_->horizon_seconds + margin + config_->persistence_seconds, &earlier);
     out.risk = std::min(out.risk, earlier.risk);
   }
+  // Near the limit the kill is one allocation away, whatever the long fit says.
+  // Not while warming up: a young instance's peaks are its start-up (a crash loop back at the
+  // limit is the warm-up rule's, below).
+  if (!out.warming_up) out.risk = std::max(out.risk, NearLimitRisk(pts, n, limit_bytes));
   if (out.warming_up && last_bytes_ < config_->warmup_alarm_fraction * limit_bytes) {
     // Early after a start/restart only a crash loop straight back near the limit is trusted.
     out.risk = 0;

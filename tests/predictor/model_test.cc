@@ -496,5 +496,139 @@ TEST_CASE("a segment running for weeks keeps its precision", "[model]") {
   CHECK(model.restarts() == 0);
 }
 
+TEST_CASE("a leak that starts after an hour of calm is tracked within minutes", "[model]") {
+  // Flat at 40 % for 60 minutes (noise 0.5 % of the limit), then 2 MB/s. The whole window's
+  // line weighs the calm past; the growth must follow the new slope within a few minutes of it
+  // being distinguishable from the noise, at a 15 s and at a 60 s scrape.
+  for (double step : {15.0, 60.0}) {
+    INFO("scrape " << step << " s");
+    ModelConfig config;
+    ContainerModel model(&config);
+    const double limit = 4096 * kMiB, onset = 3600, rate = 2e6;
+    double tracked_at = -1;
+    for (int i = 0; step * i <= onset + 900; ++i) {
+      const double s = step * i;
+      model.Observe(
+          kT0 + s, 0.4 * limit + rate * std::max(0.0, s - onset) + 0.005 * limit * Noise(i), limit);
+      const ModelOutput out = model.Forecast(kT0 + s, limit);
+      if (s < onset) CHECK(std::fabs(out.growth_rate_bytes_per_second) < 0.2 * rate);
+      const bool tracked = std::fabs(out.growth_rate_bytes_per_second - rate) < 0.3 * rate;
+      if (tracked && tracked_at < 0) tracked_at = s - onset;
+      if (!tracked) tracked_at = -1;
+    }
+    // 2 MB/s rises above 0.5 % of 4 GiB (21 MB) noise within ~10 s; a few minutes to follow it.
+    REQUIRE(tracked_at >= 0);
+    CHECK(tracked_at <= 360);
+  }
+}
+
+TEST_CASE("near the limit and not falling: high risk whatever the long fit says", "[model]") {
+  // Flat at 90 % for an hour, then a slow climb (15 kB/s on 1 GiB) to 98.5 %: the window's fit
+  // sees almost no growth, but the peak is 1.5 % from the limit and rising.
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 1024 * kMiB;
+  ModelOutput out;
+  double s = 0;
+  for (int i = 0;; ++i) {
+    s = 15.0 * i;
+    const double v = std::min(0.985 * limit, 0.9 * limit + 15e3 * std::max(0.0, s - 3600)) +
+                     0.001 * limit * Noise(i);
+    model.Observe(kT0 + s, v, limit);
+    out = model.Forecast(kT0 + s, limit);
+    if (v >= 0.985 * limit) break;
+  }
+  CHECK(out.risk >= 0.5);
+  CHECK(out.oom_predicted);
+  // Falling away from the limit clears it.
+  for (int i = 1; i <= 40; ++i) {
+    model.Observe(kT0 + s + 15 * i, (0.985 - 0.002 * i) * limit, limit);
+    out = model.Forecast(kT0 + s + 15 * i, limit);
+  }
+  CHECK(out.risk < 0.4);
+  CHECK_FALSE(out.oom_predicted);
+}
+
+TEST_CASE("a container at 92 % of its limit for days does not alarm", "[model]") {
+  // Two days at 92 % with 0.5 % noise, bursts of +3 % every few hours, a 60 s scrape.
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 8192 * kMiB;
+  int alarms = 0;
+  for (int i = 0; i < 2 * 1440; ++i) {
+    const double s = 60.0 * i;
+    const bool burst = std::fmod(s, 3 * 3600.0) < 600;
+    const double v = (0.92 + (burst ? 0.03 : 0) + 0.005 * Noise(i)) * limit;
+    model.Observe(kT0 + s, v, limit);
+    alarms += model.Forecast(kT0 + s, limit).oom_predicted ? 1 : 0;
+  }
+  CHECK(alarms == 0);
+}
+
+TEST_CASE("60 s and 5 min scrapes with gaps: a leak is forecast ahead of its kill", "[model]") {
+  for (double step : {60.0, 300.0}) {
+    INFO("scrape " << step << " s");
+    ModelConfig config;
+    ContainerModel model(&config);
+    const double limit = 2048 * kMiB;
+    const double rate = 0.5 * limit / 10800;  // From 30 % to the limit in ~4.2 h.
+    double first_alarm = -1, kill = -1;
+    for (int i = 0;; ++i) {
+      const double s = step * i;
+      // A missed scrape now and then, and a 20-minute gap.
+      if (Noise(7 * i) > 0.8 || (s > 5000 && s < 6200)) continue;
+      const double v = 0.3 * limit + rate * s + 0.004 * limit * Noise(i);
+      if (v >= limit) {
+        kill = s;
+        break;
+      }
+      model.Observe(kT0 + s, v, limit);
+      const ModelOutput out = model.Forecast(kT0 + s, limit);
+      if (s > 7200 && s < 9000)
+        CHECK(out.growth_rate_bytes_per_second == Approx(rate).epsilon(0.2));
+      if (!out.oom_predicted) first_alarm = -1;
+      if (out.oom_predicted && first_alarm < 0) first_alarm = s;
+    }
+    REQUIRE(first_alarm > 0);
+    CHECK(kill - first_alarm >= 870);
+    CHECK(kill - first_alarm <= 2400);
+  }
+}
+
+TEST_CASE("a 5 min scrape of batch jobs (1 % to 60 % and back) does not alarm", "[model]") {
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 4096 * kMiB;
+  int alarms = 0;
+  for (int i = 0; i < 12 * 24; ++i) {
+    const double s = 300.0 * i;
+    // A job every 90 minutes, seen in one or two samples.
+    const double u = std::fmod(s, 5400.0);
+    const double v = (u < (i % 3 == 0 ? 600 : 300) ? 0.6 : 0.01) * limit + 0.002 * limit * Noise(i);
+    model.Observe(kT0 + s, v, limit);
+    alarms += model.Forecast(kT0 + s, limit).oom_predicted ? 1 : 0;
+  }
+  CHECK(alarms == 0);
+}
+
+TEST_CASE("a drop from near the limit that the heap never made before is an unseen kill",
+          "[model]") {
+  // A fast climb from 80 % to 99 % (the scrape misses the kill at 100 %), then the fresh
+  // instance at 80 %: a 19 % drop, not below the recent floor, but a kill. A sawtooth whose
+  // peaks reach 98 % and drop to 70 % every cycle is not.
+  ModelConfig config;
+  const double limit = 1024 * kMiB;
+  ContainerModel leak(&config);
+  double s = 0;
+  for (int i = 0; i < 240; ++i, s += 15) leak.Observe(kT0 + s, 0.8 * limit, limit);
+  for (int i = 1; i <= 19; ++i, s += 15) leak.Observe(kT0 + s, (0.8 + 0.01 * i) * limit, limit);
+  leak.Observe(kT0 + s + 30, 0.6 * limit, limit);
+  CHECK(leak.restarts() == 1);
+  ContainerModel gc(&config);
+  for (int i = 0; i < 400; ++i)
+    gc.Observe(kT0 + 15 * i, (0.7 + 0.28 * ((i % 6) / 5.0)) * limit, limit);
+  CHECK(gc.restarts() == 0);
+}
+
 }  // namespace
 }  // namespace oomcast::predictor

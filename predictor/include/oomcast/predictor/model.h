@@ -65,6 +65,25 @@ struct ModelConfig {
   // The first this many seconds of an instance (loading, reconnecting, the load coming back
   // after a restart) are start-up, not trend: left out of the fit once as much data follows.
   double restart_ramp_seconds = 60;
+  // Change detection (leak onset, predictor/MODEL.md): when the line of the newest
+  // onset_min_window_seconds (at least 5 points) rises faster than the chosen fit by more than
+  // onset_z (a normal quantile, widened to Student's t for the points' degrees of freedom)
+  // standard errors, a hinge (two-slope) fit locates the onset, and the line since the onset
+  // is the trend if it passes the same test and has climbed out of the band of the points
+  // before the onset. 0 disables.
+  double onset_min_window_seconds = 120;
+  double onset_z = 3.5;
+  // A trend seen only since an onset is extrapolated (for the risk) at most this many times as
+  // long as it has been seen.
+  double onset_extrapolation_factor = 3.0;
+  // Near the limit: when the highest peak of the last near_limit_window_seconds is within
+  // margin = near_limit_margin_fraction x limit of the limit and the newest
+  // near_limit_trend_seconds are not clearly falling, the risk is at least
+  // 1 - headroom / margin (the kernel kills on the peak: one allocation, one burst away; the
+  // peaks between scrapes are in the forecast's envelope already). 0 disables.
+  double near_limit_margin_fraction = 0.03;
+  double near_limit_window_seconds = 300;
+  double near_limit_trend_seconds = 600;
 };
 
 struct ModelOutput {
@@ -126,6 +145,11 @@ class ContainerModel {
                       double horizon_seconds, ModelOutput* out) const;
   // Copies the buckets of the window before `now` into `pts` (capacity kBuckets + 1).
   int GatherPoints(double now, model_internal::Point* pts) const;
+  // The near-limit risk of the points (see ModelConfig::near_limit_margin_fraction).
+  double NearLimitRisk(const model_internal::Point* pts, int n, double limit_bytes) const;
+  // Whether the last restart_floor_seconds before `t` hold a fall of at least `drop` bytes
+  // (within a bucket, or from a bucket's max to the next one's min).
+  bool RecentDrop(double t, double drop) const;
   // Lowest sample of the last restart_floor_seconds before `t` (bucket minima), bytes.
   double RecentFloor(double t) const;
 
