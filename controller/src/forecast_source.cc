@@ -91,8 +91,10 @@ ForecastReading ExternalMetricsForecastSource::Fetch(const std::string& ns,
     return f;
   }
   if (growth->empty()) {
-    f.error = std::string("no forecast: ") + kGrowthMetric + " has no items for selector \"" +
-              selector + "\" in namespace " + ns;
+    f.no_match = true;
+    f.error = "selector \"" + selector + "\" matches no container in namespace " + ns +
+              ": the external metric " + kGrowthMetric +
+              " answered with no items (forecasts are fresh; check the pods' labels)";
     return f;
   }
   auto eta = FetchMetric(client_, ns, kEtaMetric, selector, now, max_age);

@@ -38,7 +38,7 @@ struct ControllerMetrics::Impl {
 
 ControllerMetrics::ControllerMetrics() : impl_(std::make_unique<Impl>()) {
   for (const char* o : {"scale_up", "scale_down", "no_change", "hold", "hpa_floor", "hpa_restore",
-                        "evict", "evict_refused", "dry_run", "invalid", "error"}) {
+                        "evict", "evict_refused", "dry_run", "invalid", "error", "no_match"}) {
     impl_->decisions.Add({{"outcome", o}});
   }
 }

@@ -10,6 +10,7 @@ namespace oomcast::controller {
 namespace {
 
 constexpr size_t kMaxMessage = 1000;
+constexpr const char* kSelectorMatchesNothing = "SelectorMatchesNothing";
 
 ScalerCondition Condition(const std::string& type, bool status, const std::string& reason,
                           const std::string& message) {
@@ -85,7 +86,11 @@ std::vector<ScalerCondition> Conditions(const ReconcilePlan& p, const ReconcileI
                           spec.dry_run ? "dry run: decisions are reported, never applied"
                                        : "target " + TargetDescription(spec) + " reconciled"));
   }
-  if (!in.forecast.available) {
+  if (!in.forecast.available && in.forecast.no_match) {
+    c.push_back(
+        Condition("ScalingActive", false, kSelectorMatchesNothing,
+                  "holding (no scale-down, no eviction): " + in.forecast.error.substr(0, 800)));
+  } else if (!in.forecast.available) {
     c.push_back(
         Condition("ScalingActive", false, "ForecastUnavailable",
                   "holding (no scale-down, no eviction): " + in.forecast.error.substr(0, 800)));
@@ -222,6 +227,17 @@ void PlanEviction(const ReconcileInputs& in, ReconcilePlan* p) {
   if (p->outcome == "no_change" || p->outcome == "hold") p->outcome = "dry_run";
 }
 
+// The selector matches no container while forecasts are fresh: a hold with its own outcome,
+// and a Warning Event only when ScalingActive was not already SelectorMatchesNothing (once per
+// change, not every sync).
+void PlanNoMatch(const ReconcileInputs& in, ReconcilePlan* p) {
+  p->outcome = "no_match";
+  for (const ScalerCondition& c : in.scaler.status.conditions) {
+    if (c.type == "ScalingActive" && !c.status && c.reason == kSelectorMatchesNothing) return;
+  }
+  p->events.push_back({"Warning", kSelectorMatchesNothing, "Hold", in.forecast.error});
+}
+
 }  // namespace
 
 ReconcilePlan Plan(const ReconcileInputs& in) {
@@ -257,6 +273,7 @@ ReconcilePlan Plan(const ReconcileInputs& in) {
     PlanScale(in, &p);
   }
   PlanEviction(in, &p);
+  if (in.forecast.no_match) PlanNoMatch(in, &p);
   MemoryScalerStatus& st = p.status;
   st.observed_generation = ms.generation;
   st.current_replicas = in.target.replicas;

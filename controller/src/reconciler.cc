@@ -345,6 +345,9 @@ struct Reconciler::Impl {
     result.eviction = plan.eviction;
     result.hpa_mode = plan.hpa_mode;
     result.hpa_name = plan.hpa_name;
+    if (plan.outcome == "no_match" && !plan.events.empty()) {  // Once per change, as the Event.
+      LogWarn("selector matches no container", {{"scaler", key}, {"err", in.forecast.error}});
+    }
     if (plan.outcome == "invalid") {
       LogWarn("invalid MemoryScaler", {{"scaler", key}, {"err", in.scaler.spec_error.message()}});
     }

@@ -144,5 +144,41 @@ TEST_CASE("plan: conditions keep lastTransitionTime while their status is unchan
   CHECK(merged[0].last_transition_time == "2026-01-01T00:00:00Z");
 }
 
+TEST_CASE("plan: a selector matching nothing holds, with its own reason and one Warning Event") {
+  ReconcileInputs in = Inputs({}, -50 * kMiBps);
+  in.forecast = ForecastReading{};
+  in.forecast.no_match = true;
+  in.forecast.error =
+      "selector \"app=web\" matches no container in namespace shop: the external metric "
+      "memory_growth_rate_bytes_per_second answered with no items";
+  ReconcilePlan p = Plan(in);
+  CHECK(p.outcome == "no_match");
+  CHECK_FALSE(p.scale);
+  CHECK_FALSE(p.evict);
+  CHECK(p.decision.action == Action::kHold);
+  REQUIRE(p.status.conditions.size() == 3);
+  CHECK(p.status.conditions[1].type == "ScalingActive");
+  CHECK_FALSE(p.status.conditions[1].status);
+  CHECK(p.status.conditions[1].reason == "SelectorMatchesNothing");
+  CHECK(p.status.conditions[1].message.find("app=web") != std::string::npos);
+  REQUIRE(p.events.size() == 1);
+  CHECK(p.events[0].type == "Warning");
+  CHECK(p.events[0].reason == "SelectorMatchesNothing");
+
+  in.scaler.status = p.status;  // The next sync, with the condition already written.
+  in.now_unix_seconds += 30;
+  ReconcilePlan again = Plan(in);
+  CHECK(again.outcome == "no_match");
+  CHECK(again.events.empty());
+  CHECK(again.status.conditions[1].last_transition_time == "2026-01-01T00:00:00Z");
+
+  in.forecast.no_match = false;  // A 503 (stale) is ForecastUnavailable, a plain hold.
+  in.forecast.error = "forecasts are stale";
+  ReconcilePlan stale = Plan(in);
+  CHECK(stale.outcome == "hold");
+  CHECK(stale.status.conditions[1].reason == "ForecastUnavailable");
+  CHECK(stale.events.empty());
+}
+
 }  // namespace
 }  // namespace oomcast::controller

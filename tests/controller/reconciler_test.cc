@@ -193,10 +193,76 @@ TEST_CASE("reconciler: stale or missing forecasts hold (no scale-down) and set a
           std::string::npos);
     CHECK(s["status"]["lastDecision"]["action"] == "Hold");
   }
-  SECTION("no items") {
+  SECTION("no items: the selector matches nothing (its own outcome, still a hold)") {
     env.kube.SetExternalMetric(kNs, kGrowthMetric, json::array());
-    CHECK(env.Run().outcome == "hold");
+    CHECK(env.Run().outcome == "no_match");
+    CHECK(env.ScalerNow()["status"]["lastDecision"]["action"] == "Hold");
   }
+  CHECK(env.Replicas() == 3);
+  CHECK(env.kube.WritesTo("/scale", "PUT").empty());
+}
+
+TEST_CASE(
+    "reconciler: a selector matching no container while forecasts are fresh is reported once "
+    "per change and holds") {
+  Env env(3);
+  // Fresh forecasts exist in the namespace, but for pods labelled app=api only: the scaler's
+  // selector (the target's app=web) gets 200 with `items: []` from the external metrics API.
+  auto other_app = [&](double growth_bps) {
+    json labels = {{"pod", "api-1"}, {"container", "app"}, {"app", "api"}};
+    json items = json::array(
+        {{{"labels", labels}, {"value", growth_bps}, {"timestamp", env.clock.NowUnixSeconds()}}});
+    for (const char* m : {kGrowthMetric, kEtaMetric, kRiskMetric}) {
+      env.kube.SetExternalMetric(kNs, m, items);
+    }
+  };
+  auto no_match_events = [&] {
+    int n = 0;
+    for (const auto& w : env.kube.WritesTo("/events", "POST")) {
+      if (w.body["reason"] == "SelectorMatchesNothing") {
+        CHECK(w.body["type"] == "Warning");
+        ++n;
+      }
+    }
+    return n;
+  };
+  other_app(-50 * kMiBps);  // Would scale down, were it matched.
+  CHECK(env.Run().outcome == "no_match");
+  json s = env.ScalerNow();
+  json active = Condition(s, "ScalingActive");
+  CHECK(active["status"] == "False");
+  CHECK(active["reason"] == "SelectorMatchesNothing");
+  const std::string message = active["message"];
+  CHECK(message.find("selector \"app=web\"") != std::string::npos);
+  CHECK(message.find(kGrowthMetric) != std::string::npos);
+  CHECK(s["status"]["lastDecision"]["action"] == "Hold");
+  CHECK(s["status"]["lastForecast"]["available"] == false);
+  CHECK(no_match_events() == 1);
+
+  env.clock.Advance(30);  // The next syncs: still nothing matches, no second Event.
+  CHECK(env.Run().outcome == "no_match");
+  env.clock.Advance(30);
+  CHECK(env.Run().outcome == "no_match");
+  CHECK(no_match_events() == 1);
+  CHECK(env.metrics.Serialize().find(
+            "oomcast_controller_decisions_total{outcome=\"no_match\"} 3") != std::string::npos);
+
+  env.clock.Advance(30);  // The labels are fixed: a valid forecast, the condition clears.
+  env.Forecast(0);
+  CHECK(env.Run().outcome == "no_change");
+  CHECK(Condition(env.ScalerNow(), "ScalingActive")["reason"] == "ValidForecast");
+
+  env.clock.Advance(30);  // Broken again: a change, so a second Event.
+  other_app(0);
+  CHECK(env.Run().outcome == "no_match");
+  CHECK(no_match_events() == 2);
+
+  env.clock.Advance(30);  // Stale or missing forecasts (503) are not "matches nothing".
+  env.ForecastError("forecasts are stale: backend down");
+  CHECK(env.Run().outcome == "hold");
+  CHECK(Condition(env.ScalerNow(), "ScalingActive")["reason"] == "ForecastUnavailable");
+  CHECK(no_match_events() == 2);
+
   CHECK(env.Replicas() == 3);
   CHECK(env.kube.WritesTo("/scale", "PUT").empty());
 }

@@ -24,6 +24,10 @@ struct PodForecast {
 // controller read, with whether it could be read.
 struct ForecastReading {
   bool available = false;  // False: missing, stale or an API error; `error` says which.
+  // With available=false: the external metrics API answered 200 with no items for the growth
+  // metric (the adapter has fresh forecasts, a stale backend answers 503), so the selector
+  // matches no container. `error` names the selector and the metric.
+  bool no_match = false;
   std::string error;
   double time_unix_seconds = 0;  // Oldest sample time of the items used.
   double max_growth_bytes_per_second = 0;

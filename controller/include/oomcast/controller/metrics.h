@@ -17,7 +17,8 @@ class ControllerMetrics {
   ControllerMetrics();
   ~ControllerMetrics();
   // outcome: scale_up, scale_down, no_change, hold, hpa_floor, hpa_restore, evict,
-  // evict_refused, dry_run, invalid, error.
+  // evict_refused, dry_run, invalid, error, no_match (a hold: the selector matches no container
+  // while forecasts are fresh).
   void CountDecision(std::string_view outcome);
   void CountApiError();
   void ObserveReconcileSeconds(double seconds);

@@ -113,6 +113,10 @@ struct ReconcilePlan {
 // - Otherwise /scale to decision.desired_replicas when it differs (dry run: an Event only).
 // - restartBeforeOOM: an Eviction of the pod that runs out first (DecideEviction); dry run:
 //   recorded in status.lastEviction as DryRun.
+// - The selector matches no container while forecasts are fresh (forecast.no_match): hold like
+//   a missing forecast, ScalingActive=False SelectorMatchesNothing naming the selector and the
+//   metric, outcome "no_match", and a Warning Event SelectorMatchesNothing only when the
+//   previous status did not already say so.
 ReconcilePlan Plan(const ReconcileInputs& in);
 
 // The plan after the target write (scale or HPA) failed with `error` (not a conflict: those are
