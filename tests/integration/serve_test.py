@@ -12,7 +12,6 @@ Usage: serve_test.py PREDICTOR_BINARY"""
 import os
 import re
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -29,6 +28,13 @@ results = []
 def check(name, ok, detail=""):
     results.append((name, bool(ok)))
     print("%s %s%s" % ("PASS" if ok else "FAIL", name, (": " + str(detail)[:500]) if not ok else ""))
+
+
+def finish():
+    """Prints the tally of check(); the exit code (1 when any failed)."""
+    failed = sum(1 for _, ok in results if not ok)
+    print("%d passed, %d failed" % (len(results) - failed, failed))
+    return 1 if failed else 0
 
 
 def get(url, timeout=5):
@@ -69,36 +75,7 @@ START = time.time() - 600
 def main():
     tsdb.require(PRED, "victoria-metrics")
     work = tsdb.tempdir("oomcast-serve-")
-    vm, vm_url = tsdb.start_victoriametrics(None, work)
-    # Ten minutes of history every 5 s, then a sample every second while the test runs.
-    now = time.time()
-    tsdb.vm_import(vm_url, "".join(samples(t) for t in range(int(START), int(now), 5)).encode())
-    stop = threading.Event()
-
-    def feed():
-        while not stop.is_set():
-            try:
-                tsdb.vm_import(vm_url, samples(time.time()).encode())
-            except Exception:
-                pass
-            stop.wait(1.0)
-
-    feeder = threading.Thread(target=feed, daemon=True)
-    feeder.start()
-
-    proxy_port = tsdb.free_port()
-    tsdb.Proc([sys.executable, os.path.join(HERE, "..", "e2e", "fault_proxy.py"),
-               "--port", str(proxy_port), "--upstream", vm_url], os.path.join(work, "proxy.log"))
-    purl = "http://127.0.0.1:%d" % proxy_port
-    tsdb.wait_http(purl + "/__fault/stats")
-
-    port = tsdb.free_port()
-    base = "http://127.0.0.1:%d" % port
-    tsdb.Proc([PRED, "serve", "--prometheus", purl, "--prometheus-name", "vm-live",
-               "--listen-address", "127.0.0.1:%d" % port, "--window", "10m", "--step", "5s",
-               "--interval", "1s", "--stale-after", "4s", "--prometheus-timeout", "2s",
-               "--prometheus-max-retries", "0", "--pod-labels-query", ""],
-              os.path.join(work, "predictor.log"))
+    base, purl, stop = tsdb.start_live_predictor(PRED, samples, START, work)
     check("healthz answers", wait_for(lambda: get(base + "/healthz")[0] == 200, 20))
     check("ready after the first successful cycle",
           wait_for(lambda: get(base + "/readyz")[0] == 200, 30), get(base + "/readyz"))
@@ -141,9 +118,7 @@ def main():
     check("failures were logged with their cause", "forecast cycle failed" in log and
           "HTTP 500" in log, log[-800:])
     stop.set()
-    failed = sum(1 for _, ok in results if not ok)
-    print("%d passed, %d failed" % (len(results) - failed, failed))
-    return 1 if failed else 0
+    return finish()
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -116,6 +118,42 @@ def vm_import(url, body):
     req = urllib.request.Request(url + "/api/v1/import/prometheus", data=body, method="POST")
     urllib.request.urlopen(req, timeout=60).read()
     urllib.request.urlopen(url + "/internal/force_flush", timeout=30).read()
+
+
+def start_live_predictor(predictor, samples, start, workdir):
+    """Live data for `oomcast-predictor serve`: VictoriaMetrics with `samples(t)` (text
+    exposition lines stamped t) every 5 s from `start` to now, then a feeder importing
+    `samples(now)` every second; tests/e2e/fault_proxy.py in front of it; the predictor
+    (10 m window, 5 s step, a cycle every second, stale after 4 s, no retries, no pod-labels
+    query) on a free port through the proxy. Returns (predictor_url, proxy_url, stop_feeder),
+    an Event: set it to stop feeding."""
+    vm, vm_url = start_victoriametrics(None, workdir)
+    now = time.time()
+    vm_import(vm_url, "".join(samples(t) for t in range(int(start), int(now), 5)).encode())
+    stop = threading.Event()
+
+    def feed():
+        while not stop.is_set():
+            try:
+                vm_import(vm_url, samples(time.time()).encode())
+            except Exception:  # noqa: BLE001 - the next second retries
+                pass
+            stop.wait(1.0)
+
+    threading.Thread(target=feed, daemon=True).start()
+    here = os.path.dirname(os.path.abspath(__file__))
+    proxy_port = free_port()
+    Proc([sys.executable, os.path.join(here, "..", "e2e", "fault_proxy.py"),
+          "--port", str(proxy_port), "--upstream", vm_url], os.path.join(workdir, "proxy.log"))
+    purl = "http://127.0.0.1:%d" % proxy_port
+    wait_http(purl + "/__fault/stats")
+    port = free_port()
+    Proc([predictor, "serve", "--prometheus", purl, "--prometheus-name", "vm-live",
+          "--listen-address", "127.0.0.1:%d" % port, "--window", "10m", "--step", "5s",
+          "--interval", "1s", "--stale-after", "4s", "--prometheus-timeout", "2s",
+          "--prometheus-max-retries", "0", "--pod-labels-query", ""],
+         os.path.join(workdir, "predictor.log"))
+    return "http://127.0.0.1:%d" % port, purl, stop
 
 
 def fixture_series(start=T0, hours=2.0, step=15.0, seed=7):
