@@ -142,7 +142,10 @@ TEST_CASE("reconciler: stale or missing forecasts hold (no scale-down) and set a
                 {{"namespace", kNs},
                  {"metric", "memory_growth_rate_bytes_per_second"},
                  {"items", json::array()}});
-    CHECK(env.Run().outcome == "hold");
+    CHECK(env.Run().outcome == "no_match");  // Fresh forecasts, nothing matched: still a hold.
+    json s = env.ScalerNow();
+    CHECK(Condition(s, "ScalingActive")["reason"] == "SelectorMatchesNothing");
+    CHECK(s["status"]["lastDecision"]["action"] == "Hold");
   }
   CHECK(env.Replicas() == 3);
   CHECK(env.fx.WritesTo("/scale", "PUT").empty());
