@@ -630,5 +630,50 @@ TEST_CASE("a drop from near the limit that the heap never made before is an unse
   CHECK(gc.restarts() == 0);
 }
 
+TEST_CASE("a 60 s scrape of a leaking GC sawtooth: its rising phases are not leak onsets",
+          "[model]") {
+  // Collected every 6 minutes: a 60 s scrape sees the whole rising phase as 5 points climbing
+  // 25 % of the limit (as steep as a fast leak, as long as the onset window), then the drop.
+  // A slow leak under it (the floor climbs 1 % a cycle) makes each cycle top the last one.
+  // The limit is hours away: no alarm, and the growth stays the leak's, not the phase's.
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 4096 * kMiB;
+  const double leak = 0.01 * limit / 360;  // bytes/s
+  bool any_alarm = false;
+  double largest_rate = 0;
+  for (int i = 0; i <= 120; ++i) {
+    const double s = 60.0 * i;
+    const int phase = i % 6;  // 0: just collected, 5: the top.
+    const double v = 0.3 * limit + leak * s + 0.05 * limit * phase + 0.002 * limit * Noise(i);
+    model.Observe(kT0 + s, v, limit);
+    for (double e = 0; e < 60; e += 30) {
+      const ModelOutput out = model.Forecast(kT0 + s + e, limit);
+      if (out.warming_up) continue;
+      any_alarm |= out.oom_predicted;
+      largest_rate = std::max(largest_rate, out.growth_rate_bytes_per_second);
+    }
+  }
+  CHECK_FALSE(any_alarm);
+  // The phase climbs 0.05 x limit a minute (about 7 x the leak's slope per minute): never the
+  // trend.
+  UNSCOPED_INFO("largest rate " << largest_rate << " leak " << leak);
+  CHECK(largest_rate < 0.3 * 0.05 * limit / 60);
+  // Without the release rule the onset takes a rising phase for a leak.
+  ModelConfig off;
+  off.onset_release_factor = 0;
+  ContainerModel naive(&off);
+  double naive_rate = 0;
+  for (int i = 0; i <= 120; ++i) {
+    const double s = 60.0 * i;
+    naive.Observe(
+        kT0 + s, 0.3 * limit + leak * s + 0.05 * limit * (i % 6) + 0.002 * limit * Noise(i), limit);
+    naive_rate =
+        std::max(naive_rate, naive.Forecast(kT0 + s + 30, limit).growth_rate_bytes_per_second);
+  }
+  UNSCOPED_INFO("naive rate " << naive_rate);
+  CHECK(naive_rate > 0.5 * 0.05 * limit / 60);
+}
+
 }  // namespace
 }  // namespace oomcast::predictor

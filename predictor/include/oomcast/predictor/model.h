@@ -73,6 +73,9 @@ struct ModelConfig {
   // before the onset. 0 disables.
   double onset_min_window_seconds = 120;
   double onset_z = 3.5;
+  // ... and has risen since the onset by more than this many times the largest fall between
+  // consecutive points before it (a sawtooth's rising phase is released every cycle). 0: off.
+  double onset_release_factor = 1.5;
   // A trend seen only since an onset is extrapolated (for the risk) at most this many times as
   // long as it has been seen.
   double onset_extrapolation_factor = 3.0;
