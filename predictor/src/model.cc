@@ -978,8 +978,17 @@ ModelOutput ContainerModel::Forecast(double now, double limit_bytes) const {
   }
   // Hysteresis: a raised alarm stays raised while the risk stays above the release level.
   const bool raised = alarm_raised_ && now - alarm_checked_t_ <= config_->alarm_hold_seconds;
+  // Held near the limit (ModelConfig::alarm_hold_headroom_fraction): the climb that raised it
+  // has not shown it is over (no fall, no restart: those reset the alarm).
+  const bool hold =
+      raised && !out.warming_up && config_->alarm_hold_headroom_fraction > 0 &&
+      limit_bytes - last_bytes_ < config_->alarm_hold_headroom_fraction * limit_bytes &&
+      last_bytes_ >= alarm_bytes_ - config_->near_limit_margin_fraction * limit_bytes &&
+      now - alarm_risk_t_ <= config_->alarm_hold_pause_seconds;
   out.oom_predicted = out.risk >= config_->alarm_risk_threshold ||
-                      (raised && out.risk >= config_->alarm_release_risk);
+                      (raised && (out.risk >= config_->alarm_release_risk || hold));
+  if (out.oom_predicted && !raised) alarm_bytes_ = static_cast<float>(last_bytes_);
+  if (out.risk >= config_->alarm_risk_threshold) alarm_risk_t_ = now;
   alarm_raised_ = out.oom_predicted;
   alarm_checked_t_ = now;
   return out;
