@@ -762,6 +762,18 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
       for (int i = 0; i < onset_at; ++i) band = std::max(band, pts[i].y);
       candidate = Eval(best.beta, 0) > band;
     }
+    // A rise that the past has shown to be released is not an onset: a garbage-collected heap
+    // (or a batch run) climbs as steeply between its drops, every cycle, and with a leak under
+    // it each cycle tops the last one. At a coarse scrape a whole rising phase is a few points
+    // only (4-5 minutes at 60 s), as long as the onset window. The rise since the onset must
+    // exceed onset_release_factor times the largest fall between consecutive points before
+    // it (noise after a calm; a whole cycle's release under a sawtooth).
+    if (candidate && config_->onset_release_factor > 0) {
+      double fall = 0;
+      for (int i = 0; i < onset_at; ++i) fall = std::max(fall, pts[i].y - pts[i + 1].y);
+      const double rise = Eval(best.beta, 0) - Eval(best.beta, pts[onset_at].x);
+      candidate = rise > config_->onset_release_factor * fall;
+    }
     // A jump (a batch run starting, a level shift, wherever it is in the window, the newest
     // sample included) is not an onset: one rise between consecutive points of at least 40 %
     // of the window's rise and 4 robust standard deviations of such rises over the whole
@@ -954,6 +966,7 @@ ModelOutput ContainerModel::Forecast(double now, double limit_bytes) const {
     FitAndForecast(pts, m, limit_bytes,
                    config_->horizon_seconds + margin + config_->persistence_seconds, &earlier);
     out.risk = std::min(out.risk, earlier.risk);
+    for (int i = 0; i < m; ++i) pts[i].x -= lag;  // Back to now's time base (below).
   }
   // Near the limit the kill is one allocation away, whatever the long fit says.
   // Not while warming up: a young instance's peaks are its start-up (a crash loop back at the
@@ -965,8 +978,17 @@ ModelOutput ContainerModel::Forecast(double now, double limit_bytes) const {
   }
   // Hysteresis: a raised alarm stays raised while the risk stays above the release level.
   const bool raised = alarm_raised_ && now - alarm_checked_t_ <= config_->alarm_hold_seconds;
+  // Held near the limit (ModelConfig::alarm_hold_headroom_fraction): the climb that raised it
+  // has not shown it is over (no fall, no restart: those reset the alarm).
+  const bool hold =
+      raised && !out.warming_up && config_->alarm_hold_headroom_fraction > 0 &&
+      limit_bytes - last_bytes_ < config_->alarm_hold_headroom_fraction * limit_bytes &&
+      last_bytes_ >= alarm_bytes_ - config_->near_limit_margin_fraction * limit_bytes &&
+      now - alarm_risk_t_ <= config_->alarm_hold_pause_seconds;
   out.oom_predicted = out.risk >= config_->alarm_risk_threshold ||
-                      (raised && out.risk >= config_->alarm_release_risk);
+                      (raised && (out.risk >= config_->alarm_release_risk || hold));
+  if (out.oom_predicted && !raised) alarm_bytes_ = static_cast<float>(last_bytes_);
+  if (out.risk >= config_->alarm_risk_threshold) alarm_risk_t_ = now;
   alarm_raised_ = out.oom_predicted;
   alarm_checked_t_ = now;
   return out;

@@ -15,6 +15,9 @@ namespace oomcast::predictor {
 namespace {
 
 constexpr double kPi = 3.14159265358979323846;
+// A leak's kill is predictable when the leak began at least this long before it: the horizon
+// (900 s) plus 5 minutes for the climb to become distinguishable from the noise.
+constexpr double kPredictableOnsetSeconds = 1200;
 
 // splitmix64: a tiny generator whose output is the same on every platform (unlike the
 // distributions of <random>).
@@ -326,6 +329,7 @@ void WriteTruthJson(const std::vector<TruthSeries>& truth, double step_s, std::o
                    {"start", s.start},
                    {"end", s.end},
                    {"step", step_s}});
+    if (!s.predictable_each.empty()) arr.back()["predictable_each"] = s.predictable_each;
   }
   out << arr.dump(1) << "\n";
 }
@@ -549,6 +553,7 @@ StatusOr<std::vector<TruthSeries>> SimulateRealCurves(const std::vector<RealCurv
         prev_curve = bg;
         if (curve_kill && t >= up_at) {
           ts.oom_times.push_back(t - tick);
+          ts.predictable_each.push_back(true);
           instance_start = t;
           leak_made = false;
           onset_delay = rng.Uniform(3600, 3 * 3600);
@@ -564,6 +569,10 @@ StatusOr<std::vector<TruthSeries>> SimulateRealCurves(const std::vector<RealCurv
           // The kernel's OOM kill, at this tick. The new instance starts after the back-off
           // (reset after 10 minutes of running) at the curve's level, the leak reset.
           ts.oom_times.push_back(t);
+          // No forecaster warns a horizon ahead of a climb that has not begun: a kill whose leak
+          // began less than kPredictableOnsetSeconds before it is not predictable (scored apart).
+          ts.predictable_each.push_back(!leak_made || t - (instance_start + leak.delay) >=
+                                                          kPredictableOnsetSeconds);
           if (t - instance_start >= 600) backoff = 10;
           up_at = t + backoff;
           backoff = std::min(300.0, backoff * 2);

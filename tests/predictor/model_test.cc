@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace oomcast::predictor {
 namespace {
@@ -628,6 +629,101 @@ TEST_CASE("a drop from near the limit that the heap never made before is an unse
   for (int i = 0; i < 400; ++i)
     gc.Observe(kT0 + 15 * i, (0.7 + 0.28 * ((i % 6) / 5.0)) * limit, limit);
   CHECK(gc.restarts() == 0);
+}
+
+TEST_CASE("a 60 s scrape of a leaking GC sawtooth: its rising phases are not leak onsets",
+          "[model]") {
+  // Collected every 6 minutes: a 60 s scrape sees the whole rising phase as 5 points climbing
+  // 25 % of the limit (as steep as a fast leak, as long as the onset window), then the drop.
+  // A slow leak under it (the floor climbs 1 % a cycle) makes each cycle top the last one.
+  // The limit is hours away: no alarm, and the growth stays the leak's, not the phase's.
+  ModelConfig config;
+  ContainerModel model(&config);
+  const double limit = 4096 * kMiB;
+  const double leak = 0.01 * limit / 360;  // bytes/s
+  bool any_alarm = false;
+  double largest_rate = 0;
+  for (int i = 0; i <= 120; ++i) {
+    const double s = 60.0 * i;
+    const int phase = i % 6;  // 0: just collected, 5: the top.
+    const double v = 0.3 * limit + leak * s + 0.05 * limit * phase + 0.002 * limit * Noise(i);
+    model.Observe(kT0 + s, v, limit);
+    for (double e = 0; e < 60; e += 30) {
+      const ModelOutput out = model.Forecast(kT0 + s + e, limit);
+      if (out.warming_up) continue;
+      any_alarm |= out.oom_predicted;
+      largest_rate = std::max(largest_rate, out.growth_rate_bytes_per_second);
+    }
+  }
+  CHECK_FALSE(any_alarm);
+  // The phase climbs 0.05 x limit a minute (about 7 x the leak's slope per minute): never the
+  // trend.
+  UNSCOPED_INFO("largest rate " << largest_rate << " leak " << leak);
+  CHECK(largest_rate < 0.3 * 0.05 * limit / 60);
+  // Without the release rule the onset takes a rising phase for a leak.
+  ModelConfig off;
+  off.onset_release_factor = 0;
+  ContainerModel naive(&off);
+  double naive_rate = 0;
+  for (int i = 0; i <= 120; ++i) {
+    const double s = 60.0 * i;
+    naive.Observe(
+        kT0 + s, 0.3 * limit + leak * s + 0.05 * limit * (i % 6) + 0.002 * limit * Noise(i), limit);
+    naive_rate =
+        std::max(naive_rate, naive.Forecast(kT0 + s + 30, limit).growth_rate_bytes_per_second);
+  }
+  UNSCOPED_INFO("naive rate " << naive_rate);
+  CHECK(naive_rate > 0.5 * 0.05 * limit / 60);
+}
+
+TEST_CASE("a fast climb that pauses near the limit keeps its alarm; a climb that stops drops it",
+          "[model]") {
+  // The shape of the recorded real kill c013 at a 60 s scrape: an hour flat at 78 %, a climb to
+  // 91.8 % in 7 minutes, 4 minutes paused there, then on to the kill. The alarm raised by the
+  // climb must stay up through the pause (lead >= 5 minutes). The same climb held at 91.8 % for
+  // an hour: the hold keeps an alarm up at most alarm_hold_pause_seconds (one scrape more)
+  // longer than the risk alone would.
+  const double limit = 1024 * kMiB;
+  auto run = [&](bool continues, bool hold, double* lead, double* last_alarm) {
+    ModelConfig config;
+    if (!hold) config.alarm_hold_headroom_fraction = 0;
+    ContainerModel model(&config);
+    std::vector<double> v;
+    for (int i = 0; i < 60; ++i) v.push_back(0.78 + 0.001 * Noise(i));
+    for (double f : {0.781, 0.794, 0.806, 0.819, 0.842, 0.871, 0.881, 0.910}) v.push_back(f);
+    for (int i = 0; i < 4; ++i) v.push_back(0.918);
+    if (continues) {
+      for (double f : {0.943, 0.957, 0.970, 1.0}) v.push_back(f);
+    } else {
+      for (int i = 0; i < 60; ++i) v.push_back(0.918 + 0.001 * Noise(i));
+    }
+    double first = -1;
+    *last_alarm = -1;
+    for (size_t i = 0; i < v.size(); ++i) {
+      const double s = 60.0 * i;
+      model.Observe(kT0 + s, v[i] * limit, limit);
+      if (v[i] >= 1.0) {
+        *lead = first < 0 ? 0 : s - first;
+        return;
+      }
+      for (double e = 0; e < 60; e += 30) {
+        const bool alarm = model.Forecast(kT0 + s + e, limit).oom_predicted;
+        if (alarm && first < 0) first = s + e;
+        if (!alarm) first = -1;
+        if (alarm) *last_alarm = s + e;
+      }
+    }
+    *lead = -1;
+  };
+  double lead = 0, last = 0, unheld_last = 0;
+  run(true, true, &lead, &last);
+  CHECK(lead >= 300);
+  run(true, false, &lead, &last);
+  CHECK(lead < 300);  // What the hold is for.
+  run(false, true, &lead, &last);
+  run(false, false, &lead, &unheld_last);
+  CHECK(unheld_last > 0);
+  CHECK(last <= unheld_last + ModelConfig().alarm_hold_pause_seconds + 60);
 }
 
 }  // namespace

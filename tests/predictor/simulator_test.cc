@@ -95,7 +95,7 @@ RealCurve FlatCurve(const std::string& id, double level, double hours, double st
 
 TEST_CASE("real curves: leaks kill at the limit and restart at the curve's level", "[simulator]") {
   const RealCurve curve = FlatCurve("c1", 0.5, 20);
-  for (const std::string& kind : {"linear", "exp", "step", "fast"}) {
+  for (const char* kind : {"linear", "exp", "step", "fast"}) {
     for (double step : {15.0, 30.0, 60.0}) {
       INFO(kind << " at " << step << " s");
       RealCurveOptions o;
@@ -114,7 +114,7 @@ TEST_CASE("real curves: leaks kill at the limit and restart at the curve's level
       HistoryMap rss = HistoryFromOpenMetrics(*data, "container_memory_rss",
                                               "container_spec_memory_limit_bytes");
       for (const TruthSeries& t : *truth) {
-        CHECK(t.family == "real_" + kind);
+        CHECK(t.family == std::string("real_") + kind);
         const ContainerHistory& h = ws.at(t.key);
         const ContainerHistory& r = rss.at(t.key);
         REQUIRE(h.t.size() == r.t.size());
@@ -128,6 +128,17 @@ TEST_CASE("real curves: leaks kill at the limit and restart at the curve's level
           CHECK(h.bytes[i] < t.limit_bytes);  // A scrape never sees the kill itself.
           CHECK(r.bytes[i] < h.bytes[i]);     // RSS is the usage less the page cache.
           CHECK(h.t[i] - t.start == Approx(step * std::round((h.t[i] - t.start) / step)));
+        }
+        // A kill is predictable when its leak began at least 20 minutes before it (the last
+        // scrape at the curve's level is within a scrape before the onset).
+        REQUIRE(t.predictable_each.size() == t.oom_times.size());
+        for (size_t e = 0; e < t.oom_times.size(); ++e) {
+          const double k = t.oom_times[e];
+          double calm = t.start;
+          for (size_t i = 0; i < h.t.size() && h.t[i] < k; ++i)
+            if (h.bytes[i] <= base + 1) calm = h.t[i];
+          if (k - calm >= 1200 + step) CHECK(t.predictable_each[e]);
+          if (k - calm < 1200 - step) CHECK_FALSE(t.predictable_each[e]);
         }
         for (double k : t.oom_times) {
           // The memory before the kill is near the limit (within one scrape of the leak's
@@ -192,6 +203,7 @@ TEST_CASE("real curves: a drop from near the limit in the curve is a real kill",
   const double k = (*truth)[0].oom_times[0];
   CHECK(k > curve.t[209]);
   CHECK(k < curve.t[210]);
+  CHECK((*truth)[0].predictable_each == std::vector<bool>{true});
 }
 
 TEST_CASE("real curves: the CSV is parsed by container, bad lines are rejected", "[simulator]") {

@@ -36,6 +36,14 @@ struct ModelConfig {
   // next forecast within alarm_hold_seconds): no flicker around the threshold.
   double alarm_release_risk = 0.4;
   double alarm_hold_seconds = 120;
+  // Near the limit a raised alarm is held (whatever the risk) while the newest sample leaves
+  // less than alarm_hold_headroom_fraction x limit of headroom and has not fallen more than
+  // near_limit_margin_fraction x limit below the sample that raised it, for at most
+  // alarm_hold_pause_seconds after the risk last passed the threshold: a fast climb that pauses
+  // a few scrapes short of the limit has not shown that it is over (the kernel kills on the
+  // next burst); a longer pause has. 0 disables.
+  double alarm_hold_headroom_fraction = 0.1;
+  double alarm_hold_pause_seconds = 300;
   // Quantile (0..1) of bucket peaks above the trend line used as the peak envelope.
   double envelope_quantile = 1.0;
   // ... of the buckets of the last this many seconds (the current shape of the peaks).
@@ -73,6 +81,9 @@ struct ModelConfig {
   // before the onset. 0 disables.
   double onset_min_window_seconds = 120;
   double onset_z = 3.5;
+  // ... and has risen since the onset by more than this many times the largest fall between
+  // consecutive points before it (a sawtooth's rising phase is released every cycle). 0: off.
+  double onset_release_factor = 1.5;
   // A trend seen only since an onset is extrapolated (for the risk) at most this many times as
   // long as it has been seen.
   double onset_extrapolation_factor = 3.0;
@@ -171,6 +182,8 @@ class ContainerModel {
   bool killed_ = false;     // The newest sample is a kill: the next one starts a new fit.
   mutable bool alarm_raised_ = false;   // Decision of the previous Forecast() (hysteresis).
   mutable double alarm_checked_t_ = 0;  // Its time, Unix seconds.
+  mutable double alarm_risk_t_ = 0;     // When the risk last passed the threshold, Unix seconds.
+  mutable float alarm_bytes_ = 0;       // The newest sample then, bytes.
   float rise_ewma_ = 0;                 // Typical rise between consecutive samples, bytes.
   uint32_t restarts_ = 0;
   uint32_t rejected_ = 0;
