@@ -15,6 +15,11 @@ namespace {
 constexpr double kStaleSeconds = 120;
 // A pod missing from the evaluations for longer than this is a new instance when it comes back.
 constexpr double kGapSeconds = 180;
+// The growth test waits for a span over which one pod's slope scatters by at most this many
+// growth tolerances (measured on the baseline pods, canary::MinGrowthSpan). The t-test itself
+// accounts for the scatter; the bound keeps the test from spending its alpha on spans where a
+// sawtooth's phase at the ends dominates the slopes.
+constexpr double kSlopeNoiseTolerances = 3;
 
 Status FieldError(const std::string& path, const std::string& msg) {
   return InvalidArgumentError(path + ": " + msg);
@@ -118,6 +123,7 @@ std::string CanaryVerdictJson(const CanaryComparisonConfig& config, const Canary
   j["looks"] = v.looks;
   j["baseline_usable"] = v.baseline_usable;
   j["canary_usable"] = v.canary_usable;
+  j["growth_min_span_s"] = Num(v.growth_min_span);
   nlohmann::json aspects = nlohmann::json::object();
   for (size_t a = 0; a < kCanaryAspects; ++a) {
     const CanaryAspectResult& r = v.aspects[a];
@@ -156,8 +162,9 @@ const CanaryVerdict& CanaryComparator::Update(double now, const std::vector<Fore
   struct Current {
     double bytes = 0;
     double sample_t = 0;
-    bool usable = true;  // Every container current and past the model's warm-up.
-    int group = 0;       // 0 baseline, 1 canary.
+    bool fresh = true;    // Every container current (finite, not stale).
+    bool trusted = true;  // ... and past the model's warm-up.
+    int group = 0;        // 0 baseline, 1 canary.
   };
   std::map<std::string, Current> current;
   for (const Forecast& f : forecasts) {
@@ -168,10 +175,11 @@ const CanaryVerdict& CanaryComparator::Update(double now, const std::vector<Fore
     if (in_baseline == in_canary) continue;  // Neither, or ambiguous: left out.
     Current& c = current[f.key.pod];
     c.group = in_canary ? 1 : 0;
-    if (f.warming_up || now - f.last_sample_t > kStaleSeconds || !std::isfinite(f.rss_bytes)) {
-      c.usable = false;
+    if (now - f.last_sample_t > kStaleSeconds || !std::isfinite(f.rss_bytes)) {
+      c.fresh = false;
       continue;
     }
+    if (f.warming_up) c.trusted = false;
     c.bytes += f.rss_bytes;
     c.sample_t = std::max(c.sample_t, f.last_sample_t);
   }
@@ -195,12 +203,12 @@ const CanaryVerdict& CanaryComparator::Update(double now, const std::vector<Fore
     canary_absent_since_ = 0;
   }
 
-  // Per-pod windows; a pod out of the evaluations (warming up after a restart, stale) restarts
-  // its instance when it comes back.
-  std::vector<const Pod*> baseline, canary;
+  // Per-pod windows; a pod out of the evaluations (stale), or warming up again after the model
+  // trusted it (a restart), restarts its instance when it comes back.
+  std::vector<const Pod*> baseline, canary, baseline_growth, canary_growth;
   for (const auto& [name, c] : current) {
     Pod& p = pods_[name];
-    if (!c.usable) {
+    if (!c.fresh || (!c.trusted && p.trusted_t > 0)) {
       p = Pod{};
       continue;
     }
@@ -209,6 +217,7 @@ const CanaryVerdict& CanaryComparator::Update(double now, const std::vector<Fore
       p.instance_start_t = now;
     }
     p.last_seen_t = now;
+    if (c.trusted && p.trusted_t == 0) p.trusted_t = now;
     if (now - p.instance_start_t >= tol.warmup_seconds && c.sample_t > p.last_sample_t) {
       p.window.emplace_back(c.sample_t, c.bytes);
       p.last_sample_t = c.sample_t;
@@ -216,6 +225,8 @@ const CanaryVerdict& CanaryComparator::Update(double now, const std::vector<Fore
     const double keep = std::max(tol.window_seconds, tol.growth_window_seconds);
     while (!p.window.empty() && p.window.front().first < now - keep) p.window.pop_front();
     if (now - p.instance_start_t < tol.warmup_seconds) continue;
+    (c.group == 1 ? canary_growth : baseline_growth).push_back(&p);
+    if (p.trusted_t == 0 || now - p.trusted_t < tol.warmup_seconds) continue;
     (c.group == 1 ? canary : baseline).push_back(&p);
   }
   // Forget pods long gone.
@@ -229,17 +240,17 @@ const CanaryVerdict& CanaryComparator::Update(double now, const std::vector<Fore
     for (const Pod* p : pods) n += RecentSamples(*p, now) >= tol.min_samples ? 1 : 0;
     return n;
   };
-  v.baseline_usable = enough(baseline);
-  v.canary_usable = enough(canary);
+  v.baseline_usable = enough(baseline_growth);
+  v.canary_usable = enough(canary_growth);
 
   if (v.verdict != CanaryVerdictKind::kFail) {
-    const bool ready = static_cast<int>(baseline.size()) >= tol.min_baseline_pods &&
-                       static_cast<int>(canary.size()) >= tol.min_canary_pods;
+    const bool ready = static_cast<int>(baseline_growth.size()) >= tol.min_baseline_pods &&
+                       static_cast<int>(canary_growth.size()) >= tol.min_canary_pods;
     if (v.watch_start_t == 0 && ready) v.watch_start_t = now;
     if (v.watch_start_t > 0 &&
         now >= v.watch_start_t + static_cast<double>(v.looks) * tol.look_interval_seconds) {
       if (ready) {
-        Look(now, baseline, canary);
+        Look(now, baseline, canary, baseline_growth, canary_growth);
       } else {
         // A look missed for lack of pods is still a look spent: the schedule does not stretch.
         v.looks++;
@@ -275,7 +286,9 @@ int CanaryComparator::RecentSamples(const Pod& p, double now) const {
 }
 
 void CanaryComparator::Look(double now, const std::vector<const Pod*>& baseline,
-                            const std::vector<const Pod*>& canary) {
+                            const std::vector<const Pod*>& canary,
+                            const std::vector<const Pod*>& baseline_growth,
+                            const std::vector<const Pod*>& canary_growth) {
   const CanaryTolerances& tol = config_.tolerances;
   CanaryVerdict& v = verdict_;
   v.looks++;
@@ -285,12 +298,28 @@ void CanaryComparator::Look(double now, const std::vector<const Pod*>& baseline,
   // the test needs summaries equally precise in both groups; baseline pods with a shorter history
   // (restarted during the watch) are left out of the growth test until they have as much. The same
   // holds for the level and the spread: their window is at most the youngest canary pod's history.
-  double history = kInf;
-  for (const Pod* p : canary) {
-    if (!p->window.empty()) history = std::min(history, now - p->window.front().first);
+  // The level and the spread count samples from the model's warm-up + warmup_seconds on; the
+  // growth from the start-up ramp (warmup_seconds after the first current sample) on.
+  auto level_from = [&](const Pod* p) { return p->trusted_t + tol.warmup_seconds; };
+  double history = kInf, growth_history = kInf;
+  for (const Pod* p : canary) history = std::min(history, now - level_from(p));
+  for (const Pod* p : canary_growth) {
+    growth_history =
+        p->window.empty() ? 0 : std::min(growth_history, now - p->window.front().first);
   }
-  const double growth_span = std::min(tol.growth_window_seconds, history);
+  const double growth_span = std::min(tol.growth_window_seconds, growth_history);
   const double window = std::min(tol.window_seconds, history);
+  // The shortest span whose per-pod slope noise is bounded by the growth tolerance, measured on
+  // the baseline pods' samples (NaN: not yet measurable, no growth test).
+  std::vector<std::vector<std::pair<double, double>>> baseline_samples;
+  for (const Pod* p : baseline_growth)
+    baseline_samples.emplace_back(p->window.begin(), p->window.end());
+  const double min_span =
+      canary::MinGrowthSpan(baseline_samples, kSlopeNoiseTolerances * tol.growth_bytes_per_second,
+                            tol.growth_window_seconds, tol.min_samples);
+  const bool growth_ready = std::isfinite(min_span) &&
+                            growth_span >= std::max(min_span, tol.min_growth_span_seconds) - 1e-6;
+  v.growth_min_span = min_span;
   // Per-pod summaries: log level and log spread (ratios), growth in bytes per second.
   auto summaries = [&](const std::vector<const Pod*>& pods, size_t aspect) {
     std::vector<double> out;
@@ -298,6 +327,7 @@ void CanaryComparator::Look(double now, const std::vector<const Pod*>& baseline,
       std::vector<double> t, bytes;
       const double from = now - (aspect == kGrowth ? growth_span : window);
       if (p->window.empty() || p->window.front().first > from + 1e-6) continue;
+      if (aspect != kGrowth && level_from(p) > from + 1e-6) continue;
       for (const auto& [ts, b] : p->window) {
         if (ts < from) continue;
         t.push_back(ts);
@@ -305,9 +335,7 @@ void CanaryComparator::Look(double now, const std::vector<const Pod*>& baseline,
       }
       if (static_cast<int>(t.size()) < tol.min_samples) continue;
       if (aspect == kGrowth) {
-        if (growth_span >= tol.min_growth_span_seconds) {
-          out.push_back(canary::ResistantSlope(t, bytes));
-        }
+        if (growth_ready) out.push_back(canary::ResistantSlope(t, bytes));
         continue;
       }
       const double level = canary::Median(bytes);
@@ -333,21 +361,25 @@ void CanaryComparator::Look(double now, const std::vector<const Pod*>& baseline,
     r = CanaryAspectResult{};
     r.tests = tests;
     r.tolerance = tolerances[a];
-    const std::vector<double> b = summaries(baseline, a);
-    const std::vector<double> c = summaries(canary, a);
+    const std::vector<double> b = summaries(a == kGrowth ? baseline_growth : baseline, a);
+    const std::vector<double> c = summaries(a == kGrowth ? canary_growth : canary, a);
     if (static_cast<int>(b.size()) < tol.min_baseline_pods ||
         static_cast<int>(c.size()) < tol.min_canary_pods) {
       continue;
     }
-    const canary::TestResult test = tol.test == CanaryTest::kMannWhitney
-                                        ? canary::MannWhitneyGreater(b, c)
-                                        : canary::PooledTTestGreater(b, c);
-    if (!test.valid) continue;
-    r.tested = true;
     // Each aspect spends its share of alpha over its own tests: a look at which an aspect
     // cannot be tested yet (too little history) costs it nothing.
+    const double alpha_look = canary::AlphaAtLook(alpha_aspect, r.tests + 1);
+    // Mann-Whitney's exact p-value cannot go below 1 / C(n, n_canary) (4 + 2 pods: 1/15, 6 + 3:
+    // 1/84): with fewer pods than that needs to reach this look's alpha it could never fail, so
+    // the t-test on the same per-pod summaries decides (the choice depends on pod counts only).
+    const bool rank_test = tol.test == CanaryTest::kMannWhitney &&
+                           1 / canary::Binomial(b.size() + c.size(), c.size()) <= alpha_look;
+    const canary::TestResult test =
+        rank_test ? canary::MannWhitneyGreater(b, c) : canary::PooledTTestGreater(b, c);
+    if (!test.valid) continue;
+    r.tested = true;
     r.tests++;
-    const double alpha_look = canary::AlphaAtLook(alpha_aspect, r.tests);
     r.alpha = alpha_look;
     const double diff = Mean(c) - Mean(b);
     r.effect = a == kGrowth ? diff : std::exp(diff) - 1;

@@ -120,6 +120,45 @@ double ResistantSlope(const std::vector<double>& t, const std::vector<double>& b
   return dt > 0 ? (Median(y1) - Median(y0)) / dt : kNaN;
 }
 
+double MinGrowthSpan(const std::vector<std::vector<std::pair<double, double>>>& pods,
+                     double max_slope_noise, double max_span, int min_samples) {
+  std::vector<double> gaps;
+  for (const auto& p : pods) {
+    for (size_t i = 1; i < p.size(); ++i) gaps.push_back(p[i].first - p[i - 1].first);
+  }
+  const double step = Median(gaps);
+  if (!(step > 0) || !(max_span > 0)) return kNaN;
+  for (double span = 3.0 * std::max(min_samples, 1) * step;; span *= 1.25) {
+    const double l = std::min(span, max_span);
+    double sum_sq = 0;
+    int diffs = 0;
+    for (const auto& p : pods) {
+      if (p.empty()) continue;
+      double prev = kNaN;
+      std::vector<double> t, y;
+      for (double end = p.back().first; end - l >= p.front().first - 1e-6; end -= l) {
+        t.clear();
+        y.clear();
+        for (const auto& [ts, b] : p) {
+          if (ts > end - l && ts <= end) {
+            t.push_back(ts);
+            y.push_back(b);
+          }
+        }
+        if (static_cast<int>(t.size()) < min_samples) break;
+        const double slope = ResistantSlope(t, y);
+        if (std::isfinite(prev) && std::isfinite(slope)) {
+          sum_sq += (slope - prev) * (slope - prev);
+          ++diffs;
+        }
+        prev = slope;
+      }
+    }
+    if (diffs >= 3 && std::sqrt(sum_sq / diffs / 2) <= max_slope_noise) return l;
+    if (l >= max_span) return kNaN;
+  }
+}
+
 TestResult PooledTTestGreater(const std::vector<double>& baseline,
                               const std::vector<double>& canary) {
   TestResult out;
@@ -192,6 +231,14 @@ TestResult MannWhitneyGreater(const std::vector<double>& baseline,
   out.p_value = total > 0 ? tail / total : 1;
   out.valid = true;
   return out;
+}
+
+double Binomial(size_t n, size_t k) {
+  if (k > n) return 0;
+  k = std::min(k, n - k);
+  double c = 1;
+  for (size_t i = 1; i <= k; ++i) c = c * static_cast<double>(n - k + i) / static_cast<double>(i);
+  return std::round(c);
 }
 
 double AlphaAtLook(double alpha, size_t look) {

@@ -3,7 +3,7 @@
 // pod restarts. Each run replays the scenario (data up to t only, 30 s evaluation step) over a
 // 3-hour watch from the rollout and records whether and when the verdict first became `fail`.
 //
-// Usage: canary_bench [--runs N] [--baseline-pods N] [--canary-pods N] [--json]
+// Usage: canary_bench [--runs N] [--baseline-pods N] [--canary-pods N] [--lead-in-s S] [--json]
 //        canary_bench --write-openmetrics FILE [--scenario NAME] [--seed N]  (one scenario as
 //        OpenMetrics, for `oomcast-predictor canary` and the end-to-end test)
 // Prints per scenario: runs, share failed, median / p90 time from the rollout (the start of the
@@ -46,6 +46,9 @@ double Quantile(std::vector<double> v, double q) {
 int main(int argc, char** argv) {
   int runs = 100, baseline_pods = 4, canary_pods = 2;
   double step_seconds = 15;  // The live predictor's cycle (engine interval_seconds).
+  // The replay starts this long before the rollout (at most the scenario's baseline history):
+  // the predictor was already watching the baseline pods. 0: from the rollout.
+  int lead_in_seconds = 3600;
   bool json = false;
   std::string write_path, write_scenario = "aa";
   uint64_t seed = 1;
@@ -63,16 +66,19 @@ int main(int argc, char** argv) {
       baseline_pods = next();
     else if (!std::strcmp(argv[i], "--canary-pods"))
       canary_pods = next();
+    else if (!std::strcmp(argv[i], "--lead-in-s"))
+      lead_in_seconds = next();
     else if (!std::strcmp(argv[i], "--json"))
       json = true;
     else {
       std::fprintf(
           stderr,
-          "usage: canary_bench [--runs N] [--baseline-pods N] [--canary-pods N] [--json]\n");
+          "usage: canary_bench [--runs N] [--baseline-pods N] [--canary-pods N] [--lead-in-s S] "
+          "[--json]\n");
       return 2;
     }
   }
-  if (runs <= 0 || baseline_pods <= 0 || canary_pods <= 0) return 2;
+  if (runs <= 0 || baseline_pods <= 0 || canary_pods <= 0 || lead_in_seconds < 0) return 2;
   const Scenario scenarios[] = {
       {"aa", CanaryRegression::kNone, false},
       {"aa_baseline_restart", CanaryRegression::kBaselineRestart, false},
@@ -126,7 +132,7 @@ int main(int argc, char** argv) {
       }
       BacktestOptions bo;
       bo.step_seconds = step_seconds;
-      bo.start_s = sc->rollout_t;
+      bo.start_s = sc->rollout_t - std::min<double>(lead_in_seconds, o.history_s);
       bo.end_s = sc->end_t;
       double fail_t = 0;
       int aspect = -1;

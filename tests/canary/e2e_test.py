@@ -48,11 +48,15 @@ HALF = {"cart-stable-0": "a", "cart-stable-1": "a", "cart-stable-2": "b", "cart-
 
 def exposition():
     t = time.time()
-    lines = ["# TYPE container_memory_rss gauge"]
-    for i, (pod, _, level) in enumerate(PODS):
-        saw = 20 * MIB * ((t / 17.0 + i * 0.37) % 1.0)
-        lab = 'namespace="shop",pod="%s",container="app"' % pod
-        lines.append("container_memory_rss{%s} %d" % (lab, level + saw))
+    lines = []
+    # Both memory series, as cAdvisor exports them (the predictor reads the working set by
+    # default, container_memory_rss with queries.memoryMetric: rss); the same values here.
+    for metric in ("container_memory_working_set_bytes", "container_memory_rss"):
+        lines.append("# TYPE %s gauge" % metric)
+        for i, (pod, _, level) in enumerate(PODS):
+            saw = 20 * MIB * ((t / 17.0 + i * 0.37) % 1.0)
+            lab = 'namespace="shop",pod="%s",container="app"' % pod
+            lines.append("%s{%s} %d" % (metric, lab, level + saw))
     lines.append("# TYPE container_spec_memory_limit_bytes gauge")
     for pod, _, _ in PODS:
         lab = 'namespace="shop",pod="%s",container="app"' % pod

@@ -127,3 +127,35 @@ TEST_CASE("slopes: least squares and the resistant line") {
   CHECK(std::isnan(LeastSquaresSlope({1}, {1})));
   CHECK(std::isnan(ResistantSlope({1, 2}, {1, 2})));
 }
+
+TEST_CASE("binomial coefficients (math.comb)") {
+  CHECK(Binomial(6, 2) == 15);
+  CHECK(Binomial(9, 3) == 84);
+  CHECK(Binomial(40, 20) == 137846528820.0);
+  CHECK(Binomial(3, 5) == 0);
+}
+
+TEST_CASE("minimum growth span: the shortest span whose slope scatter meets the bound") {
+  // A steady trend with no noise: every span's slopes agree, the first candidate
+  // (3 x min_samples x 15 s = 450 s) is enough, whatever the trend.
+  std::vector<std::pair<double, double>> steady, saw;
+  for (int i = 0; i < 480; ++i) {
+    const double t = 15.0 * i;
+    steady.emplace_back(t, 1e9 + 5e4 * t);
+    // A 100 MB sawtooth with a 70 s period: short spans' slopes depend on the phase at the ends.
+    const double cycle = t / 70.0;
+    saw.emplace_back(t, 1e9 + 1e8 * (cycle - std::floor(cycle)));
+  }
+  CHECK(MinGrowthSpan({steady, steady}, 1.0, 3600, 10) == Approx(450));
+  const double loose = MinGrowthSpan({saw, saw}, 30e3, 3600, 10);
+  const double tight = MinGrowthSpan({saw, saw}, 3e3, 3600, 10);
+  REQUIRE(std::isfinite(loose));
+  CHECK(loose >= 450);
+  // A tighter bound needs a longer span (or none is long enough).
+  CHECK((std::isnan(tight) || tight > loose));
+  // Too little history for three slope differences: not measurable.
+  CHECK(std::isnan(
+      MinGrowthSpan({std::vector<std::pair<double, double>>(steady.begin(), steady.begin() + 40)},
+                    1.0, 3600, 10)));
+  CHECK(std::isnan(MinGrowthSpan({}, 1.0, 3600, 10)));
+}

@@ -29,10 +29,13 @@ struct CanaryTolerances {
   // Growth: canary mean growth rate (per-pod resistant-line trend, fitted over the same span for
   // every pod) above the baseline's by more than this, bytes per second.
   double growth_bytes_per_second = 10 * 1024;
-  // The growth span: the history of the youngest canary pod past its warm-up, at most this many
-  // seconds; no growth test while it is shorter than min_growth_span_seconds.
+  // The growth span: the history of the youngest canary pod past its start-up ramp
+  // (warmup_seconds; the growth aspect does not wait for the forecaster's warm-up), at most this
+  // many seconds. No growth test while it is shorter than the measured minimum span (the shortest
+  // span over which the baseline pods' own resistant-line slopes scatter by at most
+  // growth_bytes_per_second, canary::MinGrowthSpan), nor shorter than min_growth_span_seconds.
   double growth_window_seconds = 3600;
-  double min_growth_span_seconds = 600;
+  double min_growth_span_seconds = 120;
   // Spread: canary per-pod sawtooth amplitude (detrended mean absolute deviation) above the
   // baseline's by more than this fraction (0.5: +50 %), geometric means.
   double spread_increase = 0.5;
@@ -40,8 +43,9 @@ struct CanaryTolerances {
   // together (split evenly between the aspects, spent over looks by AlphaAtLook).
   double alpha = 0.05;
   CanaryTest test = CanaryTest::kStudentT;
-  // A pod (instance) counts once the forecaster trusts its fit (not warming up) and this much
-  // longer, seconds: start-up and restart ramps are not the level.
+  // A pod (instance) counts for the level and the spread once the forecaster trusts its fit (not
+  // warming up) and this much longer, seconds; for the growth this long after its first current
+  // sample: start-up and restart ramps are not the level.
   double warmup_seconds = 120;
   // The level and the spread are summaries of the pod's samples of the last this many seconds.
   double window_seconds = 900;
@@ -108,6 +112,9 @@ struct CanaryVerdict {
   double p_value = kNaN;
   double effect = kNaN;
   int effect_aspect = -1;
+  // The growth test's minimum span measured at the last look (canary::MinGrowthSpan), seconds;
+  // NaN: not measurable yet.
+  double growth_min_span = kNaN;
   std::array<CanaryAspectResult, kCanaryAspects> aspects;
 };
 
@@ -133,16 +140,21 @@ class CanaryComparator {
 
  private:
   struct Pod {
-    double instance_start_t = 0;  // First evaluation of this instance past the model's warm-up.
+    double instance_start_t = 0;  // First evaluation of this instance with a current sample.
+    double trusted_t = 0;         // First evaluation past the model's warm-up; 0: not yet.
     double last_seen_t = 0;       // Last evaluation the pod was usable in.
     double last_sample_t = 0;     // Newest sample time taken into the window.
-    // (sample time s, pod bytes) of the last max(window, growth window) seconds past warm-up.
+    // (sample time s, pod bytes) of the last max(window, growth window) seconds past
+    // instance_start_t + warmup_seconds.
     std::deque<std::pair<double, double>> window;
   };
   int RecentSamples(const Pod& p, double now) const;  // Window samples of the last window_s.
   CanaryComparator(CanaryComparisonConfig config, LabelSelector baseline, LabelSelector canary);
+  // `baseline`/`canary`: pods past the model's warm-up (level, spread); `*_growth`: pods past
+  // their start-up ramp (a superset).
   void Look(double now, const std::vector<const Pod*>& baseline,
-            const std::vector<const Pod*>& canary);
+            const std::vector<const Pod*>& canary, const std::vector<const Pod*>& baseline_growth,
+            const std::vector<const Pod*>& canary_growth);
   void ResetWatch();
 
   CanaryComparisonConfig config_;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <utility>
 #include <vector>
 
 namespace oomcast::predictor::canary {
@@ -44,6 +45,18 @@ double LeastSquaresSlope(const std::vector<double>& t, const std::vector<double>
 // fewer than 3 samples.
 double ResistantSlope(const std::vector<double>& t, const std::vector<double>& bytes);
 
+// The shortest span (seconds) over which one pod's resistant-line slope is precise to
+// `max_slope_noise` bytes per second, measured on the pods' own samples: for each candidate
+// span L (from 3 x min_samples x the median scrape interval, growing by 1/4, to `max_span`),
+// every pod's history is cut into adjacent spans of length L ending at its newest sample, and
+// the slope noise is sqrt(mean of (slope_j - slope_j+1)^2 / 2) over all pods (differences of
+// adjacent slopes: a steady trend of the pod cancels). The sawtooth, the scrape noise and the
+// scrape interval all enter through the samples. Needs at least 3 such differences over the
+// pods for a span to be judged; returns NaN when no candidate span up to max_span meets the
+// bound. `pods`: per pod, (time s ascending, bytes).
+double MinGrowthSpan(const std::vector<std::vector<std::pair<double, double>>>& pods,
+                     double max_slope_noise, double max_span, int min_samples);
+
 // ---- Two-sample tests of "the canary is larger" (one-sided) on per-pod summaries ----
 
 struct TestResult {
@@ -68,6 +81,9 @@ TestResult PooledTTestGreater(const std::vector<double>& baseline,
 // pods.
 TestResult MannWhitneyGreater(const std::vector<double>& baseline,
                               const std::vector<double>& canary);
+
+// C(n, k) as a double (exact up to 2^53); 0 for k > n.
+double Binomial(size_t n, size_t k);
 
 // ---- Repeated looks ----
 
