@@ -219,7 +219,8 @@ bool FakeKubeClient::ParsePath(const std::string& full_path, Parsed* p) const {
 }
 
 StatusOr<KubeResponse> FakeKubeClient::Request(const std::string& method, const std::string& path,
-                                               const std::string& body, const std::string&) {
+                                               const std::string& body, const std::string&,
+                                               const std::string&) {
   json parsed = nullptr;
   if (!body.empty()) {
     parsed = json::parse(body, nullptr, false);
@@ -616,7 +617,8 @@ KubeResponse FakeKubeClient::ServeExternalMetric(const std::string& path,
 }
 
 Status FakeKubeClient::Watch(const std::string& path, double,
-                             const std::function<bool(const WatchEvent&)>& on_event) {
+                             const std::function<bool(const WatchEvent&)>& on_event,
+                             const std::string&) {
   std::vector<WatchEvent> events;
   {
     std::lock_guard<std::mutex> lock(mu_);

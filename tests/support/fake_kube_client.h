@@ -76,12 +76,14 @@ class FakeKubeClient final : public KubeClient {
 
   FakeKubeClient();
 
-  // KubeClient.
+  // KubeClient. `accept` is ignored: the fake serves full objects whatever type is asked for.
   StatusOr<KubeResponse> Request(const std::string& method, const std::string& path,
                                  const std::string& body = "",
-                                 const std::string& content_type = "application/json") override;
+                                 const std::string& content_type = "application/json",
+                                 const std::string& accept = "application/json") override;
   Status Watch(const std::string& path, double timeout_seconds,
-               const std::function<bool(const WatchEvent&)>& on_event) override;
+               const std::function<bool(const WatchEvent&)>& on_event,
+               const std::string& accept = "application/json") override;
 
   void AddResource(Resource resource);
 
