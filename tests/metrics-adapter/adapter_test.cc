@@ -227,11 +227,12 @@ TEST_CASE("access cache keys are unambiguous") {
 class RecordingKube final : public KubeClient {
  public:
   StatusOr<KubeResponse> Request(const std::string&, const std::string&, const std::string&,
-                                 const std::string&) override {
+                                 const std::string&, const std::string&) override {
     ++calls;
     return KubeResponse{201, R"({"status":{"authenticated":true,"allowed":true}})", {}};
   }
-  Status Watch(const std::string&, double, const std::function<bool(const WatchEvent&)>&) override {
+  Status Watch(const std::string&, double, const std::function<bool(const WatchEvent&)>&,
+               const std::string&) override {
     return UnavailableError("no watch");
   }
   int calls = 0;
