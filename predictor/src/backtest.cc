@@ -26,25 +26,13 @@ bool KeyFromLabels(const Labels& labels, ContainerKey* key) {
   return true;
 }
 
-// Appends samples, then sorts by time when they were not in order (keeps the last duplicate).
+// Appends samples, then sorts by time when they were not in order. Samples of equal timestamps
+// are all kept, in the order they arrived.
 void AppendSorted(std::vector<double>* ts, std::vector<double>* vs, const std::vector<double>& t,
                   const std::vector<double>& v) {
   ts->insert(ts->end(), t.begin(), t.end());
   vs->insert(vs->end(), v.begin(), v.end());
-  if (std::is_sorted(ts->begin(), ts->end())) return;
-  std::vector<size_t> order(ts->size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](size_t a, size_t b) { return (*ts)[a] < (*ts)[b]; });
-  std::vector<double> t2, v2;
-  t2.reserve(order.size());
-  v2.reserve(order.size());
-  for (size_t i : order) {
-    t2.push_back((*ts)[i]);
-    v2.push_back((*vs)[i]);
-  }
-  *ts = std::move(t2);
-  *vs = std::move(v2);
+  SortSamplesByTime(ts, vs, /*keep_last_of_equal=*/false);
 }
 
 void AppendNumber(std::string* s, const char* name, double v, const char* fmt = "%.9g") {

@@ -6,26 +6,10 @@
 #include <set>
 
 #include "oomcast/units.h"
+#include "yaml_keys.h"
 
 namespace oomcast::predictor {
 namespace {
-
-Status KeyError(const std::string& path, const std::string& msg) {
-  return InvalidArgumentError(path + ": " + msg);
-}
-
-Status CheckKeys(const YAML::Node& node, const std::string& path,
-                 const std::set<std::string>& allowed) {
-  if (!node.IsMap()) return KeyError(path, "must be a mapping");
-  for (const auto& kv : node) {
-    const std::string k = kv.first.as<std::string>();
-    if (allowed.count(k)) continue;
-    std::string list;
-    for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-    return KeyError(path + "." + k, "unknown key (known: " + list + ")");
-  }
-  return Status::Ok();
-}
 
 Status Str(const YAML::Node& n, const std::string& path, std::string* out) {
   if (!n.IsScalar()) return KeyError(path, "must be a string");

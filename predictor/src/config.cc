@@ -9,6 +9,7 @@
 #include "oomcast/log.h"
 #include "oomcast/predictor/canary_config.h"
 #include "oomcast/units.h"
+#include "yaml_keys.h"
 
 namespace oomcast::predictor {
 namespace {
@@ -16,24 +17,6 @@ namespace {
 constexpr const char* kRssQuery = R"(container_memory_rss{container!="",container!="POD"})";
 constexpr const char* kWorkingSetQuery =
     R"(container_memory_working_set_bytes{container!="",container!="POD"})";
-
-Status KeyError(const std::string& path, const std::string& msg) {
-  return InvalidArgumentError(path + ": " + msg);
-}
-
-Status CheckKeys(const YAML::Node& node, const std::string& path,
-                 const std::set<std::string>& allowed) {
-  if (!node.IsMap()) return KeyError(path, "must be a mapping");
-  for (const auto& kv : node) {
-    std::string k = kv.first.as<std::string>();
-    if (!allowed.count(k)) {
-      std::string list;
-      for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
-      return KeyError(path.empty() ? k : path + "." + k, "unknown key (known: " + list + ")");
-    }
-  }
-  return Status::Ok();
-}
 
 StatusOr<std::string> Str(const YAML::Node& n, const std::string& path) {
   if (!n.IsScalar()) return KeyError(path, "must be a string");
@@ -206,8 +189,7 @@ StatusOr<PredictorConfig> ParseConfigYaml(const std::string& yaml_text, Predicto
                                 std::to_string(e.mark.line + 1) + ": " + e.msg);
   }
   if (root.IsNull()) return base;
-  std::set<std::string> allowed = {"prometheus", "queries", "forecast", "log", "server",
-                                   "canary"};
+  std::set<std::string> allowed = {"prometheus", "queries", "forecast", "log", "server", "canary"};
   allowed.insert(foreign_sections.begin(), foreign_sections.end());
   try {
     OOMCAST_RETURN_IF_ERROR(CheckKeys(root, "", allowed));

@@ -10,14 +10,10 @@
 #include "oomcast/units.h"
 
 namespace oomcast::predictor {
-namespace {
 
-constexpr size_t kMaxCachedQueries = 256;
-
-// Sorts samples by time when they are not in order; of equal timestamps the last one is kept.
-void SortSamples(std::vector<double>* ts, std::vector<double>* vs) {
+void SortSamplesByTime(std::vector<double>* ts, std::vector<double>* vs, bool keep_last_of_equal) {
   if (std::is_sorted(ts->begin(), ts->end()) &&
-      std::adjacent_find(ts->begin(), ts->end()) == ts->end()) {
+      (!keep_last_of_equal || std::adjacent_find(ts->begin(), ts->end()) == ts->end())) {
     return;
   }
   std::vector<size_t> order(ts->size());
@@ -28,7 +24,7 @@ void SortSamples(std::vector<double>* ts, std::vector<double>* vs) {
   t2.reserve(order.size());
   v2.reserve(order.size());
   for (size_t i : order) {
-    if (!t2.empty() && t2.back() == (*ts)[i]) {
+    if (keep_last_of_equal && !t2.empty() && t2.back() == (*ts)[i]) {
       v2.back() = (*vs)[i];
       continue;
     }
@@ -38,6 +34,10 @@ void SortSamples(std::vector<double>* ts, std::vector<double>* vs) {
   *ts = std::move(t2);
   *vs = std::move(v2);
 }
+
+namespace {
+
+constexpr size_t kMaxCachedQueries = 256;
 
 enum class MatchOp { kEq, kNe, kRe, kNre };
 
@@ -153,7 +153,7 @@ std::vector<RecordedSeries> RecordedFromOpenMetrics(OpenMetricsData&& data) {
     r.labels = std::move(s.labels);
     r.timestamps_s = std::move(s.timestamps_s);
     r.values = std::move(s.values);
-    SortSamples(&r.timestamps_s, &r.values);
+    SortSamplesByTime(&r.timestamps_s, &r.values, /*keep_last_of_equal=*/true);
     out.push_back(std::move(r));
   }
   data.series.clear();
@@ -174,7 +174,7 @@ HistoryPrometheusClient::HistoryPrometheusClient(std::vector<RecordedSeries> ser
       lookback_seconds_(lookback_seconds) {
   out_labels_.reserve(series_.size());
   for (RecordedSeries& s : series_) {
-    SortSamples(&s.timestamps_s, &s.values);
+    SortSamplesByTime(&s.timestamps_s, &s.values, /*keep_last_of_equal=*/true);
     Labels out;
     if (keep_.empty() || keep_.Keeps("__name__")) out["__name__"] = s.metric;
     for (const auto& [k, v] : s.labels) {

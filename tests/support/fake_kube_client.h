@@ -76,7 +76,7 @@ class FakeKubeClient final : public KubeClient {
 
   FakeKubeClient();
 
-  // KubeClient.
+  // KubeClient. `accept` is ignored: the fake serves full objects whatever type is asked for.
   StatusOr<KubeResponse> Request(const std::string& method, const std::string& path,
                                  const std::string& body = "",
                                  const std::string& content_type = "application/json",

@@ -19,6 +19,12 @@
 
 namespace oomcast::predictor {
 
+// Orders the parallel sample arrays `ts` (timestamps) and `vs` by timestamp; a stable sort, so
+// samples of equal timestamps keep their order. With `keep_last_of_equal`, of equal timestamps
+// only the last sample is kept. Does nothing when they are already in order (and, with
+// `keep_last_of_equal`, free of equal timestamps).
+void SortSamplesByTime(std::vector<double>* ts, std::vector<double>* vs, bool keep_last_of_equal);
+
 // One recorded series: metric name, labels (without __name__), samples sorted by time
 // (timestamps_s Unix seconds, pairing with values).
 struct RecordedSeries {

@@ -13,6 +13,7 @@
 
 #include "oomcast/clock.h"
 #include "oomcast/kube_client.h"
+#include "oomcast/kube_informer.h"
 #include "oomcast/status.h"
 
 namespace oomcast::predictor {
@@ -30,15 +31,10 @@ class PodLabelSource {
                                                     std::string_view pod) const = 0;
 };
 
-// Accept headers of client-go's metadata client (JSON only: no protobuf here).
-inline constexpr char kPartialObjectMetadataListAccept[] =
-    "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json";
-inline constexpr char kPartialObjectMetadataAccept[] =
-    "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json";
-
-// A list + watch cache of pod metadata. Run() relists on 410 Gone and backs off on errors
-// (0.5 s doubling to 30 s, through the injected clock).
-class KubePodMetadataSource final : public PodLabelSource {
+// A list + watch cache of pod metadata, on lib's KubeInformer with the PartialObjectMetadata
+// Accept headers. Run() relists on 410 Gone and backs off on errors (0.5 s doubling to 30 s,
+// through the injected clock).
+class KubePodMetadataSource final : public PodLabelSource, private KubeInformerHandler {
  public:
   // `client` and `clock` must outlive the source. `namespace_name` empty: every namespace.
   KubePodMetadataSource(KubeClient* client, Clock* clock, std::string namespace_name = "");
@@ -47,30 +43,30 @@ class KubePodMetadataSource final : public PodLabelSource {
                                             std::string_view pod) const override;
 
   // One metadata-only list: replaces the cache. Errors name the request.
-  Status List();
+  Status List() { return informer_.List(); }
   // One watch from the last resourceVersion, applying events until the stream ends
   // (`timeout_seconds`), `stop` turns true, or an error. kAborted when the resourceVersion is
   // gone (410): the caller relists.
-  Status WatchOnce(double timeout_seconds, const std::atomic<bool>& stop);
+  Status WatchOnce(double timeout_seconds, const std::atomic<bool>& stop) {
+    return informer_.WatchOnce(timeout_seconds, stop);
+  }
   // List, then watch, until `stop`.
-  void Run(const std::atomic<bool>& stop, double watch_timeout_seconds = 300);
+  void Run(const std::atomic<bool>& stop, double watch_timeout_seconds = 300) {
+    informer_.Run(stop, watch_timeout_seconds);
+  }
 
-  bool synced() const { return synced_.load(); }
+  bool synced() const { return informer_.synced(); }
   size_t pods() const;
-  int relists() const { return relists_.load(); }
+  int relists() const { return informer_.relists(); }
 
  private:
-  std::string CollectionPath() const;
+  void Replace(const std::vector<std::string>& items) override;
+  void Apply(const std::string& type, const std::string& object_json) override;
 
-  KubeClient* client_;
-  Clock* clock_;
-  std::string namespace_;
   mutable std::mutex mu_;
   std::map<std::pair<std::string, std::string>, std::shared_ptr<const PodLabelMap>, std::less<>>
-      labels_;                    // Guarded by mu_.
-  std::string resource_version_;  // Guarded by mu_.
-  std::atomic<bool> synced_{false};
-  std::atomic<int> relists_{0};
+      labels_;             // Guarded by mu_.
+  KubeInformer informer_;  // Last: its handler is *this.
 };
 
 }  // namespace oomcast::predictor
