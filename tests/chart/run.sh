@@ -348,22 +348,25 @@ case "$check" in
     render default > "$WORK/rendered.yaml"
     render default --set crds.install=false > "$WORK/no-crds.yaml"
     grep -q '^kind: CustomResourceDefinition' "$WORK/no-crds.yaml" && { echo "FAIL: crds.install=false still renders the CRD"; exit 1; }
-    node --input-type=module - "$WORK/rendered.yaml" "$CHART/files/crds/memoryscaler.yaml" <<'NODE'
+    node --input-type=module - "$WORK/rendered.yaml" "$CHART"/files/crds/*.yaml <<'NODE'
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 const require = createRequire(process.env.OOMCAST_SOURCE_DIR + "/tests/chart/package.json");
 const YAML = require("yaml");
-const [rendered, source] = process.argv.slice(2);
+const [rendered, ...sources] = process.argv.slice(2);
 const crds = YAML.parseAllDocuments(readFileSync(rendered, "utf8")).map((d) => d.toJS()).filter((o) => o?.kind === "CustomResourceDefinition");
-if (crds.length !== 1) { console.log(`FAIL: ${crds.length} CRDs rendered, want 1`); process.exit(1); }
-const want = YAML.parse(readFileSync(source, "utf8"));
-const got = crds[0];
-if (got.metadata.annotations?.["helm.sh/resource-policy"] !== "keep") { console.log("FAIL: the CRD lacks helm.sh/resource-policy: keep (uninstall would delete every MemoryScaler)"); process.exit(1); }
-if (got.metadata.labels?.["app.kubernetes.io/managed-by"] !== "Helm") { console.log("FAIL: the CRD lacks the release's labels"); process.exit(1); }
+if (crds.length !== sources.length) { console.log(`FAIL: ${crds.length} CRDs rendered, want ${sources.length} (one per files/crds/*.yaml)`); process.exit(1); }
 // Key order aside (helm's toYaml sorts keys), the same spec.
 const canon = (v) => Array.isArray(v) ? v.map(canon) : v && typeof v === "object" ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, canon(v[k])])) : v;
-if (JSON.stringify(canon(got.spec)) !== JSON.stringify(canon(want.spec))) { console.log("FAIL: the rendered CRD's spec differs from files/crds/memoryscaler.yaml"); process.exit(1); }
-console.log(`crd-upgrade: ${got.metadata.name} rendered as a template (spec as in files/crds/, kept on uninstall)`);
+for (const source of sources) {
+  const want = YAML.parse(readFileSync(source, "utf8"));
+  const got = crds.find((c) => c.metadata.name === want.metadata.name);
+  if (!got) { console.log(`FAIL: ${want.metadata.name} (${source}) is not rendered`); process.exit(1); }
+  if (got.metadata.annotations?.["helm.sh/resource-policy"] !== "keep") { console.log(`FAIL: ${got.metadata.name} lacks helm.sh/resource-policy: keep (uninstall would delete every object of its kind)`); process.exit(1); }
+  if (got.metadata.labels?.["app.kubernetes.io/managed-by"] !== "Helm") { console.log(`FAIL: ${got.metadata.name} lacks the release's labels`); process.exit(1); }
+  if (JSON.stringify(canon(got.spec)) !== JSON.stringify(canon(want.spec))) { console.log(`FAIL: the rendered ${got.metadata.name} spec differs from ${source}`); process.exit(1); }
+  console.log(`crd-upgrade: ${got.metadata.name} rendered as a template (spec as in files/crds/, kept on uninstall)`);
+}
 NODE
     node "$HERE/validate.mjs" "$WORK/rendered.yaml" > /dev/null
     ;;

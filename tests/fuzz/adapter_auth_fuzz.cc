@@ -30,14 +30,15 @@ class FixedClock final : public oomcast::Clock {
 class RecordingKube final : public oomcast::KubeClient {
  public:
   oomcast::StatusOr<oomcast::KubeResponse> Request(const std::string&, const std::string&,
-                                                   const std::string& body,
+                                                   const std::string& body, const std::string&,
                                                    const std::string&) override {
     last_body = body;
     return oomcast::KubeResponse{
         201, R"({"status":{"authenticated":true,"allowed":true,"user":{"username":"u"}}})", {}};
   }
   oomcast::Status Watch(const std::string&, double,
-                        const std::function<bool(const oomcast::WatchEvent&)>&) override {
+                        const std::function<bool(const oomcast::WatchEvent&)>&,
+                        const std::string&) override {
     return oomcast::UnavailableError("no watch");
   }
   std::string last_body;

@@ -134,14 +134,14 @@ TEST_CASE("A selector on app.kubernetes.io/name matches without kube-state-metri
   // The TSDB has the containers' memory and limits, and no kube_pod_labels series at all (a
   // kube-state-metrics without --metric-labels-allowlist exports none worth reading).
   FakePrometheusClient prom;
-  const std::string rss = R"(container_memory_rss{container!="",container!="POD"})";
+  const std::string memory = QueryConfig{}.memory_query;  // The default series.
   for (const std::string pod : {"web-1", "db-0"}) {
     std::vector<double> ts, vs;
     for (double t = 1767225600; t <= 1767225600 + 1200; t += 15) {
       ts.push_back(t);
       vs.push_back(100e6 + 1024 * (t - 1767225600));
     }
-    prom.AddSamples(rss, {{"namespace", "shop"}, {"pod", pod}, {"container", "app"}}, ts, vs);
+    prom.AddSamples(memory, {{"namespace", "shop"}, {"pod", pod}, {"container", "app"}}, ts, vs);
   }
   EngineConfig config;
   config.queries.pod_labels_query = "kube_pod_labels";
@@ -172,14 +172,14 @@ TEST_CASE("A selector on app.kubernetes.io/name matches without kube-state-metri
 
 // The memory series of containers `pods` in namespace shop: 20 minutes of a slow leak.
 void AddContainers(FakePrometheusClient* prom, const std::vector<std::string>& pods) {
-  const std::string rss = R"(container_memory_rss{container!="",container!="POD"})";
+  const std::string memory = QueryConfig{}.memory_query;  // The default series.
   for (const std::string& pod : pods) {
     std::vector<double> ts, vs;
     for (double t = 1767225600; t <= 1767225600 + 1200; t += 15) {
       ts.push_back(t);
       vs.push_back(100e6 + 1024 * (t - 1767225600));
     }
-    prom->AddSamples(rss, {{"namespace", "shop"}, {"pod", pod}, {"container", "app"}}, ts, vs);
+    prom->AddSamples(memory, {{"namespace", "shop"}, {"pod", pod}, {"container", "app"}}, ts, vs);
   }
 }
 
