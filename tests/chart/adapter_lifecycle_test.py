@@ -139,11 +139,13 @@ class CertificateExpiryTest(unittest.TestCase):
         shutil.copy(key, os.path.join(live, "tls.key"))
         s = socket.socket()
         s.bind(("127.0.0.1", 0))  # A TSDB that refuses connections: the engine runs, idle.
+        # /metrics is behind the API's authentication: Prometheus scrapes with a credential.
+        scraper = pki.issue("scraper", "prometheus", now + datetime.timedelta(days=1), server=False)
         a = Adapter(["--tls-cert-file", os.path.join(live, "tls.crt"), "--tls-private-key-file",
-                     os.path.join(live, "tls.key"), "--prometheus",
-                     "http://127.0.0.1:%d" % s.getsockname()[1]])
+                     os.path.join(live, "tls.key"), "--client-ca-file", pki.p("ca.crt"),
+                     "--prometheus", "http://127.0.0.1:%d" % s.getsockname()[1]])
         try:
-            code, body = get(a.port, "/metrics", pki.p("ca.crt"))
+            code, body = get(a.port, "/metrics", pki.p("ca.crt"), scraper)
             self.assertEqual(code, 200)
             self.assertEqual(expiry_metric(body), unix(short))
             # Past notAfter: a verifying client (the aggregator) refuses the adapter.
@@ -161,7 +163,7 @@ class CertificateExpiryTest(unittest.TestCase):
 
             def renewed():
                 try:
-                    code, body = get(a.port, "/metrics", pki.p("ca.crt"))
+                    code, body = get(a.port, "/metrics", pki.p("ca.crt"), scraper)
                 except ssl.SSLError:
                     return None
                 return body if code == 200 else None
