@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The chart, manifests and Dockerfile checks that tests/chart/tests.cmake registers with CTest.
+# The chart, manifests and Dockerfile checks that tests/chart/CMakeLists.txt registers with CTest.
 #
 #   tests/chart/run.sh lint VALUES           helm lint --strict (VALUES: default or a file)
 #   tests/chart/run.sh template VALUES       helm template, every object schema-validated,
