@@ -82,35 +82,20 @@ class FastDecoder {
     mode_ = mode;
     result_ = result;
     series_ = series;
-    SkipWs();
-    if (!Expect('{')) return status_;
     std::string_view status_field, error_type, error;
     bool has_data = false;
-    SkipWs();
-    if (Peek('}')) {
-      ++p_;
-    } else {
-      for (;;) {
-        std::string_view key;
-        if (!ParseKey(&key)) return status_;
-        if (key == "status") {
-          if (!ParseStringTo(&status_field, &scratch_status_)) return status_;
-        } else if (key == "data") {
-          has_data = true;
-          if (!ParseData()) return status_;
-        } else if (key == "warnings" && mode_ == Mode::kQuery) {
-          if (!ParseWarnings()) return status_;
-        } else if (key == "errorType") {
-          if (!ParseStringTo(&error_type, &scratch_error_type_)) return status_;
-        } else if (key == "error") {
-          if (!ParseStringTo(&error, &scratch_error_)) return status_;
-        } else {
-          if (!SkipValue(0)) return status_;
-        }
-        if (!NextMember('}')) return status_;
-        if (done_object_) break;
+    const bool parsed = ForEachMember([&](std::string_view key) {
+      if (key == "status") return ParseStringTo(&status_field, &scratch_status_);
+      if (key == "data") {
+        has_data = true;
+        return ParseData();
       }
-    }
+      if (key == "warnings" && mode_ == Mode::kQuery) return ParseWarnings();
+      if (key == "errorType") return ParseStringTo(&error_type, &scratch_error_type_);
+      if (key == "error") return ParseStringTo(&error, &scratch_error_);
+      return SkipValue(0);
+    });
+    if (!parsed) return status_;
     SkipWs();
     if (p_ != end_) {
       Malformed("trailing data after the JSON object");
@@ -184,6 +169,39 @@ class FastDecoder {
       }
     }
     return Malformed(close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
+  }
+
+  // Parses an array (after whitespace): '[', then `element()` for each element (it parses one
+  // and returns false on error, status_ set), then ']'. False on error.
+  template <typename Element>
+  bool ForEachElement(Element&& element) {
+    return ForEach('[', ']', element);
+  }
+
+  // Parses an object (after whitespace): '{', then for each member its key and
+  // `value(std::string_view key)` (it parses the value and returns false on error), then '}'.
+  // The key views scratch memory: it is valid until the value parses another string.
+  template <typename Value>
+  bool ForEachMember(Value&& value) {
+    return ForEach('{', '}', [&] {
+      std::string_view key;
+      return ParseKey(&key) && value(key);
+    });
+  }
+
+  template <typename Each>
+  bool ForEach(char open, char close, Each&& each) {
+    if (!Expect(open)) return false;
+    SkipWs();
+    if (Peek(close)) {
+      ++p_;
+      return true;
+    }
+    for (;;) {
+      if (!each()) return false;
+      if (!NextMember(close)) return false;
+      if (done_object_) return true;
+    }
   }
 
   // Parses `"key" :`.
@@ -409,34 +427,10 @@ class FastDecoder {
         std::string_view ignored;
         return ParseStringTo(&ignored, &scratch_skip_);
       }
-      case '{': {
-        ++p_;
-        SkipWs();
-        if (Peek('}')) {
-          ++p_;
-          return true;
-        }
-        for (;;) {
-          std::string_view key;
-          if (!ParseKey(&key)) return false;
-          if (!SkipValue(depth + 1)) return false;
-          if (!NextMember('}')) return false;
-          if (done_object_) return true;
-        }
-      }
-      case '[': {
-        ++p_;
-        SkipWs();
-        if (Peek(']')) {
-          ++p_;
-          return true;
-        }
-        for (;;) {
-          if (!SkipValue(depth + 1)) return false;
-          if (!NextMember(']')) return false;
-          if (done_object_) return true;
-        }
-      }
+      case '{':
+        return ForEachMember([&](std::string_view) { return SkipValue(depth + 1); });
+      case '[':
+        return ForEachElement([&] { return SkipValue(depth + 1); });
       case 't':
         return MatchLiteral("true");
       case 'f':
@@ -453,24 +447,14 @@ class FastDecoder {
   bool ParseWarnings() {
     SkipWs();
     if (!Peek('[')) return SkipValue(0);
-    ++p_;
-    SkipWs();
-    if (Peek(']')) {
-      ++p_;
-      return true;
-    }
-    for (;;) {
+    return ForEachElement([&] {
       SkipWs();
-      if (Peek('"')) {
-        std::string_view w;
-        if (!ParseStringTo(&w, &scratch_value_)) return false;
-        result_->warnings.emplace_back(w);
-      } else if (!SkipValue(1)) {
-        return false;
-      }
-      if (!NextMember(']')) return false;
-      if (done_object_) return true;
-    }
+      if (!Peek('"')) return SkipValue(1);
+      std::string_view w;
+      if (!ParseStringTo(&w, &scratch_value_)) return false;
+      result_->warnings.emplace_back(w);
+      return true;
+    });
   }
 
   bool ParseData() {
@@ -482,100 +466,46 @@ class FastDecoder {
     }
     if (!Peek('{')) return SkipValue(0);
     data_is_object_ = true;
-    ++p_;
-    SkipWs();
-    if (Peek('}')) {
-      ++p_;
-      return true;
-    }
-    for (;;) {
-      std::string_view key;
-      if (!ParseKey(&key)) return false;
+    return ForEachMember([&](std::string_view key) {
       if (key == "resultType") {
         std::string_view t;
         if (!ParseStringTo(&t, &scratch_value_)) return false;
         result_->result_type.assign(t);
-        if (!CheckResultType(t).ok()) return Semantic(CheckResultType(t));
-      } else if (key == "result") {
-        SkipWs();
-        if (Peek('n')) {
-          if (!MatchLiteral("null")) return false;  // Treated as an empty result.
-        } else if (!Peek('[')) {
-          return Malformed("data.result is not an array");
-        } else if (!ParseResult()) {
-          return false;
-        }
-        if (!NextMember('}')) return false;
-        if (done_object_) return true;
-        continue;
-      } else {
-        if (!SkipValue(1)) return false;
+        Status checked = CheckResultType(t);
+        return checked.ok() || Semantic(std::move(checked));
       }
-      if (!NextMember('}')) return false;
-      if (done_object_) return true;
-    }
+      if (key != "result") return SkipValue(1);
+      SkipWs();
+      if (Peek('n')) return MatchLiteral("null");  // Treated as an empty result.
+      if (!Peek('[')) return Malformed("data.result is not an array");
+      return ParseResult();
+    });
   }
 
   // data.result of a matrix or vector: an array of {"metric":{...},"values"|"value":...}.
   bool ParseResult() {
-    ++p_;  // '['
-    SkipWs();
-    if (Peek(']')) {
-      ++p_;
-      return true;
-    }
-    for (;;) {
+    bool skip_rest = false;
+    return ForEachElement([&] {
       SkipWs();
-      if (!Peek('{')) {
+      if (skip_rest || !Peek('{')) {
         // A scalar/string result ([ts, "v"]) seen before its resultType: skip the rest.
-        if (result_->result_type.empty()) {
-          for (;;) {
-            if (!SkipValue(2)) return false;
-            if (!NextMember(']')) return false;
-            if (done_object_) return true;
-          }
+        if (!skip_rest && !result_->result_type.empty()) {
+          return Malformed("data.result element is not an object");
         }
-        return Malformed("data.result element is not an object");
+        skip_rest = true;
+        return SkipValue(2);
       }
-      SeriesData& sd = result_->series.emplace_back();
-      if (!ParseSeries(&sd)) return false;
-      if (!NextMember(']')) return false;
-      if (done_object_) return true;
-    }
+      return ParseSeries(&result_->series.emplace_back());
+    });
   }
 
   bool ParseSeries(SeriesData* sd) {
-    ++p_;  // '{'
-    SkipWs();
-    if (Peek('}')) {
-      ++p_;
-      return true;
-    }
-    for (;;) {
-      std::string_view key;
-      if (!ParseKey(&key)) return false;
-      if (key == "metric") {
-        if (!ParseLabels(&sd->labels)) return false;
-      } else if (key == "values") {
-        if (!Expect('[')) return false;
-        SkipWs();
-        if (Peek(']')) {
-          ++p_;
-        } else {
-          for (;;) {
-            if (!ParseSample(sd)) return false;
-            if (!NextMember(']')) return false;
-            if (done_object_) break;
-          }
-        }
-      } else if (key == "value") {
-        if (!ParseSample(sd)) return false;
-      } else {
-        if (!SkipValue(3)) return false;  // "histogram(s)", unknown fields.
-      }
-      if (!NextMember('}')) return false;
-      if (done_object_) return true;
-    }
+    return ForEachMember([&](std::string_view key) {
+      if (key == "metric") return ParseLabels(&sd->labels);
+      if (key == "values") return ForEachElement([&] { return ParseSample(sd); });
+      if (key == "value") return ParseSample(sd);
+      return SkipValue(3);  // "histogram(s)", unknown fields.
+    });
   }
 
   // [ts, "value"]
@@ -605,40 +535,20 @@ class FastDecoder {
   }
 
   bool ParseLabels(Labels* labels) {
-    if (!Expect('{')) return false;
-    SkipWs();
-    if (Peek('}')) {
-      ++p_;
-      return true;
-    }
-    for (;;) {
-      std::string_view name, value;
-      if (!ParseKey(&name)) return false;
+    return ForEachMember([&](std::string_view name) {
       // Decide (and copy the key out of scratch) before the value may reuse scratch buffers.
       bool keep = keep_.empty() || keep_.Keeps(name);
       std::string key_copy(keep ? name : std::string_view());
-      SkipWs();
+      std::string_view value;
       if (!ParseStringTo(&value, &scratch_value_)) return false;
       // Prometheus sends labels sorted: append at the end in O(1).
       if (keep) labels->insert_or_assign(labels->end(), std::move(key_copy), std::string(value));
-      if (!NextMember('}')) return false;
-      if (done_object_) return true;
-    }
+      return true;
+    });
   }
 
   bool ParseSeriesList() {
-    ++p_;  // '['
-    SkipWs();
-    if (Peek(']')) {
-      ++p_;
-      return true;
-    }
-    for (;;) {
-      Labels& l = series_->emplace_back();
-      if (!ParseLabels(&l)) return false;
-      if (!NextMember(']')) return false;
-      if (done_object_) return true;
-    }
+    return ForEachElement([&] { return ParseLabels(&series_->emplace_back()); });
   }
 
   const char* begin_;
