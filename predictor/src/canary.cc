@@ -20,6 +20,20 @@ constexpr double kGapSeconds = 180;
 // accounts for the scatter; the bound keeps the test from spending its alpha on spans where a
 // sawtooth's phase at the ends dominates the slopes.
 constexpr double kSlopeNoiseTolerances = 3;
+// The watch's alpha is split between the aspects (Bonferroni with fixed weights): the level is
+// as informative at its first test as it will ever be (pods differ persistently; more time does
+// not shrink that), the growth's evidence accumulates over the watch, and a wider sawtooth
+// usually shows in the level too.
+constexpr double kAlphaShare[kCanaryAspects] = {0.5, 1.0 / 3, 1.0 / 6};
+// Share of an aspect's alpha spent at its first test (canary::AlphaAtLook): a plateau is as
+// visible at the first level test as later, and a later test of nearly the same per-pod
+// summaries adds little.
+constexpr double kFirstTestShare = 0.75;
+// The level of a pod: the midpoint of the 10th and 90th percentiles of its window samples. Near
+// the ends of its range a GC sawtooth's samples move little with the phase the window happens
+// to start and end at (and with the aliasing of the GC period against the scrape interval);
+// the median moves about five times as much.
+constexpr double kLevelQuantile = 0.1;
 
 Status FieldError(const std::string& path, const std::string& msg) {
   return InvalidArgumentError(path + ": " + msg);
@@ -91,6 +105,7 @@ Status ValidateCanaryComparison(const CanaryComparisonConfig& c, const std::stri
   if (!(t.alpha > 0 && t.alpha < 1)) return FieldError(tp + ".alpha", "must be in (0, 1)");
   if (!(t.warmup_seconds >= 0)) return FieldError(tp + ".warmup", "must be >= 0");
   if (!(t.window_seconds > 0)) return FieldError(tp + ".window", "must be > 0");
+  if (!(t.min_window_seconds >= 0)) return FieldError(tp + ".minWindow", "must be >= 0");
   if (!(t.growth_window_seconds > 0)) return FieldError(tp + ".growthWindow", "must be > 0");
   if (!(t.min_growth_span_seconds >= 0 && t.min_growth_span_seconds <= t.growth_window_seconds)) {
     return FieldError(tp + ".minGrowthSpan", "must be in [0, growthWindow]");
@@ -292,7 +307,6 @@ void CanaryComparator::Look(double now, const std::vector<const Pod*>& baseline,
   const CanaryTolerances& tol = config_.tolerances;
   CanaryVerdict& v = verdict_;
   v.looks++;
-  const double alpha_aspect = tol.alpha / static_cast<double>(kCanaryAspects);
   // The growth of every pod is fitted over the same span: the history of the youngest canary
   // pod past its warm-up (at most growth_window_seconds). A slope over less data is noisier, and
   // the test needs summaries equally precise in both groups; baseline pods with a shorter history
@@ -338,7 +352,8 @@ void CanaryComparator::Look(double now, const std::vector<const Pod*>& baseline,
         if (growth_ready) out.push_back(canary::ResistantSlope(t, bytes));
         continue;
       }
-      const double level = canary::Median(bytes);
+      const double level = 0.5 * (canary::Quantile(bytes, kLevelQuantile) +
+                                  canary::Quantile(bytes, 1 - kLevelQuantile));
       if (!(level > 0)) continue;
       if (aspect == kLevel) {
         out.push_back(std::log(level));
@@ -363,13 +378,19 @@ void CanaryComparator::Look(double now, const std::vector<const Pod*>& baseline,
     r.tolerance = tolerances[a];
     const std::vector<double> b = summaries(a == kGrowth ? baseline_growth : baseline, a);
     const std::vector<double> c = summaries(a == kGrowth ? canary_growth : canary, a);
+    // The level and the spread wait for a window of min_window_seconds: a shorter one is
+    // noisier (few GC cycles), and its test would spend the aspect's largest alpha share.
+    if (a != kGrowth && window < std::min(tol.min_window_seconds, tol.window_seconds) - 1e-6) {
+      continue;
+    }
     if (static_cast<int>(b.size()) < tol.min_baseline_pods ||
         static_cast<int>(c.size()) < tol.min_canary_pods) {
       continue;
     }
     // Each aspect spends its share of alpha over its own tests: a look at which an aspect
     // cannot be tested yet (too little history) costs it nothing.
-    const double alpha_look = canary::AlphaAtLook(alpha_aspect, r.tests + 1);
+    const double alpha_look =
+        canary::AlphaAtLook(tol.alpha * kAlphaShare[a], r.tests + 1, kFirstTestShare);
     // Mann-Whitney's exact p-value cannot go below 1 / C(n, n_canary) (4 + 2 pods: 1/15, 6 + 3:
     // 1/84): with fewer pods than that needs to reach this look's alpha it could never fail, so
     // the t-test on the same per-pod summaries decides (the choice depends on pod counts only).

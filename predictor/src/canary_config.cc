@@ -4,6 +4,8 @@
 
 #include <cmath>
 #include <set>
+#include <utility>
+#include <vector>
 
 #include "oomcast/units.h"
 #include "yaml_keys.h"
@@ -46,21 +48,35 @@ Status Int(const YAML::Node& n, const std::string& path, int* out) {
 }
 
 Status ParseTolerances(const YAML::Node& n, const std::string& path, CanaryTolerances* t) {
-  OOMCAST_RETURN_IF_ERROR(
-      CheckKeys(n, path,
-                {"levelIncrease", "growth", "spreadIncrease", "alpha", "test", "warmup", "window",
-                 "growthWindow", "minGrowthSpan", "lookInterval", "minBaselinePods",
-                 "minCanaryPods", "minSamples", "resetAfter"}));
-  if (n["levelIncrease"])
-    OOMCAST_RETURN_IF_ERROR(
-        Number(n["levelIncrease"], path + ".levelIncrease", &t->level_increase));
-  if (n["growth"])
-    OOMCAST_RETURN_IF_ERROR(Number(n["growth"], path + ".growth", &t->growth_bytes_per_second));
-  if (n["spreadIncrease"]) {
-    OOMCAST_RETURN_IF_ERROR(
-        Number(n["spreadIncrease"], path + ".spreadIncrease", &t->spread_increase));
+  const std::pair<const char*, double*> numbers[] = {{"levelIncrease", &t->level_increase},
+                                                     {"growth", &t->growth_bytes_per_second},
+                                                     {"spreadIncrease", &t->spread_increase},
+                                                     {"alpha", &t->alpha}};
+  const std::pair<const char*, double*> durations[] = {
+      {"warmup", &t->warmup_seconds},
+      {"window", &t->window_seconds},
+      {"minWindow", &t->min_window_seconds},
+      {"growthWindow", &t->growth_window_seconds},
+      {"minGrowthSpan", &t->min_growth_span_seconds},
+      {"lookInterval", &t->look_interval_seconds},
+      {"resetAfter", &t->reset_after_seconds}};
+  const std::pair<const char*, int*> counts[] = {{"minBaselinePods", &t->min_baseline_pods},
+                                                 {"minCanaryPods", &t->min_canary_pods},
+                                                 {"minSamples", &t->min_samples}};
+  std::set<std::string> known = {"test"};
+  for (const auto& [key, out] : numbers) known.insert(key);
+  for (const auto& [key, out] : durations) known.insert(key);
+  for (const auto& [key, out] : counts) known.insert(key);
+  OOMCAST_RETURN_IF_ERROR(CheckKeys(n, path, known));
+  for (const auto& [key, out] : numbers) {
+    if (n[key]) OOMCAST_RETURN_IF_ERROR(Number(n[key], path + "." + key, out));
   }
-  if (n["alpha"]) OOMCAST_RETURN_IF_ERROR(Number(n["alpha"], path + ".alpha", &t->alpha));
+  for (const auto& [key, out] : durations) {
+    if (n[key]) OOMCAST_RETURN_IF_ERROR(Seconds(n[key], path + "." + key, out));
+  }
+  for (const auto& [key, out] : counts) {
+    if (n[key]) OOMCAST_RETURN_IF_ERROR(Int(n[key], path + "." + key, out));
+  }
   if (n["test"]) {
     std::string test;
     OOMCAST_RETURN_IF_ERROR(Str(n["test"], path + ".test", &test));
@@ -70,33 +86,6 @@ Status ParseTolerances(const YAML::Node& n, const std::string& path, CanaryToler
       t->test = CanaryTest::kMannWhitney;
     else
       return KeyError(path + ".test", "must be t or mann-whitney, got \"" + test + "\"");
-  }
-  if (n["warmup"])
-    OOMCAST_RETURN_IF_ERROR(Seconds(n["warmup"], path + ".warmup", &t->warmup_seconds));
-  if (n["window"])
-    OOMCAST_RETURN_IF_ERROR(Seconds(n["window"], path + ".window", &t->window_seconds));
-  if (n["growthWindow"]) {
-    OOMCAST_RETURN_IF_ERROR(
-        Seconds(n["growthWindow"], path + ".growthWindow", &t->growth_window_seconds));
-  }
-  if (n["minGrowthSpan"]) {
-    OOMCAST_RETURN_IF_ERROR(
-        Seconds(n["minGrowthSpan"], path + ".minGrowthSpan", &t->min_growth_span_seconds));
-  }
-  if (n["lookInterval"]) {
-    OOMCAST_RETURN_IF_ERROR(
-        Seconds(n["lookInterval"], path + ".lookInterval", &t->look_interval_seconds));
-  }
-  if (n["minBaselinePods"])
-    OOMCAST_RETURN_IF_ERROR(
-        Int(n["minBaselinePods"], path + ".minBaselinePods", &t->min_baseline_pods));
-  if (n["minCanaryPods"])
-    OOMCAST_RETURN_IF_ERROR(Int(n["minCanaryPods"], path + ".minCanaryPods", &t->min_canary_pods));
-  if (n["minSamples"])
-    OOMCAST_RETURN_IF_ERROR(Int(n["minSamples"], path + ".minSamples", &t->min_samples));
-  if (n["resetAfter"]) {
-    OOMCAST_RETURN_IF_ERROR(
-        Seconds(n["resetAfter"], path + ".resetAfter", &t->reset_after_seconds));
   }
   return Status::Ok();
 }
@@ -113,14 +102,13 @@ Status ParseCanaryYaml(const YAML::Node& node, std::vector<CanaryComparisonConfi
     OOMCAST_RETURN_IF_ERROR(
         CheckKeys(n, path, {"name", "namespace", "baseline", "canary", "tolerances"}));
     CanaryComparisonConfig c;
-    if (n["name"]) OOMCAST_RETURN_IF_ERROR(Str(n["name"], path + ".name", &c.name));
-    if (n["namespace"]) {
-      OOMCAST_RETURN_IF_ERROR(Str(n["namespace"], path + ".namespace", &c.namespace_name));
+    const std::pair<const char*, std::string*> strings[] = {{"name", &c.name},
+                                                            {"namespace", &c.namespace_name},
+                                                            {"baseline", &c.baseline_selector},
+                                                            {"canary", &c.canary_selector}};
+    for (const auto& [key, out] : strings) {
+      if (n[key]) OOMCAST_RETURN_IF_ERROR(Str(n[key], path + "." + key, out));
     }
-    if (n["baseline"])
-      OOMCAST_RETURN_IF_ERROR(Str(n["baseline"], path + ".baseline", &c.baseline_selector));
-    if (n["canary"])
-      OOMCAST_RETURN_IF_ERROR(Str(n["canary"], path + ".canary", &c.canary_selector));
     if (n["tolerances"]) {
       OOMCAST_RETURN_IF_ERROR(
           ParseTolerances(n["tolerances"], path + ".tolerances", &c.tolerances));

@@ -20,8 +20,15 @@ StatusOr<std::unique_ptr<CanaryMonitor>> CanaryMonitor::Create(
 
 void CanaryMonitor::Update(double now, const ForecastSnapshot& snapshot) {
   if (snapshot.Stale(now)) return;
+  // The comparison reads samples, not fits: containers the engine withholds while their model
+  // warms up count too (marked warming_up; the growth uses them, the level and spread wait).
+  std::vector<Forecast> all = *snapshot.forecasts;
+  if (snapshot.withheld_warming_up) {
+    all.insert(all.end(), snapshot.withheld_warming_up->begin(),
+               snapshot.withheld_warming_up->end());
+  }
   std::lock_guard<std::mutex> lock(mu_);
-  for (auto& c : comparators_) c.Update(now, *snapshot.forecasts);
+  for (auto& c : comparators_) c.Update(now, all);
 }
 
 std::vector<CanaryVerdict> CanaryMonitor::Verdicts() const {

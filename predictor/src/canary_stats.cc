@@ -71,20 +71,56 @@ double Median(std::vector<double> values) {
   return (lo + hi) / 2;
 }
 
-double DetrendedAbsoluteDeviation(const std::vector<double>& t, const std::vector<double>& bytes) {
+namespace {
+
+// The least-squares line through (t, bytes): the means and the slope (NaN for fewer than 2
+// samples or all at one time).
+struct LineFit {
+  double t_mean = kNaN;
+  double bytes_mean = kNaN;
+  double slope = kNaN;
+};
+
+LineFit FitLine(const std::vector<double>& t, const std::vector<double>& bytes) {
+  LineFit fit;
   const size_t n = std::min(t.size(), bytes.size());
-  if (n < 3) return kNaN;
+  if (n == 0) return fit;
   double tm = 0, ym = 0;
   for (size_t i = 0; i < n; ++i) {
     tm += t[i];
     ym += bytes[i];
   }
-  tm /= n;
-  ym /= n;
-  double slope = LeastSquaresSlope(t, bytes);
-  if (std::isnan(slope)) slope = 0;
+  fit.t_mean = tm / n;
+  fit.bytes_mean = ym / n;
+  double sxx = 0, sxy = 0;
+  for (size_t i = 0; i < n; ++i) {
+    sxx += (t[i] - fit.t_mean) * (t[i] - fit.t_mean);
+    sxy += (t[i] - fit.t_mean) * (bytes[i] - fit.bytes_mean);
+  }
+  if (n >= 2 && sxx > 0) fit.slope = sxy / sxx;
+  return fit;
+}
+
+}  // namespace
+
+double Quantile(std::vector<double> values, double q) {
+  if (values.empty() || !(q >= 0 && q <= 1)) return kNaN;
+  const double pos = q * static_cast<double>(values.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(pos));
+  std::nth_element(values.begin(), values.begin() + lo, values.end());
+  const double v_lo = values[lo];
+  if (lo + 1 >= values.size()) return v_lo;
+  const double v_hi = *std::min_element(values.begin() + lo + 1, values.end());
+  return v_lo + (v_hi - v_lo) * (pos - static_cast<double>(lo));
+}
+
+double DetrendedAbsoluteDeviation(const std::vector<double>& t, const std::vector<double>& bytes) {
+  const size_t n = std::min(t.size(), bytes.size());
+  if (n < 3) return kNaN;
+  const LineFit fit = FitLine(t, bytes);
+  const double slope = std::isnan(fit.slope) ? 0 : fit.slope;
   std::vector<double> r(n);
-  for (size_t i = 0; i < n; ++i) r[i] = bytes[i] - ym - slope * (t[i] - tm);
+  for (size_t i = 0; i < n; ++i) r[i] = bytes[i] - fit.bytes_mean - slope * (t[i] - fit.t_mean);
   const double med = Median(r);
   double sum = 0;
   for (double v : r) sum += std::fabs(v - med);
@@ -92,21 +128,7 @@ double DetrendedAbsoluteDeviation(const std::vector<double>& t, const std::vecto
 }
 
 double LeastSquaresSlope(const std::vector<double>& t, const std::vector<double>& bytes) {
-  const size_t n = std::min(t.size(), bytes.size());
-  if (n < 2) return kNaN;
-  double tm = 0, ym = 0;
-  for (size_t i = 0; i < n; ++i) {
-    tm += t[i];
-    ym += bytes[i];
-  }
-  tm /= n;
-  ym /= n;
-  double sxx = 0, sxy = 0;
-  for (size_t i = 0; i < n; ++i) {
-    sxx += (t[i] - tm) * (t[i] - tm);
-    sxy += (t[i] - tm) * (bytes[i] - ym);
-  }
-  return sxx > 0 ? sxy / sxx : kNaN;
+  return FitLine(t, bytes).slope;
 }
 
 double ResistantSlope(const std::vector<double>& t, const std::vector<double>& bytes) {
@@ -241,10 +263,11 @@ double Binomial(size_t n, size_t k) {
   return std::round(c);
 }
 
-double AlphaAtLook(double alpha, size_t look) {
-  if (look == 0) return 0;
+double AlphaAtLook(double alpha, size_t look, double first_share) {
+  if (look == 0 || !(first_share > 0 && first_share < 1)) return 0;
+  if (look == 1) return alpha * first_share;
   const double k = static_cast<double>(look);
-  return alpha / (k * (k + 1));
+  return alpha * (1 - first_share) / ((k - 1) * k);
 }
 
 }  // namespace oomcast::predictor::canary

@@ -280,6 +280,7 @@ Status Engine::FetchPodLabels(double now) {
 
 void Engine::Publish(double now) {
   auto out = std::make_shared<std::vector<Forecast>>();
+  auto warming = std::make_shared<std::vector<Forecast>>();  // Withheld: ForecastSnapshot.
   out->reserve(tracked_.size());
   uint64_t dropped = 0, restarts = 0;
   for (auto it = tracked_.begin(); it != tracked_.end();) {
@@ -293,10 +294,7 @@ void Engine::Publish(double now) {
     // A container whose samples stopped is not forecast as current (never "safe").
     if (now - tr.model.last_sample_t() <= config_.stale_after_seconds) {
       ModelOutput m = tr.model.Forecast(std::max(now, tr.model.last_sample_t()), tr.limit_bytes);
-      if (m.warming_up && !m.oom_predicted && !config_.publish_warming_up) {
-        ++it;
-        continue;
-      }
+      const bool withheld = m.warming_up && !m.oom_predicted && !config_.publish_warming_up;
       Forecast f;
       f.key = it->first;
       f.pod_labels = pod_label_source_ != nullptr
@@ -312,7 +310,7 @@ void Engine::Publish(double now) {
       f.risk = m.risk;
       f.oom_predicted = m.oom_predicted;
       f.warming_up = m.warming_up;
-      out->push_back(std::move(f));
+      (withheld ? warming : out)->push_back(std::move(f));
     }
     ++it;
   }
@@ -323,6 +321,7 @@ void Engine::Publish(double now) {
   });
   std::lock_guard<std::mutex> lock(mu_);
   snapshot_.forecasts = std::move(out);
+  snapshot_.withheld_warming_up = std::move(warming);
   stats_.series_tracked = tracked_.size();
   stats_.series_dropped += dropped;
   stats_.restarts_detected = restarts;

@@ -4,6 +4,7 @@
 // 3-hour watch from the rollout and records whether and when the verdict first became `fail`.
 //
 // Usage: canary_bench [--runs N] [--baseline-pods N] [--canary-pods N] [--lead-in-s S] [--json]
+//                     [--scenario NAME]  (only that scenario)
 //        canary_bench --write-openmetrics FILE [--scenario NAME] [--seed N]  (one scenario as
 //        OpenMetrics, for `oomcast-predictor canary` and the end-to-end test)
 // Prints per scenario: runs, share failed, median / p90 time from the rollout (the start of the
@@ -50,14 +51,14 @@ int main(int argc, char** argv) {
   // the predictor was already watching the baseline pods. 0: from the rollout.
   int lead_in_seconds = 3600;
   bool json = false;
-  std::string write_path, write_scenario = "aa";
+  std::string write_path, only_scenario;
   uint64_t seed = 1;
   for (int i = 1; i < argc; ++i) {
     auto next = [&]() { return i + 1 < argc ? std::atoi(argv[++i]) : 0; };
     if (!std::strcmp(argv[i], "--write-openmetrics") && i + 1 < argc)
       write_path = argv[++i];
     else if (!std::strcmp(argv[i], "--scenario") && i + 1 < argc)
-      write_scenario = argv[++i];
+      only_scenario = argv[++i];
     else if (!std::strcmp(argv[i], "--seed"))
       seed = static_cast<uint64_t>(next());
     else if (!std::strcmp(argv[i], "--runs"))
@@ -74,7 +75,7 @@ int main(int argc, char** argv) {
       std::fprintf(
           stderr,
           "usage: canary_bench [--runs N] [--baseline-pods N] [--canary-pods N] [--lead-in-s S] "
-          "[--json]\n");
+          "[--json] [--scenario NAME]\n");
       return 2;
     }
   }
@@ -87,6 +88,7 @@ int main(int argc, char** argv) {
       {"wider_sawtooth_2x", CanaryRegression::kWiderSawtooth, true},
   };
   if (!write_path.empty()) {
+    const std::string write_scenario = only_scenario.empty() ? "aa" : only_scenario;
     for (const Scenario& s : scenarios) {
       if (write_scenario != s.name) continue;
       CanaryScenarioOptions o;
@@ -116,6 +118,7 @@ int main(int argc, char** argv) {
   }
   int exit_code = 0;
   for (const Scenario& s : scenarios) {
+    if (!only_scenario.empty() && only_scenario != s.name) continue;
     int failed = 0;
     std::vector<double> latency;
     std::map<std::string, int> aspects;

@@ -106,12 +106,28 @@ TEST_CASE("median and detrended absolute deviation") {
 }
 
 TEST_CASE("alpha spending sums to alpha over an unbounded look schedule") {
-  double sum = 0;
-  for (size_t k = 1; k <= 100000; ++k) sum += AlphaAtLook(0.05, k);
-  CHECK(sum < 0.05);
-  CHECK(sum == Approx(0.05).epsilon(1e-4));
-  CHECK(AlphaAtLook(0.05, 1) == Approx(0.025));
-  CHECK(AlphaAtLook(0.05, 0) == 0);
+  for (double first : {0.5, 0.75}) {
+    double sum = 0;
+    for (size_t k = 1; k <= 100000; ++k) sum += AlphaAtLook(0.05, k, first);
+    CHECK(sum < 0.05);
+    CHECK(sum == Approx(0.05).epsilon(1e-4));
+    CHECK(AlphaAtLook(0.05, 1, first) == Approx(0.05 * first));
+    CHECK(AlphaAtLook(0.05, 0, first) == 0);
+  }
+  CHECK(AlphaAtLook(0.05, 2, 0.75) == Approx(0.05 * 0.25 / 2));
+  CHECK(AlphaAtLook(0.05, 3, 0.75) == Approx(0.05 * 0.25 / 6));
+  CHECK(AlphaAtLook(0.05, 1, 1.0) == 0);  // No share left for later tests: refused.
+}
+
+TEST_CASE("quantiles interpolate like numpy's default") {
+  // numpy.quantile([1, 2, 3, 4, 10], q) for q = 0.1, 0.5, 0.9: 1.4, 3.0, 7.6.
+  CHECK(Quantile({10, 1, 3, 2, 4}, 0.1) == Approx(1.4));
+  CHECK(Quantile({10, 1, 3, 2, 4}, 0.5) == Approx(3.0));
+  CHECK(Quantile({10, 1, 3, 2, 4}, 0.9) == Approx(7.6));
+  CHECK(Quantile({5}, 0.9) == 5);
+  CHECK(Quantile({4, 1}, 1.0) == 4);
+  CHECK(std::isnan(Quantile({}, 0.5)));
+  CHECK(std::isnan(Quantile({1, 2}, 1.5)));
 }
 
 TEST_CASE("slopes: least squares and the resistant line") {

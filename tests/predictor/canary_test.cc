@@ -14,6 +14,8 @@
 #include "oomcast/predictor/canary_replay.h"
 #include "oomcast/predictor/canary_sim.h"
 #include "oomcast/predictor/config.h"
+#include "oomcast/predictor/engine.h"
+#include "oomcast/predictor/history_client.h"
 
 using namespace oomcast::predictor;
 
@@ -338,4 +340,73 @@ TEST_CASE("serve's canary monitor publishes the three families") {
   auto none = CanaryMonitor::Create({});
   REQUIRE(none.ok());
   CHECK((*none)->Render().empty());
+}
+
+TEST_CASE("the engine hands containers it withholds while warming up to the canary monitor") {
+  CanaryScenarioOptions o;
+  o.seed = 3;
+  o.history_s = 1800;
+  o.watch_s = 1800;
+  auto sc = MakeCanaryScenario(o);
+  REQUIRE(sc.ok());
+  ReplayClock clock(sc->rollout_t + 180);
+  HistoryPrometheusClient client(std::move(sc->series), &clock, PredictorLabels());
+  EngineConfig config;  // As `serve` runs it: publish_warming_up off.
+  Engine engine(config, &client, &clock);
+  REQUIRE(engine.RunCycle().ok());
+  const ForecastSnapshot snap = engine.Snapshot();
+  // The canary pods started 3 minutes ago: warming up, so not served as forecasts...
+  for (const Forecast& f : *snap.forecasts) CHECK(f.key.pod.find("canary") == std::string::npos);
+  // ...but their current samples are in the snapshot, marked.
+  REQUIRE(snap.withheld_warming_up != nullptr);
+  int canary = 0;
+  for (const Forecast& f : *snap.withheld_warming_up) {
+    CHECK(f.warming_up);
+    CHECK(std::isfinite(f.rss_bytes));
+    canary += f.key.pod.find("canary") != std::string::npos ? 1 : 0;
+  }
+  CHECK(canary == 2);
+}
+
+TEST_CASE("serve's canary monitor tests the growth before the forecaster's warm-up ends") {
+  // A snapshot as the engine publishes it: warming-up containers withheld from `forecasts`.
+  auto run = [](bool hand_withheld) {
+    CanaryComparisonConfig cfg = Comparison();
+    cfg.tolerances.level_increase = 10;
+    cfg.tolerances.min_samples = 5;  // Growth spans from 3 x 5 x 15 s.
+    auto m = CanaryMonitor::Create({cfg});
+    REQUIRE(m.ok());
+    auto pods = Fleet(1.0, 500e3);
+    const double t0 = 1767225600;  // The rollout (canary pods start).
+    for (FakePod& p : pods) {
+      p.wiggle = 0.001;  // Slopes precise over the shortest span.
+      p.start += t0;
+    }
+    double first_growth_test = 0;
+    // The predictor watched the baseline for an hour before the rollout, every 15 s.
+    for (double t = -3600; t <= 1200; t += 15) {
+      auto published = std::make_shared<std::vector<Forecast>>();
+      auto withheld = std::make_shared<std::vector<Forecast>>();
+      for (const Forecast& f : At(t0 + t, pods)) {
+        (f.warming_up ? withheld : published)->push_back(f);
+      }
+      ForecastSnapshot snap;
+      snap.forecasts = published;
+      if (hand_withheld) snap.withheld_warming_up = withheld;
+      snap.last_success_unix_s = t0 + t;
+      (*m)->Update(t0 + t, snap);
+      if (first_growth_test == 0 && (*m)->Verdicts()[0].aspects[kGrowth].tests > 0) {
+        first_growth_test = t;
+      }
+    }
+    return first_growth_test;
+  };
+  const double with = run(true), without = run(false);
+  // The canary pods start at 0 and the model trusts them from 600 s: without the withheld
+  // containers the comparison sees them only from then on, and their growth samples from 720 s.
+  INFO("first growth test with the withheld containers at " << with << " s, without at " << without
+                                                            << " s");
+  CHECK(with > 0);
+  CHECK(with < 720);
+  CHECK(without > 720);
 }

@@ -23,8 +23,9 @@ enum class CanaryTest { kStudentT, kMannWhitney };
 // How much worse the canary may be before it fails, and how sure the test must be.
 // The defaults follow Kayenta's habit of a 10 % allowed increase on the level.
 struct CanaryTolerances {
-  // Level: canary per-pod level (median of the recent window) above the baseline's by more than
-  // this fraction (0.10: +10 %), geometric means of the groups.
+  // Level: canary per-pod level (midpoint of the 10th and 90th percentiles of the samples of the
+  // recent window) above the baseline's by more than this fraction (0.10: +10 %), geometric
+  // means of the groups.
   double level_increase = 0.10;
   // Growth: canary mean growth rate (per-pod resistant-line trend, fitted over the same span for
   // every pod) above the baseline's by more than this, bytes per second.
@@ -40,7 +41,8 @@ struct CanaryTolerances {
   // baseline's by more than this fraction (0.5: +50 %), geometric means.
   double spread_increase = 0.5;
   // Probability of a false `fail` over the whole watch, all looks and all three aspects
-  // together (split evenly between the aspects, spent over looks by AlphaAtLook).
+  // together (split 1/2 level, 1/3 growth, 1/6 spread; each share spent over the aspect's tests
+  // by canary::AlphaAtLook, 3/4 of it at the first test).
   double alpha = 0.05;
   CanaryTest test = CanaryTest::kStudentT;
   // A pod (instance) counts for the level and the spread once the forecaster trusts its fit (not
@@ -49,6 +51,9 @@ struct CanaryTolerances {
   double warmup_seconds = 120;
   // The level and the spread are summaries of the pod's samples of the last this many seconds.
   double window_seconds = 900;
+  // The level and the spread are tested once the canary pods' common window (their history past
+  // warm-up) is at least this long (at most window_seconds), seconds.
+  double min_window_seconds = 600;
   // Looks (tests) happen every this many seconds from the start of the watch; the verdict
   // between looks is the last look's.
   double look_interval_seconds = 300;

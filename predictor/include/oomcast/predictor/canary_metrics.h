@@ -27,9 +27,10 @@ class CanaryMonitor {
   static StatusOr<std::unique_ptr<CanaryMonitor>> Create(
       const std::vector<CanaryComparisonConfig>& comparisons);
 
-  // One evaluation of every comparison at `now` from the engine's current forecasts. A stale
-  // snapshot (no successful cycle within its staleness) is not evaluated: the verdicts keep
-  // their last value.
+  // One evaluation of every comparison at `now` from the engine's current forecasts and the
+  // ones it withholds while warming up (snapshot.withheld_warming_up: the growth test does not
+  // wait for the forecaster's warm-up). A stale snapshot (no successful cycle within its
+  // staleness) is not evaluated: the verdicts keep their last value.
   void Update(double now, const ForecastSnapshot& snapshot);
 
   // Text exposition format 0.0.4 of the three families (empty without comparisons).

@@ -27,6 +27,10 @@ double StudentTUpperTail(double t, double df);
 // Median of `values` (NaN when empty). Takes a copy: the input is not reordered.
 double Median(std::vector<double> values);
 
+// Quantile `q` in [0, 1] of `values`, linear interpolation between order statistics (numpy's
+// default method, "linear"); NaN when empty or q outside [0, 1]. Takes a copy.
+double Quantile(std::vector<double> values, double q);
+
 // Robust amplitude of the fluctuation of one pod's memory around its own trend (bytes): the
 // mean absolute deviation of the detrended samples from their median (the per-pod unit of a
 // Brown-Forsythe test). `t` in seconds, `bytes` in bytes, same length; the least-squares line
@@ -87,9 +91,11 @@ double Binomial(size_t n, size_t k);
 
 // ---- Repeated looks ----
 
-// The share of `alpha` that look number `look` (1-based) may spend so that the chance of a
-// false failure over all looks, however many, stays below `alpha` (Bonferroni over an
-// unbounded look schedule): alpha / (look * (look + 1)), which sums to alpha.
-double AlphaAtLook(double alpha, size_t look);
+// The share of `alpha` that test number `look` (1-based) of one aspect may spend so that the
+// chance of a false failure over all its tests, however many, stays below `alpha` (Bonferroni
+// over an unbounded schedule): alpha x first_share at the first, alpha x (1 - first_share) /
+// ((look - 1) look) at each later one, which sums to alpha. first_share = 1/2 is close to
+// alpha / (look (look + 1)). 0 for look 0 or first_share outside (0, 1).
+double AlphaAtLook(double alpha, size_t look, double first_share);
 
 }  // namespace oomcast::predictor::canary

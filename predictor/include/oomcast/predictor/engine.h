@@ -44,9 +44,10 @@ struct EngineConfig {
   double lookback_delay_seconds = 0;  // Ignore the newest seconds (remote-write/ingest lag).
   double pod_labels_interval_seconds = 60;  // Pod labels change rarely: refreshed this often.
   // A container whose model is still warming up (too little data since it started or
-  // restarted) has no trustworthy forecast: it is left out of the snapshot (unknown, never
-  // "safe") unless the model already alarms (a crash loop back at the limit). `once` sets this
-  // to show such containers, marked.
+  // restarted) has no trustworthy forecast: it is left out of the snapshot's forecasts (unknown,
+  // never "safe"; kept in ForecastSnapshot::withheld_warming_up for consumers of samples) unless
+  // the model already alarms (a crash loop back at the limit). `once` sets this to show such
+  // containers, marked.
   bool publish_warming_up = false;
 };
 

@@ -78,6 +78,10 @@ struct Forecast {
 // A consistent snapshot of the latest cycle. Forecasts are sorted by ETA, then key.
 struct ForecastSnapshot {
   std::shared_ptr<const std::vector<Forecast>> forecasts;  // Never null.
+  // Containers still warming up that `forecasts` leaves out (engine publish_warming_up off),
+  // marked warming_up: their newest sample is current, their fit is not to be served. For
+  // consumers of samples, not forecasts (the canary comparison). Null: none.
+  std::shared_ptr<const std::vector<Forecast>> withheld_warming_up;
   double last_success_unix_s = 0;  // End of the last successful cycle; 0 = never.
   double last_attempt_unix_s = 0;
   Status last_error;  // OK when the last cycle succeeded.
