@@ -6,6 +6,8 @@
 #include <ctime>
 #include <mutex>
 
+#include "oomcast/escape.h"
+
 namespace oomcast {
 namespace {
 
@@ -42,24 +44,9 @@ void AppendValue(std::string* out, std::string_view v) {
   out->push_back('"');
   for (char ch : v) {
     const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        continue;
-      case '\\':
-        out->append("\\\\");
-        continue;
-      case '\n':
-        out->append("\\n");
-        continue;
-      case '\r':
-        out->append("\\r");
-        continue;
-      case '\t':
-        out->append("\\t");
-        continue;
-      default:
-        break;
+    if (std::string_view e = BackslashEscape(c); !e.empty()) {
+      out->append(e);
+      continue;
     }
     if (c < 0x20 || c >= 0x7F) {
       static const char* kHex = "0123456789abcdef";

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "oomcast/log.h"
+#include "oomcast/predictor/report.h"
 #include "oomcast/units.h"
 
 namespace oomcast::predictor {
@@ -33,36 +34,6 @@ void AppendSorted(std::vector<double>* ts, std::vector<double>* vs, const std::v
   ts->insert(ts->end(), t.begin(), t.end());
   vs->insert(vs->end(), v.begin(), v.end());
   SortSamplesByTime(ts, vs, /*keep_last_of_equal=*/false);
-}
-
-void AppendNumber(std::string* s, const char* name, double v, const char* fmt = "%.9g") {
-  *s += '"';
-  *s += name;
-  *s += "\":";
-  if (!std::isfinite(v)) {
-    *s += "null";
-    return;
-  }
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), fmt, v);
-  *s += buf;
-}
-
-void AppendString(std::string* s, const std::string& v) {
-  *s += '"';
-  for (char c : v) {
-    if (c == '"' || c == '\\') {
-      *s += '\\';
-      *s += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      *s += buf;
-    } else {
-      *s += c;
-    }
-  }
-  *s += '"';
 }
 
 }  // namespace
@@ -114,37 +85,6 @@ HistoryMap HistoryFromSeries(const std::vector<SeriesData>& memory,
     AppendSorted(&it->second.limit_t, &it->second.limit_bytes, s.timestamps_s, s.values);
   }
   return out;
-}
-
-void WriteRecordJson(const Forecast& r, std::ostream& out) {
-  std::string s;
-  s.reserve(320);
-  s += "{\"namespace\":";
-  AppendString(&s, r.key.namespace_name);
-  s += ",\"pod\":";
-  AppendString(&s, r.key.pod);
-  s += ",\"container\":";
-  AppendString(&s, r.key.container);
-  s += ',';
-  AppendNumber(&s, "t", r.t, "%.3f");
-  s += ',';
-  AppendNumber(&s, "rss", r.rss_bytes, "%.0f");
-  s += ',';
-  AppendNumber(&s, "limit", r.limit_bytes, "%.0f");
-  s += ',';
-  AppendNumber(&s, "growth_rate", r.growth_rate_bytes_per_second);
-  s += ',';
-  AppendNumber(&s, "acceleration", r.acceleration_bytes_per_second2);
-  s += ',';
-  AppendNumber(&s, "eta_seconds", r.eta_seconds, "%.1f");
-  s += ',';
-  AppendNumber(&s, "risk", r.risk, "%.4f");
-  s += ",\"oom_predicted\":";
-  s += r.oom_predicted ? "true" : "false";
-  s += ",\"warming_up\":";
-  s += r.warming_up ? "true" : "false";
-  s += "}\n";
-  out << s;
 }
 
 Status ReplayHistory(HistoryPrometheusClient* client, ReplayClock* clock,
@@ -571,7 +511,7 @@ StatusOr<BacktestRun> RunBacktest(HistoryPrometheusClient* client, ReplayClock* 
   BacktestRun run;
   std::map<ContainerKey, AlarmSeries> alarms;
   Status st = ReplayHistory(client, clock, options, [&](const Forecast& f) {
-    if (records_out != nullptr) WriteRecordJson(f, *records_out);
+    if (records_out != nullptr) *records_out << FormatForecastJsonLine(f) << '\n';
     alarms[f.key].emplace_back(f.t, f.oom_predicted);
     if (keep_forecasts) {
       Forecast& kept = run.forecasts[f.key].emplace_back(f);

@@ -63,11 +63,6 @@ struct BacktestOptions {
   double score_grace_seconds = 60;
 };
 
-// Writes `forecast` as one JSON line: {"namespace","pod","container","t","rss","limit",
-// "growth_rate","acceleration","eta_seconds","risk","oom_predicted","warming_up"}; non-finite
-// numbers (+Inf ETA, NaN limit) are written as null.
-void WriteRecordJson(const Forecast& forecast, std::ostream& out);
-
 // Replays the history `client` holds through the real Engine, as the live predictor configured
 // with options.engine would have run: for every evaluation time t (start, start + step, ...,
 // <= end) the clock is set to t, the engine runs one cycle against `client` (which answers with
@@ -195,8 +190,8 @@ struct BacktestRun {
 };
 
 // Replay + score in one call, for the CLI: replays `client`'s history (see ReplayHistory),
-// writes every forecast as a JSON line to `records_out` when not null, and scores the alarms
-// against `truth` (null: kills inferred from the history with InferKills).
+// writes every forecast as a JSON line (FormatForecastJsonLine) to `records_out` when not null, and
+// scores the alarms against `truth` (null: kills inferred from the history with InferKills).
 StatusOr<BacktestRun> RunBacktest(HistoryPrometheusClient* client, ReplayClock* clock,
                                   const BacktestOptions& options,
                                   const std::vector<TruthSeries>* truth, std::ostream* records_out,
