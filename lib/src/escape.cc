@@ -35,6 +35,13 @@ std::string_view BackslashEscape(unsigned char c) {
   }
 }
 
+int JsonShortUnescape(char e) {
+  static constexpr std::string_view kEscaped = "\"\\/bfnrt";
+  static constexpr std::string_view kBytes = "\"\\/\b\f\n\r\t";
+  const size_t i = kEscaped.find(e);
+  return i == std::string_view::npos ? -1 : static_cast<unsigned char>(kBytes[i]);
+}
+
 void AppendJsonString(std::string_view s, std::string* out) {
   out->push_back('"');
   for (size_t i = 0; i < s.size(); ++i) {

@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "oomcast/escape.h"
 #include "oomcast/prometheus_client.h"
 
 namespace oomcast {
@@ -253,54 +254,31 @@ class FastDecoder {
         continue;
       }
       if (++p_ >= end_) return Malformed("unterminated escape");
-      char e = *p_++;
-      switch (e) {
-        case '"':
-          scratch->push_back('"');
-          break;
-        case '\\':
-          scratch->push_back('\\');
-          break;
-        case '/':
-          scratch->push_back('/');
-          break;
-        case 'b':
-          scratch->push_back('\b');
-          break;
-        case 'f':
-          scratch->push_back('\f');
-          break;
-        case 'n':
-          scratch->push_back('\n');
-          break;
-        case 'r':
-          scratch->push_back('\r');
-          break;
-        case 't':
-          scratch->push_back('\t');
-          break;
-        case 'u': {
-          uint32_t cp;
-          if (!ParseHex4(&cp)) return false;
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            uint32_t lo;
-            if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') {
-              return Malformed("unpaired surrogate in \\u escape");
-            }
-            p_ += 2;
-            if (!ParseHex4(&lo)) return false;
-            if (lo < 0xDC00 || lo > 0xDFFF) return Malformed("bad low surrogate in \\u escape");
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            return Malformed("unpaired surrogate in \\u escape");
-          }
-          AppendUtf8(cp, scratch);
-          break;
-        }
-        default:
+      const char e = *p_++;
+      if (e != 'u') {
+        const int byte = JsonShortUnescape(e);
+        if (byte < 0) {
           --p_;
           return Malformed("bad escape in string");
+        }
+        scratch->push_back(static_cast<char>(byte));
+        continue;
       }
+      uint32_t cp = 0;
+      if (!ParseHex4(&cp)) return false;
+      if (cp >= 0xD800 && cp <= 0xDBFF) {
+        uint32_t lo = 0;
+        if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') {
+          return Malformed("unpaired surrogate in \\u escape");
+        }
+        p_ += 2;
+        if (!ParseHex4(&lo)) return false;
+        if (lo < 0xDC00 || lo > 0xDFFF) return Malformed("bad low surrogate in \\u escape");
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+      } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+        return Malformed("unpaired surrogate in \\u escape");
+      }
+      AppendUtf8(cp, scratch);
     }
     return Malformed("unterminated string");
   }

@@ -1,41 +1,25 @@
 #include "oomcast/metrics_adapter/api_objects.h"
 
 #include "oomcast/escape.h"
+#include "oomcast/lookup_table.h"
 
 namespace oomcast::metrics_adapter {
 std::string_view ReasonForCode(int code) {
-  switch (code) {
-    case 400:
-      return "BadRequest";
-    case 401:
-      return "Unauthorized";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "NotFound";
-    case 405:
-      return "MethodNotAllowed";
-    case 406:
-      return "NotAcceptable";
-    case 409:
-      return "Conflict";
-    case 410:
-      return "Gone";
-    case 413:
-      return "RequestEntityTooLarge";
-    case 415:
-      return "UnsupportedMediaType";
-    case 429:
-      return "TooManyRequests";
-    case 500:
-      return "InternalError";
-    case 503:
-      return "ServiceUnavailable";
-    case 504:
-      return "Timeout";
-    default:
-      return code >= 500 ? "InternalError" : "BadRequest";
-  }
+  static constexpr std::pair<int, std::string_view> kReasons[] = {{400, "BadRequest"},
+                                                                  {401, "Unauthorized"},
+                                                                  {403, "Forbidden"},
+                                                                  {404, "NotFound"},
+                                                                  {405, "MethodNotAllowed"},
+                                                                  {406, "NotAcceptable"},
+                                                                  {409, "Conflict"},
+                                                                  {410, "Gone"},
+                                                                  {413, "RequestEntityTooLarge"},
+                                                                  {415, "UnsupportedMediaType"},
+                                                                  {429, "TooManyRequests"},
+                                                                  {500, "InternalError"},
+                                                                  {503, "ServiceUnavailable"},
+                                                                  {504, "Timeout"}};
+  return Lookup(kReasons, code).value_or(code >= 500 ? "InternalError" : "BadRequest");
 }
 
 std::string StatusObjectJson(int code, std::string_view reason, std::string_view message) {

@@ -22,6 +22,7 @@
 #include "oomcast/file_stamp.h"
 #include "oomcast/http_server.h"
 #include "oomcast/log.h"
+#include "oomcast/lookup_table.h"
 #include "oomcast/metrics_adapter/metrics_api.h"
 
 namespace oomcast::metrics_adapter {
@@ -129,17 +130,12 @@ StatusOr<std::shared_ptr<ssl::context>> BuildContext(const ServerOptions& o) {
 }  // namespace
 
 const char* StageName(Stage stage) {
-  switch (stage) {
-    case Stage::kInline:
-      return "inline";
-    case Stage::kTokenReview:
-      return "token_review";
-    case Stage::kAccessReview:
-      return "access_review";
-    case Stage::kUpstream:
-      return "upstream";
-  }
-  return "unknown";
+  static constexpr std::pair<Stage, const char*> kNames[] = {
+      {Stage::kInline, "inline"},
+      {Stage::kTokenReview, "token_review"},
+      {Stage::kAccessReview, "access_review"},
+      {Stage::kUpstream, "upstream"}};
+  return Lookup(kNames, stage).value_or("unknown");
 }
 
 StatusOr<std::string> OpenSslCipherList(const std::vector<std::string>& iana_names) {

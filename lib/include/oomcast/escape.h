@@ -11,6 +11,10 @@ namespace oomcast {
 // way (JSON \u00XX, logfmt \xHH).
 std::string_view BackslashEscape(unsigned char c);
 
+// The byte the JSON escape "\\" `e` stands for, for the short escapes (", \\, /, b, f, n, r, t:
+// 'n' gives '\n'); -1 for any other character (\u escapes are the caller's).
+int JsonShortUnescape(char e);
+
 // Appends `s` as a JSON string literal (quotes included) to *out. Control characters and DEL
 // are escaped (\n, \r, \t, else \u00XX) and each byte that is not part of a valid UTF-8
 // sequence becomes \ufffd, so the output is always valid JSON.
