@@ -625,11 +625,7 @@ class SaxDecoder final : public nlohmann::json_sax<json> {
     if (stack_.empty()) return Push(Ctx::kTop);
     switch (Top()) {
       case Ctx::kTop:
-        if (key_ == "data" && result_ != nullptr) {
-          has_data_ = data_is_object_ = true;
-          return Push(Ctx::kData);
-        }
-        if (key_ == "data") has_data_ = true;
+        if (key_ == "data") return StartData(result_ != nullptr, &data_is_object_, Ctx::kData);
         break;
       case Ctx::kResult:
         series_data_ = &result_->series.emplace_back();
@@ -646,15 +642,10 @@ class SaxDecoder final : public nlohmann::json_sax<json> {
       default:
         break;
     }
-    skip_ = 1;
-    return true;
+    return SkipContainer();
   }
 
-  bool end_object() override {
-    if (skip_ > 0) return --skip_, true;
-    stack_.pop_back();
-    return true;
-  }
+  bool end_object() override { return EndContainer(); }
 
   bool start_array(std::size_t) override {
     if (skip_ > 0) return ++skip_, true;
@@ -662,11 +653,9 @@ class SaxDecoder final : public nlohmann::json_sax<json> {
     switch (Top()) {
       case Ctx::kTop:
         if (key_ == "warnings" && result_ != nullptr) return Push(Ctx::kWarnings);
-        if (key_ == "data" && series_ != nullptr) {
-          has_data_ = data_is_array_ = true;
-          return Push(Ctx::kSeriesList);
+        if (key_ == "data") {
+          return StartData(series_ != nullptr, &data_is_array_, Ctx::kSeriesList);
         }
-        if (key_ == "data") has_data_ = true;
         break;
       case Ctx::kData:
         if (key_ == "result") return Push(Ctx::kResult);
@@ -687,11 +676,14 @@ class SaxDecoder final : public nlohmann::json_sax<json> {
       default:
         break;
     }
-    skip_ = 1;
-    return true;
+    return SkipContainer();
   }
 
-  bool end_array() override {
+  bool end_array() override { return EndContainer(); }
+
+  // The object or array that ends is left (or one level of a skipped one); a sample must have
+  // had its two elements.
+  bool EndContainer() {
     if (skip_ > 0) return --skip_, true;
     if (Top() == Ctx::kSample && sample_pos_ != 2) {
       return Fail(DataLossError("malformed JSON: sample is not [timestamp, \"value\"]"));
@@ -727,6 +719,19 @@ class SaxDecoder final : public nlohmann::json_sax<json> {
   };
 
   Ctx Top() const { return stack_.back(); }
+  // The top-level "data" value (an object or an array) starts: entered as `ctx` when it has the
+  // shape this decoder wants (`wanted`, noted in *shape), else noted and skipped.
+  bool StartData(bool wanted, bool* shape, Ctx ctx) {
+    has_data_ = true;
+    if (!wanted) return SkipContainer();
+    *shape = true;
+    return Push(ctx);
+  }
+  // Skips the object or array just started, with everything in it.
+  bool SkipContainer() {
+    skip_ = 1;
+    return true;
+  }
   bool Push(Ctx c) {
     stack_.push_back(c);
     return true;

@@ -38,6 +38,26 @@ void AppendSorted(std::vector<double>* ts, std::vector<double>* vs, const std::v
 
 }  // namespace
 
+ScoreCounts& ScoreCounts::operator+=(const ScoreCounts& o) {
+  series += o.series;
+  points += o.points;
+  true_alarm_points += o.true_alarm_points;
+  early_alarm_points += o.early_alarm_points;
+  censored_alarm_points += o.censored_alarm_points;
+  lingering_alarm_points += o.lingering_alarm_points;
+  false_alarm_points += o.false_alarm_points;
+  false_alarm_episodes += o.false_alarm_episodes;
+  episodes_predictable += o.episodes_predictable;
+  episodes_unpredictable += o.episodes_unpredictable;
+  unpredictable_warned += o.unpredictable_warned;
+  recall_300 += o.recall_300;
+  recall_600 += o.recall_600;
+  recall_870 += o.recall_870;
+  lead_sum += o.lead_sum;
+  series_hours += o.series_hours;
+  return *this;
+}
+
 double ContainerHistory::LimitAt(double when) const {
   auto it = std::upper_bound(limit_t.begin(), limit_t.end(), when);
   if (it == limit_t.begin()) return kNaN;
@@ -410,19 +430,7 @@ ScoreSummary ScoreAlarms(const std::vector<TruthSeries>& truth,
   }
   ScoreCounts tot;
   for (const std::string& family : family_order) {
-    const ScoreCounts& c = summary.by_family.at(family);
-    tot.points += c.points;
-    tot.true_alarm_points += c.true_alarm_points;
-    tot.early_alarm_points += c.early_alarm_points;
-    tot.censored_alarm_points += c.censored_alarm_points;
-    tot.lingering_alarm_points += c.lingering_alarm_points;
-    tot.false_alarm_points += c.false_alarm_points;
-    tot.false_alarm_episodes += c.false_alarm_episodes;
-    tot.episodes_predictable += c.episodes_predictable;
-    tot.recall_300 += c.recall_300;
-    tot.recall_600 += c.recall_600;
-    tot.recall_870 += c.recall_870;
-    tot.series_hours += c.series_hours;
+    tot += summary.by_family.at(family);
   }
   const double ep = static_cast<double>(std::max<size_t>(tot.episodes_predictable, 1));
   const size_t alarm_pts = tot.true_alarm_points + tot.false_alarm_points;

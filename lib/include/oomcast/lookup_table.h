@@ -10,24 +10,32 @@
 
 namespace oomcast {
 
+namespace lookup_internal {
+
+template <typename K, typename V, size_t N, typename Match>
+constexpr const std::pair<K, V>* Find(const std::pair<K, V> (&table)[N], Match match) {
+  for (const auto& entry : table) {
+    if (match(entry)) return &entry;
+  }
+  return nullptr;
+}
+
+}  // namespace lookup_internal
+
 // The value of the first entry of `table` whose key is `key`; nullopt when there is none.
 template <typename K, typename V, size_t N>
 constexpr std::optional<V> Lookup(const std::pair<K, V> (&table)[N],
                                   const std::type_identity_t<K>& key) {
-  for (const auto& [k, v] : table) {
-    if (k == key) return v;
-  }
-  return std::nullopt;
+  auto* e = lookup_internal::Find(table, [&](const auto& entry) { return entry.first == key; });
+  return e != nullptr ? std::optional<V>(e->second) : std::nullopt;
 }
 
 // The key of the first entry of `table` whose value is `value`; nullopt when there is none.
 template <typename K, typename V, size_t N>
 constexpr std::optional<K> ReverseLookup(const std::pair<K, V> (&table)[N],
                                          const std::type_identity_t<V>& value) {
-  for (const auto& [k, v] : table) {
-    if (v == value) return k;
-  }
-  return std::nullopt;
+  auto* e = lookup_internal::Find(table, [&](const auto& entry) { return entry.second == value; });
+  return e != nullptr ? std::optional<K>(e->first) : std::nullopt;
 }
 
 }  // namespace oomcast

@@ -142,6 +142,9 @@ struct ScoreCounts {
   size_t recall_870 = 0;
   double lead_sum = 0;
   double series_hours = 0;
+
+  // Adds every count of `o` (the totals over families).
+  ScoreCounts& operator+=(const ScoreCounts& o);
 };
 
 struct ScoreSummary {
