@@ -15,8 +15,8 @@
 namespace oomcast::controller {
 
 struct ControllerRunner::Impl {
-  KubeClient* kube;
-  ForecastSource* forecasts;
+  // The Kubernetes client and the forecast source are the informer's, the elector's and the
+  // reconciler's; the runner itself only reads the clock and sets the leader gauge.
   Clock* clock;
   ControllerMetrics* metrics;
   RunnerConfig config;
@@ -46,8 +46,6 @@ struct ControllerRunner::Impl {
 ControllerRunner::ControllerRunner(KubeClient* kube, ForecastSource* forecasts, Clock* clock,
                                    ControllerMetrics* metrics, RunnerConfig config)
     : impl_(std::make_unique<Impl>()) {
-  impl_->kube = kube;
-  impl_->forecasts = forecasts;
   impl_->clock = clock;
   impl_->metrics = metrics;
   impl_->config = std::move(config);

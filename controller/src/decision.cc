@@ -12,47 +12,35 @@ namespace {
 
 std::string Bytes(double v) { return FormatBytesHuman(v) + "/s"; }
 
-// Replicas allowed at most (scale up) by the policies, as autoscaling/v2 computes it.
-int ScaleUpLimit(const ScalingRules& rules, int current, const ScalerHistory& history, double now) {
+// Replicas the policies allow at most (`direction` +1, scale up) or at least (-1, scale down),
+// as autoscaling/v2 computes them: per policy, the replicas at the start of its period (this
+// direction's changes within the period undone), moved by the policy's pods or percent (rounded
+// up when scaling up, down when scaling down); Select kMax takes the policy allowing the largest
+// change, kMin the smallest.
+int PolicyLimit(const ScalingRules& rules, int direction, int current, const ScalerHistory& history,
+                double now) {
   if (rules.select == ScalingRules::Select::kDisabled) return current;
-  if (rules.policies.empty()) return INT_MAX;
-  int result = rules.select == ScalingRules::Select::kMin ? INT_MAX : INT_MIN;
+  const bool up = direction > 0;
+  if (rules.policies.empty()) return up ? INT_MAX : INT_MIN;
+  const bool lowest = (rules.select == ScalingRules::Select::kMin) == up;
+  int result = lowest ? INT_MAX : INT_MIN;
   for (const auto& p : rules.policies) {
-    int added = 0;
+    int moved = 0;
     for (const auto& e : history.scale_events) {
-      if (e.replica_change > 0 && e.time_unix_seconds > now - p.period_seconds) {
-        added += e.replica_change;
+      if (e.replica_change * direction > 0 && e.time_unix_seconds > now - p.period_seconds) {
+        moved += e.replica_change * direction;
       }
     }
-    int start = current - added;
-    int limit = p.type == ScalingPolicy::Type::kPods
-                    ? start + p.value
-                    : static_cast<int>(std::ceil(start * (1.0 + p.value / 100.0)));
-    result = rules.select == ScalingRules::Select::kMin ? std::min(result, limit)
-                                                        : std::max(result, limit);
-  }
-  return result;
-}
-
-// Replicas allowed at least (scale down) by the policies.
-int ScaleDownLimit(const ScalingRules& rules, int current, const ScalerHistory& history,
-                   double now) {
-  if (rules.select == ScalingRules::Select::kDisabled) return current;
-  if (rules.policies.empty()) return INT_MIN;
-  int result = rules.select == ScalingRules::Select::kMin ? INT_MIN : INT_MAX;
-  for (const auto& p : rules.policies) {
-    int removed = 0;
-    for (const auto& e : history.scale_events) {
-      if (e.replica_change < 0 && e.time_unix_seconds > now - p.period_seconds) {
-        removed -= e.replica_change;
-      }
+    const int start = current - direction * moved;
+    int limit;
+    if (p.type == ScalingPolicy::Type::kPods) {
+      limit = start + direction * p.value;
+    } else if (up) {
+      limit = static_cast<int>(std::ceil(start * (1.0 + p.value / 100.0)));
+    } else {
+      limit = static_cast<int>(start * (1.0 - p.value / 100.0));
     }
-    int start = current + removed;
-    int limit = p.type == ScalingPolicy::Type::kPods
-                    ? start - p.value
-                    : static_cast<int>(start * (1.0 - p.value / 100.0));
-    result = rules.select == ScalingRules::Select::kMin ? std::max(result, limit)
-                                                        : std::min(result, limit);
+    result = lowest ? std::min(result, limit) : std::max(result, limit);
   }
   return result;
 }
@@ -174,7 +162,7 @@ Decision Decide(const MemoryScalerSpec& spec, int current, const ForecastReading
   // 3. Policies and 4. clamps.
   int desired = stabilized;
   if (stabilized > current) {
-    int limit = ScaleUpLimit(spec.up_behavior, current, history, now);
+    int limit = PolicyLimit(spec.up_behavior, +1, current, history, now);
     int max_allowed = std::min(limit, spec.max_replicas);
     if (stabilized > max_allowed) {
       desired = max_allowed;
@@ -182,7 +170,7 @@ Decision Decide(const MemoryScalerSpec& spec, int current, const ForecastReading
       d.limited_reason = limit < spec.max_replicas ? "ScaleUpLimit" : "TooManyReplicas";
     }
   } else if (stabilized < current) {
-    int limit = ScaleDownLimit(spec.down_behavior, current, history, now);
+    int limit = PolicyLimit(spec.down_behavior, -1, current, history, now);
     int min_allowed = std::max(limit, spec.min_replicas);
     if (stabilized < min_allowed) {
       desired = min_allowed;

@@ -85,7 +85,7 @@ ForecastReading ExternalMetricsForecastSource::Fetch(const std::string& ns,
                                                      const std::string& selector, double max_age) {
   ForecastReading f;
   const double now = clock_->NowUnixSeconds();
-  auto growth = FetchMetric(client_, ns, kGrowthMetric, selector, now, max_age);
+  auto growth = FetchMetric(client_, ns, std::string(kGrowthRateMetric), selector, now, max_age);
   if (!growth.ok()) {
     f.error = growth.status().ToString();
     return f;
@@ -93,45 +93,43 @@ ForecastReading ExternalMetricsForecastSource::Fetch(const std::string& ns,
   if (growth->empty()) {
     f.no_match = true;
     f.error = "selector \"" + selector + "\" matches no container in namespace " + ns +
-              ": the external metric " + kGrowthMetric +
+              ": the external metric " + std::string(kGrowthRateMetric) +
               " answered with no items (forecasts are fresh; check the pods' labels)";
     return f;
   }
-  auto eta = FetchMetric(client_, ns, kEtaMetric, selector, now, max_age);
+  auto eta = FetchMetric(client_, ns, std::string(kEtaMetric), selector, now, max_age);
   if (!eta.ok()) {
     f.error = eta.status().ToString();
     return f;
   }
-  auto risk = FetchMetric(client_, ns, kRiskMetric, selector, now, max_age);
+  auto risk = FetchMetric(client_, ns, std::string(kRiskMetric), selector, now, max_age);
   if (!risk.ok()) {
     f.error = risk.status().ToString();
     return f;
   }
+  // Each metric's items into the per-container forecasts (`field`), folding each item into the
+  // target's aggregate with `fold`.
   std::map<std::pair<std::string, std::string>, PodForecast> pods;
+  auto merge = [&pods](const std::vector<Item>& items, double PodForecast::*field, auto fold) {
+    for (const Item& it : items) {
+      PodForecast& p = pods[{it.pod, it.container}];
+      p.pod = it.pod;
+      p.container = it.container;
+      p.*field = it.value;
+      fold(it);
+    }
+  };
   f.time_unix_seconds = now;
   f.max_growth_bytes_per_second = -INFINITY;
-  for (const auto& it : *growth) {
-    auto& p = pods[{it.pod, it.container}];
-    p.pod = it.pod;
-    p.container = it.container;
-    p.growth_bytes_per_second = it.value;
+  merge(*growth, &PodForecast::growth_bytes_per_second, [&f](const Item& it) {
     f.max_growth_bytes_per_second = std::max(f.max_growth_bytes_per_second, it.value);
     f.time_unix_seconds = std::min(f.time_unix_seconds, it.time);
-  }
-  for (const auto& it : *eta) {
-    auto& p = pods[{it.pod, it.container}];
-    p.pod = it.pod;
-    p.container = it.container;
-    p.oom_eta_seconds = it.value;
+  });
+  merge(*eta, &PodForecast::oom_eta_seconds, [&f](const Item& it) {
     f.min_oom_eta_seconds = std::min(f.min_oom_eta_seconds, it.value);
-  }
-  for (const auto& it : *risk) {
-    auto& p = pods[{it.pod, it.container}];
-    p.pod = it.pod;
-    p.container = it.container;
-    p.oom_risk = it.value;
-    f.max_oom_risk = std::max(f.max_oom_risk, it.value);
-  }
+  });
+  merge(*risk, &PodForecast::oom_risk,
+        [&f](const Item& it) { f.max_oom_risk = std::max(f.max_oom_risk, it.value); });
   const PodForecast* worst = nullptr;
   for (auto& [_, p] : pods) {
     f.pods.push_back(p);

@@ -12,31 +12,35 @@ namespace {
 
 using nlohmann::json;
 
-// Reads a quantity that may be a JSON number or a Kubernetes quantity string.
-StatusOr<double> QuantityField(const json& obj, const char* key, double fallback,
-                               const std::string& where) {
+// Reads a field that may be a JSON number or a string read by `parse`; `fallback` when absent
+// or null. `kind` names the string form in errors ("a quantity").
+StatusOr<double> NumberOrTextField(const json& obj, const char* key, double fallback,
+                                   const std::string& where,
+                                   StatusOr<double> (*parse)(std::string_view), const char* kind) {
   if (!obj.contains(key) || obj[key].is_null()) return fallback;
   const json& v = obj[key];
   if (v.is_number()) return v.get<double>();
   if (v.is_string()) {
-    auto q = ParseQuantity(v.get<std::string>());
-    if (!q.ok()) return InvalidArgumentError(where + "." + key + ": " + q.status().message());
-    return *q;
+    auto parsed = parse(v.get<std::string>());
+    if (!parsed.ok()) {
+      return InvalidArgumentError(where + "." + key + ": " + parsed.status().message());
+    }
+    return *parsed;
   }
-  return InvalidArgumentError(where + "." + key + ": must be a quantity");
+  return InvalidArgumentError(where + "." + key + ": must be " + kind);
 }
 
+// A JSON number or a Kubernetes quantity string ("12Mi").
+StatusOr<double> QuantityField(const json& obj, const char* key, double fallback,
+                               const std::string& where) {
+  return NumberOrTextField(obj, key, fallback, where, ParseQuantity, "a quantity");
+}
+
+// A JSON number of seconds or a duration string ("15m").
 StatusOr<double> DurationField(const json& obj, const char* key, double fallback,
                                const std::string& where) {
-  if (!obj.contains(key) || obj[key].is_null()) return fallback;
-  const json& v = obj[key];
-  if (v.is_number()) return v.get<double>();
-  if (v.is_string()) {
-    auto d = ParseDurationSeconds(v.get<std::string>());
-    if (!d.ok()) return InvalidArgumentError(where + "." + key + ": " + d.status().message());
-    return *d;
-  }
-  return InvalidArgumentError(where + "." + key + ": must be a duration such as \"15m\"");
+  return NumberOrTextField(obj, key, fallback, where, ParseDurationSeconds,
+                           "a duration such as \"15m\"");
 }
 
 StatusOr<int> IntField(const json& obj, const char* key, int fallback, int min,

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "oomcast/lookup_table.h"
 #include "oomcast/units.h"
 
 namespace oomcast::controller {
@@ -18,17 +19,9 @@ ScalerCondition Condition(const std::string& type, bool status, const std::strin
 }
 
 const char* ActionName(Action a) {
-  switch (a) {
-    case Action::kScaleUp:
-      return "ScaleUp";
-    case Action::kScaleDown:
-      return "ScaleDown";
-    case Action::kHold:
-      return "Hold";
-    case Action::kNone:
-      break;
-  }
-  return "None";
+  static constexpr std::pair<Action, const char*> kNames[] = {
+      {Action::kScaleUp, "ScaleUp"}, {Action::kScaleDown, "ScaleDown"}, {Action::kHold, "Hold"}};
+  return Lookup(kNames, a).value_or("None");
 }
 
 std::string ScalerKey(const ReconcileInputs& in) {

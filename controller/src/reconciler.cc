@@ -340,11 +340,7 @@ struct Reconciler::Impl {
       Status st = this->events->Record(involved, e);
       if (!st.ok()) WriteFailed(key, "record event " + e.reason, st, &result);
     }
-    result.outcome = plan.outcome;
-    result.decision = plan.decision;
-    result.eviction = plan.eviction;
-    result.hpa_mode = plan.hpa_mode;
-    result.hpa_name = plan.hpa_name;
+    static_cast<ReconcileSummary&>(result) = plan;
     if (plan.outcome == "no_match" && !plan.events.empty()) {  // Once per change, as the Event.
       LogWarn("selector matches no container", {{"scaler", key}, {"err", in.forecast.error}});
     }

@@ -7,6 +7,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <optional>
+#include <utility>
+
+#include "oomcast/lookup_table.h"
 
 namespace oomcast {
 namespace {
@@ -78,6 +81,26 @@ struct Token {
   size_t pos = 0;  // Byte offset in the selector.
 };
 
+using Op = LabelRequirement::Op;
+
+// Operators and punctuation, longest first: the lexer takes the first that matches.
+constexpr std::pair<std::string_view, Tok> kSpecialTokens[] = {
+    {"!=", Tok::kNotEquals}, {"==", Tok::kDoubleEquals}, {"!", Tok::kDoesNotExist},
+    {"=", Tok::kEquals},     {",", Tok::kComma},         {"(", Tok::kOpenPar},
+    {")", Tok::kClosedPar},  {"<", Tok::kLessThan},      {">", Tok::kGreaterThan}};
+
+// The operator a token after a key stands for (`!key` is read before).
+constexpr std::pair<Tok, Op> kOperatorTokens[] = {
+    {Tok::kEquals, Op::kEquals},       {Tok::kDoubleEquals, Op::kEquals},
+    {Tok::kNotEquals, Op::kNotEquals}, {Tok::kGreaterThan, Op::kGreaterThan},
+    {Tok::kLessThan, Op::kLessThan},   {Tok::kIn, Op::kIn},
+    {Tok::kNotIn, Op::kNotIn}};
+
+// How ToString writes each operator between key and values (kExists, kDoesNotExist: nothing).
+constexpr std::pair<Op, std::string_view> kOperatorSpellings[] = {
+    {Op::kEquals, "="},      {Op::kNotEquals, "!="},  {Op::kIn, " in "},
+    {Op::kNotIn, " notin "}, {Op::kGreaterThan, ">"}, {Op::kLessThan, "<"}};
+
 bool IsSpecial(char c) {
   return c == '!' || c == '=' || c == ',' || c == '(' || c == ')' || c == '<' || c == '>';
 }
@@ -95,38 +118,13 @@ std::vector<Token> Lex(std::string_view s) {
     size_t start = i;
     char c = s[i];
     if (IsSpecial(c)) {
-      // The longest special token: "!=", "==" or single characters.
-      if ((c == '!' || c == '=') && i + 1 < s.size() && s[i + 1] == '=') {
-        out.push_back({c == '!' ? Tok::kNotEquals : Tok::kDoubleEquals, s.substr(i, 2), start});
-        i += 2;
-        continue;
+      for (const auto& [text, tok] : kSpecialTokens) {
+        if (s.substr(i, text.size()) == text) {
+          out.push_back({tok, text, start});
+          i += text.size();
+          break;
+        }
       }
-      Tok t = Tok::kEnd;
-      switch (c) {
-        case '!':
-          t = Tok::kDoesNotExist;
-          break;
-        case '=':
-          t = Tok::kEquals;
-          break;
-        case ',':
-          t = Tok::kComma;
-          break;
-        case '(':
-          t = Tok::kOpenPar;
-          break;
-        case ')':
-          t = Tok::kClosedPar;
-          break;
-        case '<':
-          t = Tok::kLessThan;
-          break;
-        case '>':
-          t = Tok::kGreaterThan;
-          break;
-      }
-      out.push_back({t, s.substr(i, 1), start});
-      ++i;
       continue;
     }
     while (i < s.size() && !IsSpace(s[i]) && !IsSpecial(s[i])) ++i;
@@ -194,30 +192,12 @@ class Parser {
       return r;
     }
     Next();
-    switch (op.tok) {
-      case Tok::kEquals:
-      case Tok::kDoubleEquals:
-        r.op = LabelRequirement::Op::kEquals;
-        break;
-      case Tok::kNotEquals:
-        r.op = LabelRequirement::Op::kNotEquals;
-        break;
-      case Tok::kGreaterThan:
-        r.op = LabelRequirement::Op::kGreaterThan;
-        break;
-      case Tok::kLessThan:
-        r.op = LabelRequirement::Op::kLessThan;
-        break;
-      case Tok::kIn:
-        r.op = LabelRequirement::Op::kIn;
-        break;
-      case Tok::kNotIn:
-        r.op = LabelRequirement::Op::kNotIn;
-        break;
-      default:
-        return Error(op, "found " + Describe(op) +
-                             ", expected: in, notin, =, ==, !=, gt, lt, ',' or end of string");
+    std::optional<Op> parsed = Lookup(kOperatorTokens, op.tok);
+    if (!parsed) {
+      return Error(op, "found " + Describe(op) +
+                           ", expected: in, notin, =, ==, !=, gt, lt, ',' or end of string");
     }
+    r.op = *parsed;
     if (r.op == LabelRequirement::Op::kIn || r.op == LabelRequirement::Op::kNotIn) {
       OOMCAST_RETURN_IF_ERROR(ParseValueSet(&r));
     } else {
@@ -281,27 +261,6 @@ class Parser {
   std::vector<Token> toks_;
   size_t i_ = 0;
 };
-
-std::string_view OpString(LabelRequirement::Op op) {
-  switch (op) {
-    case LabelRequirement::Op::kEquals:
-      return "=";
-    case LabelRequirement::Op::kNotEquals:
-      return "!=";
-    case LabelRequirement::Op::kIn:
-      return " in ";
-    case LabelRequirement::Op::kNotIn:
-      return " notin ";
-    case LabelRequirement::Op::kGreaterThan:
-      return ">";
-    case LabelRequirement::Op::kLessThan:
-      return "<";
-    case LabelRequirement::Op::kExists:
-    case LabelRequirement::Op::kDoesNotExist:
-      return "";
-  }
-  return "";
-}
 
 }  // namespace
 
@@ -398,7 +357,7 @@ std::string LabelSelector::ToString() const {
     if (!out.empty()) out += ',';
     if (r.op == LabelRequirement::Op::kDoesNotExist) out += '!';
     out += r.key;
-    out += OpString(r.op);
+    out += Lookup(kOperatorSpellings, r.op).value_or("");
     if (r.op == LabelRequirement::Op::kIn || r.op == LabelRequirement::Op::kNotIn) {
       out += '(';
       for (size_t i = 0; i < r.values.size(); ++i) {

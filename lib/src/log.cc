@@ -5,6 +5,10 @@
 #include <cstdio>
 #include <ctime>
 #include <mutex>
+#include <optional>
+
+#include "oomcast/escape.h"
+#include "oomcast/lookup_table.h"
 
 namespace oomcast {
 namespace {
@@ -12,19 +16,12 @@ namespace {
 std::atomic<int> g_level{static_cast<int>(LogLevel::kInfo)};
 std::mutex g_mu;
 
-const char* LevelName(LogLevel l) {
-  switch (l) {
-    case LogLevel::kDebug:
-      return "debug";
-    case LogLevel::kInfo:
-      return "info";
-    case LogLevel::kWarn:
-      return "warn";
-    case LogLevel::kError:
-      return "error";
-  }
-  return "info";
-}
+// The first name of a level is the one written; both are read.
+constexpr std::pair<LogLevel, std::string_view> kLevelNames[] = {{LogLevel::kDebug, "debug"},
+                                                                 {LogLevel::kInfo, "info"},
+                                                                 {LogLevel::kWarn, "warn"},
+                                                                 {LogLevel::kWarn, "warning"},
+                                                                 {LogLevel::kError, "error"}};
 
 // Values are quoted when they hold a space, '"', '=', '\\' or any byte outside printable ASCII;
 // inside quotes, control characters (C0, DEL) and bytes >= 0x80 are escaped (\n, \r, \t,
@@ -42,24 +39,9 @@ void AppendValue(std::string* out, std::string_view v) {
   out->push_back('"');
   for (char ch : v) {
     const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out->append("\\\"");
-        continue;
-      case '\\':
-        out->append("\\\\");
-        continue;
-      case '\n':
-        out->append("\\n");
-        continue;
-      case '\r':
-        out->append("\\r");
-        continue;
-      case '\t':
-        out->append("\\t");
-        continue;
-      default:
-        break;
+    if (std::string_view e = BackslashEscape(c); !e.empty()) {
+      out->append(e);
+      continue;
     }
     if (c < 0x20 || c >= 0x7F) {
       static const char* kHex = "0123456789abcdef";
@@ -76,17 +58,9 @@ void AppendValue(std::string* out, std::string_view v) {
 }  // namespace
 
 bool ParseLogLevel(std::string_view text, LogLevel* out) {
-  if (text == "debug")
-    *out = LogLevel::kDebug;
-  else if (text == "info")
-    *out = LogLevel::kInfo;
-  else if (text == "warn" || text == "warning")
-    *out = LogLevel::kWarn;
-  else if (text == "error")
-    *out = LogLevel::kError;
-  else
-    return false;
-  return true;
+  std::optional<LogLevel> level = ReverseLookup(kLevelNames, text);
+  if (level) *out = *level;
+  return level.has_value();
 }
 
 void SetLogLevel(LogLevel level) { g_level = static_cast<int>(level); }
@@ -106,7 +80,7 @@ void Log(LogLevel level, std::string_view msg, std::initializer_list<LogField> f
   std::string line = "ts=";
   line += ts;
   line += " level=";
-  line += LevelName(level);
+  line += Lookup(kLevelNames, level).value_or("info");
   line += " msg=";
   AppendValue(&line, msg);
   for (const auto& [k, v] : fields) {

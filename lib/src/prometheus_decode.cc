@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "oomcast/escape.h"
 #include "oomcast/prometheus_client.h"
 
 namespace oomcast {
@@ -253,54 +254,31 @@ class FastDecoder {
         continue;
       }
       if (++p_ >= end_) return Malformed("unterminated escape");
-      char e = *p_++;
-      switch (e) {
-        case '"':
-          scratch->push_back('"');
-          break;
-        case '\\':
-          scratch->push_back('\\');
-          break;
-        case '/':
-          scratch->push_back('/');
-          break;
-        case 'b':
-          scratch->push_back('\b');
-          break;
-        case 'f':
-          scratch->push_back('\f');
-          break;
-        case 'n':
-          scratch->push_back('\n');
-          break;
-        case 'r':
-          scratch->push_back('\r');
-          break;
-        case 't':
-          scratch->push_back('\t');
-          break;
-        case 'u': {
-          uint32_t cp;
-          if (!ParseHex4(&cp)) return false;
-          if (cp >= 0xD800 && cp <= 0xDBFF) {
-            uint32_t lo;
-            if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') {
-              return Malformed("unpaired surrogate in \\u escape");
-            }
-            p_ += 2;
-            if (!ParseHex4(&lo)) return false;
-            if (lo < 0xDC00 || lo > 0xDFFF) return Malformed("bad low surrogate in \\u escape");
-            cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
-          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
-            return Malformed("unpaired surrogate in \\u escape");
-          }
-          AppendUtf8(cp, scratch);
-          break;
-        }
-        default:
+      const char e = *p_++;
+      if (e != 'u') {
+        const int byte = JsonShortUnescape(e);
+        if (byte < 0) {
           --p_;
           return Malformed("bad escape in string");
+        }
+        scratch->push_back(static_cast<char>(byte));
+        continue;
       }
+      uint32_t cp = 0;
+      if (!ParseHex4(&cp)) return false;
+      if (cp >= 0xD800 && cp <= 0xDBFF) {
+        uint32_t lo = 0;
+        if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') {
+          return Malformed("unpaired surrogate in \\u escape");
+        }
+        p_ += 2;
+        if (!ParseHex4(&lo)) return false;
+        if (lo < 0xDC00 || lo > 0xDFFF) return Malformed("bad low surrogate in \\u escape");
+        cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+      } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+        return Malformed("unpaired surrogate in \\u escape");
+      }
+      AppendUtf8(cp, scratch);
     }
     return Malformed("unterminated string");
   }
@@ -647,11 +625,7 @@ class SaxDecoder final : public nlohmann::json_sax<json> {
     if (stack_.empty()) return Push(Ctx::kTop);
     switch (Top()) {
       case Ctx::kTop:
-        if (key_ == "data" && result_ != nullptr) {
-          has_data_ = data_is_object_ = true;
-          return Push(Ctx::kData);
-        }
-        if (key_ == "data") has_data_ = true;
+        if (key_ == "data") return StartData(result_ != nullptr, &data_is_object_, Ctx::kData);
         break;
       case Ctx::kResult:
         series_data_ = &result_->series.emplace_back();
@@ -668,15 +642,10 @@ class SaxDecoder final : public nlohmann::json_sax<json> {
       default:
         break;
     }
-    skip_ = 1;
-    return true;
+    return SkipContainer();
   }
 
-  bool end_object() override {
-    if (skip_ > 0) return --skip_, true;
-    stack_.pop_back();
-    return true;
-  }
+  bool end_object() override { return EndContainer(); }
 
   bool start_array(std::size_t) override {
     if (skip_ > 0) return ++skip_, true;
@@ -684,11 +653,9 @@ class SaxDecoder final : public nlohmann::json_sax<json> {
     switch (Top()) {
       case Ctx::kTop:
         if (key_ == "warnings" && result_ != nullptr) return Push(Ctx::kWarnings);
-        if (key_ == "data" && series_ != nullptr) {
-          has_data_ = data_is_array_ = true;
-          return Push(Ctx::kSeriesList);
+        if (key_ == "data") {
+          return StartData(series_ != nullptr, &data_is_array_, Ctx::kSeriesList);
         }
-        if (key_ == "data") has_data_ = true;
         break;
       case Ctx::kData:
         if (key_ == "result") return Push(Ctx::kResult);
@@ -709,11 +676,14 @@ class SaxDecoder final : public nlohmann::json_sax<json> {
       default:
         break;
     }
-    skip_ = 1;
-    return true;
+    return SkipContainer();
   }
 
-  bool end_array() override {
+  bool end_array() override { return EndContainer(); }
+
+  // The object or array that ends is left (or one level of a skipped one); a sample must have
+  // had its two elements.
+  bool EndContainer() {
     if (skip_ > 0) return --skip_, true;
     if (Top() == Ctx::kSample && sample_pos_ != 2) {
       return Fail(DataLossError("malformed JSON: sample is not [timestamp, \"value\"]"));
@@ -749,6 +719,19 @@ class SaxDecoder final : public nlohmann::json_sax<json> {
   };
 
   Ctx Top() const { return stack_.back(); }
+  // The top-level "data" value (an object or an array) starts: entered as `ctx` when it has the
+  // shape this decoder wants (`wanted`, noted in *shape), else noted and skipped.
+  bool StartData(bool wanted, bool* shape, Ctx ctx) {
+    has_data_ = true;
+    if (!wanted) return SkipContainer();
+    *shape = true;
+    return Push(ctx);
+  }
+  // Skips the object or array just started, with everything in it.
+  bool SkipContainer() {
+    skip_ = 1;
+    return true;
+  }
   bool Push(Ctx c) {
     stack_.push_back(c);
     return true;

@@ -1,37 +1,30 @@
 #include "oomcast/status.h"
 
+#include "oomcast/lookup_table.h"
+
 namespace oomcast {
 
+namespace {
+
+constexpr std::pair<StatusCode, std::string_view> kStatusCodeNames[] = {
+    {StatusCode::kOk, "ok"},
+    {StatusCode::kInvalidArgument, "invalid_argument"},
+    {StatusCode::kNotFound, "not_found"},
+    {StatusCode::kAlreadyExists, "already_exists"},
+    {StatusCode::kFailedPrecondition, "failed_precondition"},
+    {StatusCode::kAborted, "aborted"},
+    {StatusCode::kUnavailable, "unavailable"},
+    {StatusCode::kDeadlineExceeded, "deadline_exceeded"},
+    {StatusCode::kResourceExhausted, "resource_exhausted"},
+    {StatusCode::kUnauthenticated, "unauthenticated"},
+    {StatusCode::kPermissionDenied, "permission_denied"},
+    {StatusCode::kDataLoss, "data_loss"},
+    {StatusCode::kInternal, "internal"}};
+
+}  // namespace
+
 std::string_view StatusCodeName(StatusCode code) {
-  switch (code) {
-    case StatusCode::kOk:
-      return "ok";
-    case StatusCode::kInvalidArgument:
-      return "invalid_argument";
-    case StatusCode::kNotFound:
-      return "not_found";
-    case StatusCode::kAlreadyExists:
-      return "already_exists";
-    case StatusCode::kFailedPrecondition:
-      return "failed_precondition";
-    case StatusCode::kAborted:
-      return "aborted";
-    case StatusCode::kUnavailable:
-      return "unavailable";
-    case StatusCode::kDeadlineExceeded:
-      return "deadline_exceeded";
-    case StatusCode::kResourceExhausted:
-      return "resource_exhausted";
-    case StatusCode::kUnauthenticated:
-      return "unauthenticated";
-    case StatusCode::kPermissionDenied:
-      return "permission_denied";
-    case StatusCode::kDataLoss:
-      return "data_loss";
-    case StatusCode::kInternal:
-      return "internal";
-  }
-  return "unknown";
+  return Lookup(kStatusCodeNames, code).value_or("unknown");
 }
 
 bool Status::retryable() const {

@@ -5,6 +5,10 @@
 #include <cstdlib>
 #include <ctime>
 #include <limits>
+#include <optional>
+#include <utility>
+
+#include "oomcast/lookup_table.h"
 
 namespace oomcast {
 namespace {
@@ -27,6 +31,20 @@ std::string Int128ToString(Int128 v) {
 
 namespace {
 
+// Binary suffixes by power of 1024.
+constexpr const char* kBinarySuffixes[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
+
+// Multipliers of the suffixes ParseQuantity reads besides exponents ("e3"): binary and SI.
+constexpr std::pair<std::string_view, double> kQuantitySuffixes[] = {
+    {"", 1},        {"Ki", 0x1p10}, {"Mi", 0x1p20}, {"Gi", 0x1p30}, {"Ti", 0x1p40}, {"Pi", 0x1p50},
+    {"Ei", 0x1p60}, {"n", 1e-9},    {"u", 1e-6},    {"m", 1e-3},    {"k", 1e3},     {"M", 1e6},
+    {"G", 1e9},     {"T", 1e12},    {"P", 1e15},    {"E", 1e18}};
+
+// Seconds per unit of ParseDurationSeconds (Go's time units, and days and weeks).
+constexpr std::pair<std::string_view, double> kDurationUnits[] = {
+    {"ns", 1e-9}, {"us", 1e-6}, {"ms", 1e-3}, {"s", 1},
+    {"m", 60},    {"h", 3600},  {"d", 86400}, {"w", 7 * 86400}};
+
 // The exact decimal digits of a non-negative integral double (glibc prints doubles exactly).
 std::string ExactInteger(double v) {
   char buf[400];
@@ -40,14 +58,13 @@ std::string ExactInteger(double v) {
 // 261-digit number of Ei), as resource.Quantity writes any value it can hold.
 std::string FormatLargeQuantity(double value) {
   const std::string sign = value < 0 ? "-" : "";
-  static const char* kBin[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
   int exp = 0;
   double m = std::fabs(value);
   while (exp < 6 && std::fmod(m, 1024.0) == 0) {
     m /= 1024.0;  // Exact: a power of two.
     ++exp;
   }
-  return sign + ExactInteger(m) + kBin[exp];
+  return sign + ExactInteger(m) + kBinarySuffixes[exp];
 }
 
 }  // namespace
@@ -73,14 +90,13 @@ StatusOr<std::string> FormatQuantity(double value) {
   if (nano % kNanoPerUnit == 0) {
     Int128 units = nano / kNanoPerUnit;
     if (units >= 1024) {
-      static const char* kBin[] = {"", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei"};
       int exp = 0;
       Int128 m = units;
       while (m % 1024 == 0 && exp < 6) {
         m /= 1024;
         ++exp;
       }
-      if (exp > 0) return sign + Int128ToString(m) + kBin[exp];
+      if (exp > 0) return sign + Int128ToString(m) + kBinarySuffixes[exp];
     }
   }
   // Decimal SI: the largest exponent (multiple of 3) that keeps the mantissa an integer.
@@ -110,47 +126,14 @@ StatusOr<double> ParseQuantity(std::string_view text) {
     return InvalidArgumentError("quantity: bad number in \"" + s + "\"");
   }
   std::string suffix = s.substr(pos);
-  double mult = 1;
-  if (suffix.empty()) {
-  } else if (suffix == "Ki")
-    mult = 1024.0;
-  else if (suffix == "Mi")
-    mult = std::pow(1024.0, 2);
-  else if (suffix == "Gi")
-    mult = std::pow(1024.0, 3);
-  else if (suffix == "Ti")
-    mult = std::pow(1024.0, 4);
-  else if (suffix == "Pi")
-    mult = std::pow(1024.0, 5);
-  else if (suffix == "Ei")
-    mult = std::pow(1024.0, 6);
-  else if (suffix == "n")
-    mult = 1e-9;
-  else if (suffix == "u")
-    mult = 1e-6;
-  else if (suffix == "m")
-    mult = 1e-3;
-  else if (suffix == "k")
-    mult = 1e3;
-  else if (suffix == "M")
-    mult = 1e6;
-  else if (suffix == "G")
-    mult = 1e9;
-  else if (suffix == "T")
-    mult = 1e12;
-  else if (suffix == "P")
-    mult = 1e15;
-  else if (suffix == "E")
-    mult = 1e18;
-  else if ((suffix[0] == 'e' || suffix[0] == 'E') && suffix.size() > 1) {
+  if (std::optional<double> mult = Lookup(kQuantitySuffixes, suffix)) return v * *mult;
+  if ((suffix[0] == 'e' || suffix[0] == 'E') && suffix.size() > 1) {
     char* e2 = nullptr;
     long exp = std::strtol(suffix.c_str() + 1, &e2, 10);
     if (*e2 != '\0') return InvalidArgumentError("quantity: bad exponent in \"" + s + "\"");
-    mult = std::pow(10.0, static_cast<double>(exp));
-  } else {
-    return InvalidArgumentError("quantity: unknown suffix \"" + suffix + "\" in \"" + s + "\"");
+    return v * std::pow(10.0, static_cast<double>(exp));
   }
-  return v * mult;
+  return InvalidArgumentError("quantity: unknown suffix \"" + suffix + "\" in \"" + s + "\"");
 }
 
 StatusOr<double> ParseDurationSeconds(std::string_view text) {
@@ -174,27 +157,12 @@ StatusOr<double> ParseDurationSeconds(std::string_view text) {
     size_t ustart = i;
     while (i < s.size() && std::isalpha(static_cast<unsigned char>(s[i]))) ++i;
     std::string unit = s.substr(ustart, i - ustart);
-    double mult;
-    if (unit == "ns")
-      mult = 1e-9;
-    else if (unit == "us")
-      mult = 1e-6;
-    else if (unit == "ms")
-      mult = 1e-3;
-    else if (unit == "s")
-      mult = 1;
-    else if (unit == "m")
-      mult = 60;
-    else if (unit == "h")
-      mult = 3600;
-    else if (unit == "d")
-      mult = 86400;
-    else if (unit == "w")
-      mult = 7 * 86400;
-    else
+    std::optional<double> mult = Lookup(kDurationUnits, unit);
+    if (!mult) {
       return InvalidArgumentError("duration: unknown unit \"" + unit + "\" in \"" + s +
                                   "\" (use ms, s, m, h, d, w)");
-    total += n * mult;
+    }
+    total += n * *mult;
   }
   return total;
 }

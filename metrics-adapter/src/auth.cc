@@ -8,6 +8,7 @@
 #include <openssl/x509v3.h>
 
 #include <algorithm>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -279,25 +280,41 @@ StatusOr<std::string> DumpJson(const json& body, std::string_view what) {
   }
 }
 
+namespace {
+
+// POSTs the review `body` (of kind `kind`) to `path` and reads the answer's "status" object with
+// `read`. The API's error, kUnavailable for an HTTP code other than 200 or 201, kDataLoss when the
+// answer is not JSON or `read` throws on it (a field of the wrong type).
+template <typename T>
+StatusOr<T> PostReview(KubeClient* kube, const std::string& path, const json& body,
+                       const std::string& kind, const std::function<T(const json&)>& read) {
+  auto text = DumpJson(body, kind);
+  if (!text.ok()) return text.status();
+  auto resp = kube->Request("POST", path, *text);
+  if (!resp.ok()) return resp.status().WithContext(kind);
+  if (resp->status_code != 200 && resp->status_code != 201) {
+    return UnavailableError(kind + ": HTTP " + std::to_string(resp->status_code));
+  }
+  try {
+    json r = json::parse(resp->body);
+    return read(r.value("status", json::object()));
+  } catch (const std::exception& e) {
+    return DataLossError(kind + ": malformed response: " + e.what());
+  }
+}
+
+}  // namespace
+
 StatusOr<std::optional<UserInfo>> KubeTokenReviewer::Review(const std::string& token) {
   json body = {{"apiVersion", "authentication.k8s.io/v1"},
                {"kind", "TokenReview"},
                {"spec", {{"token", token}}}};
-  auto text = DumpJson(body, "TokenReview");
-  if (!text.ok()) return text.status();
-  auto resp = kube_->Request("POST", "/apis/authentication.k8s.io/v1/tokenreviews", *text);
-  if (!resp.ok()) return resp.status().WithContext("TokenReview");
-  if (resp->status_code != 200 && resp->status_code != 201) {
-    return UnavailableError("TokenReview: HTTP " + std::to_string(resp->status_code));
-  }
-  try {
-    json r = json::parse(resp->body);
-    const json& st = r.value("status", json::object());
-    if (!st.value("authenticated", false)) return std::optional<UserInfo>();
-    return std::optional<UserInfo>(UserFromJson(st.value("user", json::object())));
-  } catch (const std::exception& e) {
-    return DataLossError(std::string("TokenReview: malformed response: ") + e.what());
-  }
+  return PostReview<std::optional<UserInfo>>(
+      kube_, "/apis/authentication.k8s.io/v1/tokenreviews", body, "TokenReview",
+      [](const json& st) -> std::optional<UserInfo> {
+        if (!st.value("authenticated", false)) return std::nullopt;
+        return UserFromJson(st.value("user", json::object()));
+      });
 }
 
 StatusOr<AccessDecision> KubeAccessReviewer::Review(const UserInfo& user,
@@ -315,23 +332,14 @@ StatusOr<AccessDecision> KubeAccessReviewer::Review(const UserInfo& user,
   }
   json body = {
       {"apiVersion", "authorization.k8s.io/v1"}, {"kind", "SubjectAccessReview"}, {"spec", spec}};
-  auto text = DumpJson(body, "SubjectAccessReview");
-  if (!text.ok()) return text.status();
-  auto resp = kube_->Request("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", *text);
-  if (!resp.ok()) return resp.status().WithContext("SubjectAccessReview");
-  if (resp->status_code != 200 && resp->status_code != 201) {
-    return UnavailableError("SubjectAccessReview: HTTP " + std::to_string(resp->status_code));
-  }
-  try {
-    json r = json::parse(resp->body);
-    const json& st = r.value("status", json::object());
-    AccessDecision d;
-    d.allowed = st.value("allowed", false) && !st.value("denied", false);
-    d.reason = st.value("reason", "");
-    return d;
-  } catch (const std::exception& e) {
-    return DataLossError(std::string("SubjectAccessReview: malformed response: ") + e.what());
-  }
+  return PostReview<AccessDecision>(kube_, "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+                                    body, "SubjectAccessReview", [](const json& st) {
+                                      AccessDecision d;
+                                      d.allowed =
+                                          st.value("allowed", false) && !st.value("denied", false);
+                                      d.reason = st.value("reason", "");
+                                      return d;
+                                    });
 }
 
 RequestAttributes AttributesForPath(std::string_view method, std::string_view path) {

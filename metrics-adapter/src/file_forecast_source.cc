@@ -1,24 +1,12 @@
 #include "oomcast/metrics_adapter/file_forecast_source.h"
 
-#include <sys/stat.h>
-
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "oomcast/file_stamp.h"
 #include "oomcast/log.h"
 
 namespace oomcast::metrics_adapter {
-namespace {
-
-std::string Stamp(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return "";
-  return std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
-         std::to_string(st.st_size) + ":" + std::to_string(st.st_ino);
-}
-
-}  // namespace
-
 StatusOr<std::unique_ptr<FileForecastSource>> FileForecastSource::Open(const std::string& path,
                                                                        const Clock* clock) {
   std::unique_ptr<FileForecastSource> s(new FileForecastSource(path, clock));
@@ -29,7 +17,7 @@ StatusOr<std::unique_ptr<FileForecastSource>> FileForecastSource::Open(const std
 Status FileForecastSource::Load() const {
   std::ifstream in(path_);
   if (!in) return InvalidArgumentError("fake forecasts " + path_ + ": cannot open");
-  std::string stamp = Stamp(path_);
+  std::string stamp = FileStamp(path_);
   try {
     nlohmann::json j = nlohmann::json::parse(in);
     predictor::ForecastSnapshot snap;
@@ -74,7 +62,7 @@ predictor::ForecastSnapshot FileForecastSource::Snapshot() const {
   const double now = clock_->NowUnixSeconds();
   if (now >= next_check_) {
     next_check_ = now + 1;
-    if (Stamp(path_) != stamp_) {
+    if (FileStamp(path_) != stamp_) {
       Status st = Load();
       if (!st.ok()) LogWarn("reloading fake forecasts failed", {{"err", st.ToString()}});
     }

@@ -8,6 +8,7 @@
 
 #include "oomcast/label_selector.h"
 #include "oomcast/log.h"
+#include "oomcast/lookup_table.h"
 #include "oomcast/metrics_adapter/api_objects.h"
 #include "oomcast/units.h"
 
@@ -92,6 +93,11 @@ StatusOr<std::optional<std::string>> QueryParameter(std::string_view query, std:
 // ---------------------------------------------------------------------------------------------
 // The per-snapshot index.
 
+namespace {
+struct MetricQuery;
+class ValueListWriter;
+}  // namespace
+
 struct MetricsApi::Index {
   struct Entry {
     std::string pod;
@@ -113,6 +119,19 @@ struct MetricsApi::Index {
   struct Namespace {
     std::vector<Entry> entries;                                       // Sorted by pod, container.
     std::unordered_map<std::string, std::vector<uint32_t>> postings;  // "key\0value" -> ids.
+
+    // Ids of the entries with a value of metric `mi` whose labels `selector` matches (a label
+    // also matches under its sanitized name), in id order.
+    std::vector<uint32_t> Match(const LabelSelector& selector, int mi) const;
+    // The smallest posting list of an equality/in requirement of `selector`, in id order;
+    // nullopt when it has none (every entry is a candidate).
+    std::optional<std::vector<uint32_t>> Candidates(const LabelSelector& selector) const;
+    // Appends the one item of an aggregated read: the max, min, sum or average of metric `mi`
+    // over the `matched` entries (of namespace `ns`, at least one), labelled with the
+    // aggregation and the number of containers, and for max and min with the pod and container
+    // it came from. kInternal when the value is not finite.
+    Status AppendAggregate(const std::vector<uint32_t>& matched, int mi, std::string_view ns,
+                           const MetricQuery& q, ValueListWriter* out) const;
   };
   const std::vector<Forecast>* source = nullptr;  // Identity of the snapshot indexed.
   std::shared_ptr<const std::vector<Forecast>> keep_alive;
@@ -147,6 +166,107 @@ std::string QuantityOrEmpty(double v) {
 }
 
 enum class Aggregation { kNone, kMax, kMin, kSum, kAvg };
+
+constexpr std::pair<std::string_view, Aggregation> kAggregations[] = {{"max", Aggregation::kMax},
+                                                                      {"min", Aggregation::kMin},
+                                                                      {"sum", Aggregation::kSum},
+                                                                      {"avg", Aggregation::kAvg}};
+
+// A request's label selector with the reserved aggregation requirement split off.
+struct MetricQuery {
+  std::optional<std::string> selector_text;  // labelSelector as given.
+  LabelSelector selector;
+  Aggregation aggregation = Aggregation::kNone;
+  std::string aggregation_name;
+};
+
+// kInvalidArgument (answered 400) for a malformed query, selector or aggregation.
+StatusOr<MetricQuery> ParseMetricQuery(std::string_view query) {
+  MetricQuery q;
+  auto selector_text = QueryParameter(query, "labelSelector");
+  if (!selector_text.ok()) return selector_text.status();
+  q.selector_text = *selector_text;
+  auto parsed = LabelSelector::Parse(q.selector_text.value_or(""));
+  if (!parsed.ok()) return parsed.status();
+  std::vector<LabelRequirement> reqs;
+  for (const LabelRequirement& r : parsed->requirements()) {
+    if (r.key != kAggregateKey) {
+      reqs.push_back(r);
+      continue;
+    }
+    bool eq = r.op == LabelRequirement::Op::kEquals || r.op == LabelRequirement::Op::kIn;
+    if (!eq || r.values.size() != 1 || q.aggregation != Aggregation::kNone) {
+      return InvalidArgumentError("label selector: " + std::string(kAggregateKey) +
+                                  " takes exactly one of max, min, sum, avg (e.g. \"" +
+                                  std::string(kAggregateKey) + " in (max)\")");
+    }
+    q.aggregation_name = r.values[0];
+    std::optional<Aggregation> agg = Lookup(kAggregations, q.aggregation_name);
+    if (!agg) {
+      return InvalidArgumentError("label selector: unknown aggregation \"" + q.aggregation_name +
+                                  "\" for " + std::string(kAggregateKey) +
+                                  "; use max, min, sum or avg");
+    }
+    q.aggregation = *agg;
+  }
+  auto selector = LabelSelector::FromRequirements(std::move(reqs));
+  if (!selector.ok()) return selector.status();
+  q.selector = std::move(selector).value();
+  return q;
+}
+
+// The 503 answered when `snap` holds no fresh forecasts at `now`; nullopt when it does.
+std::optional<ApiResponse> UnavailableResponse(const ForecastSnapshot& snap, double now) {
+  std::string msg;
+  if (snap.last_success_unix_s <= 0) {
+    msg = "no forecasts yet: the first forecast cycle has not completed";
+  } else if (snap.Stale(now)) {
+    msg = "forecasts are stale: the last successful forecast cycle was " +
+          std::to_string(static_cast<long long>(now - snap.last_success_unix_s)) + "s ago (limit " +
+          std::to_string(static_cast<long long>(snap.stale_after_seconds)) + "s)";
+  } else {
+    return std::nullopt;
+  }
+  if (!snap.last_error.ok()) msg += "; last error: " + snap.last_error.ToString();
+  return StatusResponse(503, msg);
+}
+
+// Writes an ExternalMetricValueList of one metric, item by item.
+class ValueListWriter {
+ public:
+  ValueListWriter(std::string_view metric, double window_seconds, size_t items)
+      : metric_(metric), window_(std::to_string(static_cast<long long>(window_seconds))) {
+    body_.reserve(128 + items * 320);
+    body_.append(
+        R"({"kind":"ExternalMetricValueList","apiVersion":"external.metrics.k8s.io/v1beta1",)"
+        R"("metadata":{},"items":[)");
+  }
+
+  void Append(std::string_view labels_json, std::string_view timestamp, std::string_view value) {
+    if (body_.back() != '[') body_.push_back(',');
+    body_.append(R"({"metricName":")");
+    body_.append(metric_);
+    body_.append(R"(","metricLabels":)");
+    body_.append(labels_json);
+    body_.append(R"(,"timestamp":")");
+    body_.append(timestamp);
+    body_.append(R"(","window":)");
+    body_.append(window_);
+    body_.append(R"(,"value":")");
+    body_.append(value);
+    body_.append("\"}");
+  }
+
+  std::string Finish() && {
+    body_.append("]}");
+    return std::move(body_);
+  }
+
+ private:
+  std::string_view metric_;
+  std::string window_;
+  std::string body_;
+};
 
 }  // namespace
 
@@ -231,190 +351,135 @@ double MetricsApi::ForecastAgeSeconds() const {
   return std::max(0.0, clock_->NowUnixSeconds() - snap.last_success_unix_s);
 }
 
+std::optional<std::vector<uint32_t>> MetricsApi::Index::Namespace::Candidates(
+    const LabelSelector& selector) const {
+  const std::vector<uint32_t>* best = nullptr;
+  std::vector<uint32_t> merged_best;
+  bool have_candidates = false;
+  for (const LabelRequirement& r : selector.requirements()) {
+    if (r.op != LabelRequirement::Op::kEquals && r.op != LabelRequirement::Op::kIn) continue;
+    static const std::vector<uint32_t> kEmpty;
+    const std::string sanitized = SanitizedLabelName(r.key);
+    auto find = [&](const std::string& v) {
+      auto it = postings.find(PostingKey(r.key, v));
+      if (it == postings.end() && sanitized != r.key) it = postings.find(PostingKey(sanitized, v));
+      return it;
+    };
+    if (r.values.size() == 1) {
+      auto it = find(r.values[0]);
+      const std::vector<uint32_t>* list = it == postings.end() ? &kEmpty : &it->second;
+      if (!have_candidates || list->size() < (best ? best->size() : merged_best.size())) {
+        best = list;
+        have_candidates = true;
+      }
+    } else {
+      std::vector<uint32_t> u;
+      for (const std::string& v : r.values) {
+        auto it = find(v);
+        if (it != postings.end()) u.insert(u.end(), it->second.begin(), it->second.end());
+      }
+      if (!have_candidates || u.size() < (best ? best->size() : merged_best.size())) {
+        std::sort(u.begin(), u.end());
+        merged_best = std::move(u);
+        best = nullptr;
+        have_candidates = true;
+      }
+    }
+  }
+  if (!have_candidates) return std::nullopt;
+  return best ? *best : merged_best;
+}
+
+std::vector<uint32_t> MetricsApi::Index::Namespace::Match(const LabelSelector& selector,
+                                                          int mi) const {
+  std::vector<uint32_t> matched;
+  auto consider = [&](uint32_t i) {
+    const Entry& e = entries[i];
+    if (e.quantities[mi].empty()) return;
+    if (selector.MatchesLookup([&](std::string_view k) {
+          const std::string* v = e.Lookup(k);
+          return v != nullptr ? v : e.Lookup(SanitizedLabelName(k));
+        })) {
+      matched.push_back(i);
+    }
+  };
+  if (std::optional<std::vector<uint32_t>> candidates = Candidates(selector)) {
+    for (uint32_t i : *candidates) consider(i);
+  } else {
+    for (uint32_t i = 0; i < entries.size(); ++i) consider(i);
+  }
+  return matched;
+}
+
 ApiResponse MetricsApi::ListMetric(std::string_view ns, std::string_view metric,
                                    std::string_view query) const {
   const int mi = MetricIndex(metric);
   if (mi < 0) {
     return StatusResponse(404, "the server could not find the metric " + std::string(metric));
   }
-  auto selector_text = QueryParameter(query, "labelSelector");
-  if (!selector_text.ok()) return StatusResponse(400, selector_text.status().message());
-  auto parsed = LabelSelector::Parse(selector_text->value_or(""));
-  if (!parsed.ok()) return StatusResponse(400, parsed.status().message());
-
-  // Split off the reserved aggregation requirement.
-  Aggregation agg = Aggregation::kNone;
-  std::string agg_name;
-  std::vector<LabelRequirement> reqs;
-  for (const LabelRequirement& r : parsed->requirements()) {
-    if (r.key != kAggregateKey) {
-      reqs.push_back(r);
-      continue;
-    }
-    bool eq = r.op == LabelRequirement::Op::kEquals || r.op == LabelRequirement::Op::kIn;
-    if (!eq || r.values.size() != 1 || agg != Aggregation::kNone) {
-      return StatusResponse(400, "label selector: " + std::string(kAggregateKey) +
-                                     " takes exactly one of max, min, sum, avg (e.g. \"" +
-                                     std::string(kAggregateKey) + " in (max)\")");
-    }
-    agg_name = r.values[0];
-    if (agg_name == "max")
-      agg = Aggregation::kMax;
-    else if (agg_name == "min")
-      agg = Aggregation::kMin;
-    else if (agg_name == "sum")
-      agg = Aggregation::kSum;
-    else if (agg_name == "avg")
-      agg = Aggregation::kAvg;
-    else {
-      return StatusResponse(400, "label selector: unknown aggregation \"" + agg_name + "\" for " +
-                                     std::string(kAggregateKey) + "; use max, min, sum or avg");
-    }
-  }
-  auto selector = LabelSelector::FromRequirements(std::move(reqs));
-  if (!selector.ok()) return StatusResponse(400, selector.status().message());
-
+  StatusOr<MetricQuery> q = ParseMetricQuery(query);
+  if (!q.ok()) return StatusResponse(400, q.status().message());
   ForecastSnapshot snap = source_->Snapshot();
-  const double now = clock_->NowUnixSeconds();
-  if (snap.last_success_unix_s <= 0) {
-    std::string msg = "no forecasts yet: the first forecast cycle has not completed";
-    if (!snap.last_error.ok()) msg += "; last error: " + snap.last_error.ToString();
-    return StatusResponse(503, msg);
-  }
-  if (snap.Stale(now)) {
-    std::string msg = "forecasts are stale: the last successful forecast cycle was " +
-                      std::to_string(static_cast<long long>(now - snap.last_success_unix_s)) +
-                      "s ago (limit " +
-                      std::to_string(static_cast<long long>(snap.stale_after_seconds)) + "s)";
-    if (!snap.last_error.ok()) msg += "; last error: " + snap.last_error.ToString();
-    return StatusResponse(503, msg);
-  }
+  if (auto unavailable = UnavailableResponse(snap, clock_->NowUnixSeconds())) return *unavailable;
   std::shared_ptr<const Index> index = CurrentIndex(snap);
 
-  // Candidates: the smallest posting list of an equality/in requirement, else everything.
+  auto space = index->namespaces.find(std::string(ns));
   std::vector<uint32_t> matched;
-  auto space_it = index->namespaces.find(std::string(ns));
-  if (space_it != index->namespaces.end()) {
-    const Index::Namespace& space = space_it->second;
-    const std::vector<uint32_t>* best = nullptr;
-    std::vector<uint32_t> merged_best;
-    bool have_candidates = false;
-    for (const LabelRequirement& r : selector->requirements()) {
-      if (r.op != LabelRequirement::Op::kEquals && r.op != LabelRequirement::Op::kIn) continue;
-      static const std::vector<uint32_t> kEmpty;
-      const std::string sanitized = SanitizedLabelName(r.key);
-      auto find = [&](const std::string& v) {
-        auto it = space.postings.find(PostingKey(r.key, v));
-        if (it == space.postings.end() && sanitized != r.key) {
-          it = space.postings.find(PostingKey(sanitized, v));
-        }
-        return it;
-      };
-      if (r.values.size() == 1) {
-        auto it = find(r.values[0]);
-        const std::vector<uint32_t>* list = it == space.postings.end() ? &kEmpty : &it->second;
-        if (!have_candidates || list->size() < (best ? best->size() : merged_best.size())) {
-          best = list;
-          have_candidates = true;
-        }
-      } else {
-        std::vector<uint32_t> u;
-        for (const std::string& v : r.values) {
-          auto it = find(v);
-          if (it != space.postings.end()) u.insert(u.end(), it->second.begin(), it->second.end());
-        }
-        if (!have_candidates || u.size() < (best ? best->size() : merged_best.size())) {
-          std::sort(u.begin(), u.end());
-          merged_best = std::move(u);
-          best = nullptr;
-          have_candidates = true;
-        }
-      }
-    }
-    auto consider = [&](uint32_t i) {
-      const Index::Entry& e = space.entries[i];
-      if (e.quantities[mi].empty()) return;
-      if (selector->MatchesLookup([&](std::string_view k) {
-            const std::string* v = e.Lookup(k);
-            return v != nullptr ? v : e.Lookup(SanitizedLabelName(k));
-          })) {
-        matched.push_back(i);
-      }
-    };
-    if (!have_candidates) {
-      for (uint32_t i = 0; i < space.entries.size(); ++i) consider(i);
-    } else {
-      for (uint32_t i : best ? *best : merged_best) consider(i);
-    }
-  }
+  if (space != index->namespaces.end()) matched = space->second.Match(q->selector, mi);
+  if (matched.empty() && !q->selector.requirements().empty()) NoteNoMatch(ns, q->selector_text);
 
-  if (matched.empty() && !selector->requirements().empty()) NoteNoMatch(ns, *selector_text);
-
-  std::string body;
-  body.reserve(128 + matched.size() * 320);
-  body.append(R"({"kind":"ExternalMetricValueList","apiVersion":"external.metrics.k8s.io/v1beta1",)"
-              R"("metadata":{},"items":[)");
-  const std::string window = std::to_string(static_cast<long long>(options_.window_seconds));
-  auto append_item = [&](std::string_view labels_json, std::string_view ts,
-                         std::string_view value) {
-    if (body.back() != '[') body.push_back(',');
-    body.append(R"({"metricName":")");
-    body.append(metric);
-    body.append(R"(","metricLabels":)");
-    body.append(labels_json);
-    body.append(R"(,"timestamp":")");
-    body.append(ts);
-    body.append(R"(","window":)");
-    body.append(window);
-    body.append(R"(,"value":")");
-    body.append(value);
-    body.append("\"}");
-  };
-  if (space_it != index->namespaces.end() && !matched.empty()) {
-    const auto& entries = space_it->second.entries;
-    if (agg == Aggregation::kNone) {
-      for (uint32_t i : matched) {
-        const auto& e = entries[i];
-        append_item(e.labels_json, e.timestamp, e.quantities[mi]);
-      }
-    } else {
-      double acc =
-          agg == Aggregation::kSum || agg == Aggregation::kAvg ? 0 : entries[matched[0]].values[mi];
-      uint32_t extreme = matched[0];
-      double newest_t = 0;
-      for (uint32_t i : matched) {
-        double v = entries[i].values[mi];
-        newest_t = std::max(newest_t, entries[i].t);
-        if (agg == Aggregation::kMax && v > acc) acc = v, extreme = i;
-        if (agg == Aggregation::kMin && v < acc) acc = v, extreme = i;
-        if (agg == Aggregation::kSum || agg == Aggregation::kAvg) acc += v;
-      }
-      if (agg == Aggregation::kAvg) acc /= static_cast<double>(matched.size());
-      std::string labels = "{";
-      if (agg == Aggregation::kMax || agg == Aggregation::kMin) {
-        labels += R"("container":)";
-        AppendJsonString(entries[extreme].container, &labels);
-        labels += ',';
-      }
-      labels += R"("namespace":)";
-      AppendJsonString(ns, &labels);
-      labels += ',';
-      AppendJsonString(kAggregateKey, &labels);
-      labels += ':';
-      AppendJsonString(agg_name, &labels);
-      labels += R"(,"oomcast.io/containers":")" + std::to_string(matched.size()) + '"';
-      if (agg == Aggregation::kMax || agg == Aggregation::kMin) {
-        labels += R"(,"pod":)";
-        AppendJsonString(entries[extreme].pod, &labels);
-      }
-      labels += '}';
-      std::string q = QuantityOrEmpty(acc);
-      if (q.empty()) return StatusResponse(500, "aggregate value is not finite");
-      append_item(labels, FormatRfc3339(newest_t), q);
+  ValueListWriter out(metric, options_.window_seconds, matched.size());
+  if (!matched.empty() && q->aggregation == Aggregation::kNone) {
+    for (uint32_t i : matched) {
+      const Index::Entry& e = space->second.entries[i];
+      out.Append(e.labels_json, e.timestamp, e.quantities[mi]);
     }
+  } else if (!matched.empty()) {
+    Status st = space->second.AppendAggregate(matched, mi, ns, *q, &out);
+    if (!st.ok()) return StatusResponse(500, st.message());
   }
-  body.append("]}");
-  return {200, std::move(body)};
+  return {200, std::move(out).Finish()};
+}
+
+Status MetricsApi::Index::Namespace::AppendAggregate(const std::vector<uint32_t>& matched, int mi,
+                                                     std::string_view ns, const MetricQuery& q,
+                                                     ValueListWriter* out) const {
+  const Aggregation agg = q.aggregation;
+  double acc =
+      agg == Aggregation::kSum || agg == Aggregation::kAvg ? 0 : entries[matched[0]].values[mi];
+  uint32_t extreme = matched[0];
+  double newest_t = 0;
+  for (uint32_t i : matched) {
+    double v = entries[i].values[mi];
+    newest_t = std::max(newest_t, entries[i].t);
+    if (agg == Aggregation::kMax && v > acc) acc = v, extreme = i;
+    if (agg == Aggregation::kMin && v < acc) acc = v, extreme = i;
+    if (agg == Aggregation::kSum || agg == Aggregation::kAvg) acc += v;
+  }
+  if (agg == Aggregation::kAvg) acc /= static_cast<double>(matched.size());
+  const bool from_one = agg == Aggregation::kMax || agg == Aggregation::kMin;
+  std::string labels = "{";
+  if (from_one) {
+    labels += R"("container":)";
+    AppendJsonString(entries[extreme].container, &labels);
+    labels += ',';
+  }
+  labels += R"("namespace":)";
+  AppendJsonString(ns, &labels);
+  labels += ',';
+  AppendJsonString(kAggregateKey, &labels);
+  labels += ':';
+  AppendJsonString(q.aggregation_name, &labels);
+  labels += R"(,"oomcast.io/containers":")" + std::to_string(matched.size()) + '"';
+  if (from_one) {
+    labels += R"(,"pod":)";
+    AppendJsonString(entries[extreme].pod, &labels);
+  }
+  labels += '}';
+  std::string value = QuantityOrEmpty(acc);
+  if (value.empty()) return InternalError("aggregate value is not finite");
+  out->Append(labels, FormatRfc3339(newest_t), value);
+  return Status::Ok();
 }
 
 // ---------------------------------------------------------------------------------------------

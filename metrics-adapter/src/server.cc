@@ -6,7 +6,6 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
-#include <sys/stat.h>
 
 #include <atomic>
 #include <boost/asio.hpp>
@@ -20,8 +19,10 @@
 #include <thread>
 
 #include "oomcast/accept_loop.h"
+#include "oomcast/file_stamp.h"
 #include "oomcast/http_server.h"
 #include "oomcast/log.h"
+#include "oomcast/lookup_table.h"
 #include "oomcast/metrics_adapter/metrics_api.h"
 
 namespace oomcast::metrics_adapter {
@@ -40,14 +41,6 @@ std::string_view ServerRequest::Header(std::string_view lower_name) const {
 }
 
 namespace {
-
-// Modification time and size of a file, to notice replacement (including atomic renames).
-std::string FileStamp(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return "";
-  return std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + ":" +
-         std::to_string(st.st_size) + ":" + std::to_string(st.st_ino);
-}
 
 int AlpnSelect(SSL*, const unsigned char** out, unsigned char* outlen, const unsigned char* in,
                unsigned int inlen, void*) {
@@ -137,17 +130,12 @@ StatusOr<std::shared_ptr<ssl::context>> BuildContext(const ServerOptions& o) {
 }  // namespace
 
 const char* StageName(Stage stage) {
-  switch (stage) {
-    case Stage::kInline:
-      return "inline";
-    case Stage::kTokenReview:
-      return "token_review";
-    case Stage::kAccessReview:
-      return "access_review";
-    case Stage::kUpstream:
-      return "upstream";
-  }
-  return "unknown";
+  static constexpr std::pair<Stage, const char*> kNames[] = {
+      {Stage::kInline, "inline"},
+      {Stage::kTokenReview, "token_review"},
+      {Stage::kAccessReview, "access_review"},
+      {Stage::kUpstream, "upstream"}};
+  return Lookup(kNames, stage).value_or("unknown");
 }
 
 StatusOr<std::string> OpenSslCipherList(const std::vector<std::string>& iana_names) {

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "oomcast/log.h"
+#include "oomcast/predictor/report.h"
 #include "oomcast/units.h"
 
 namespace oomcast::predictor {
@@ -35,37 +36,27 @@ void AppendSorted(std::vector<double>* ts, std::vector<double>* vs, const std::v
   SortSamplesByTime(ts, vs, /*keep_last_of_equal=*/false);
 }
 
-void AppendNumber(std::string* s, const char* name, double v, const char* fmt = "%.9g") {
-  *s += '"';
-  *s += name;
-  *s += "\":";
-  if (!std::isfinite(v)) {
-    *s += "null";
-    return;
-  }
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), fmt, v);
-  *s += buf;
-}
-
-void AppendString(std::string* s, const std::string& v) {
-  *s += '"';
-  for (char c : v) {
-    if (c == '"' || c == '\\') {
-      *s += '\\';
-      *s += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      char buf[8];
-      std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-      *s += buf;
-    } else {
-      *s += c;
-    }
-  }
-  *s += '"';
-}
-
 }  // namespace
+
+ScoreCounts& ScoreCounts::operator+=(const ScoreCounts& o) {
+  series += o.series;
+  points += o.points;
+  true_alarm_points += o.true_alarm_points;
+  early_alarm_points += o.early_alarm_points;
+  censored_alarm_points += o.censored_alarm_points;
+  lingering_alarm_points += o.lingering_alarm_points;
+  false_alarm_points += o.false_alarm_points;
+  false_alarm_episodes += o.false_alarm_episodes;
+  episodes_predictable += o.episodes_predictable;
+  episodes_unpredictable += o.episodes_unpredictable;
+  unpredictable_warned += o.unpredictable_warned;
+  recall_300 += o.recall_300;
+  recall_600 += o.recall_600;
+  recall_870 += o.recall_870;
+  lead_sum += o.lead_sum;
+  series_hours += o.series_hours;
+  return *this;
+}
 
 double ContainerHistory::LimitAt(double when) const {
   auto it = std::upper_bound(limit_t.begin(), limit_t.end(), when);
@@ -114,37 +105,6 @@ HistoryMap HistoryFromSeries(const std::vector<SeriesData>& memory,
     AppendSorted(&it->second.limit_t, &it->second.limit_bytes, s.timestamps_s, s.values);
   }
   return out;
-}
-
-void WriteRecordJson(const Forecast& r, std::ostream& out) {
-  std::string s;
-  s.reserve(320);
-  s += "{\"namespace\":";
-  AppendString(&s, r.key.namespace_name);
-  s += ",\"pod\":";
-  AppendString(&s, r.key.pod);
-  s += ",\"container\":";
-  AppendString(&s, r.key.container);
-  s += ',';
-  AppendNumber(&s, "t", r.t, "%.3f");
-  s += ',';
-  AppendNumber(&s, "rss", r.rss_bytes, "%.0f");
-  s += ',';
-  AppendNumber(&s, "limit", r.limit_bytes, "%.0f");
-  s += ',';
-  AppendNumber(&s, "growth_rate", r.growth_rate_bytes_per_second);
-  s += ',';
-  AppendNumber(&s, "acceleration", r.acceleration_bytes_per_second2);
-  s += ',';
-  AppendNumber(&s, "eta_seconds", r.eta_seconds, "%.1f");
-  s += ',';
-  AppendNumber(&s, "risk", r.risk, "%.4f");
-  s += ",\"oom_predicted\":";
-  s += r.oom_predicted ? "true" : "false";
-  s += ",\"warming_up\":";
-  s += r.warming_up ? "true" : "false";
-  s += "}\n";
-  out << s;
 }
 
 Status ReplayHistory(HistoryPrometheusClient* client, ReplayClock* clock,
@@ -470,19 +430,7 @@ ScoreSummary ScoreAlarms(const std::vector<TruthSeries>& truth,
   }
   ScoreCounts tot;
   for (const std::string& family : family_order) {
-    const ScoreCounts& c = summary.by_family.at(family);
-    tot.points += c.points;
-    tot.true_alarm_points += c.true_alarm_points;
-    tot.early_alarm_points += c.early_alarm_points;
-    tot.censored_alarm_points += c.censored_alarm_points;
-    tot.lingering_alarm_points += c.lingering_alarm_points;
-    tot.false_alarm_points += c.false_alarm_points;
-    tot.false_alarm_episodes += c.false_alarm_episodes;
-    tot.episodes_predictable += c.episodes_predictable;
-    tot.recall_300 += c.recall_300;
-    tot.recall_600 += c.recall_600;
-    tot.recall_870 += c.recall_870;
-    tot.series_hours += c.series_hours;
+    tot += summary.by_family.at(family);
   }
   const double ep = static_cast<double>(std::max<size_t>(tot.episodes_predictable, 1));
   const size_t alarm_pts = tot.true_alarm_points + tot.false_alarm_points;
@@ -571,7 +519,7 @@ StatusOr<BacktestRun> RunBacktest(HistoryPrometheusClient* client, ReplayClock* 
   BacktestRun run;
   std::map<ContainerKey, AlarmSeries> alarms;
   Status st = ReplayHistory(client, clock, options, [&](const Forecast& f) {
-    if (records_out != nullptr) WriteRecordJson(f, *records_out);
+    if (records_out != nullptr) *records_out << FormatForecastJsonLine(f) << '\n';
     alarms[f.key].emplace_back(f.t, f.oom_predicted);
     if (keep_forecasts) {
       Forecast& kept = run.forecasts[f.key].emplace_back(f);

@@ -9,6 +9,7 @@
 
 #include <cmath>
 
+#include "oomcast/forecast_metrics.h"
 #include "oomcast/predictor/version.h"
 
 namespace oomcast::predictor {
@@ -28,11 +29,18 @@ ClientMetric Metric(std::vector<ClientMetric::Label> labels, double value, Metri
   return m;
 }
 
-MetricFamily Family(const char* name, const char* help, MetricType type) {
+MetricFamily Family(std::string_view name, const char* help, MetricType type) {
   MetricFamily f;
-  f.name = name;
+  f.name = std::string(name);
   f.help = help;
   f.type = type;
+  return f;
+}
+
+// A family of one sample without labels.
+MetricFamily Single(std::string_view name, const char* help, MetricType type, double value) {
+  MetricFamily f = Family(name, help, type);
+  f.metric.push_back(Metric({}, value, type));
   return f;
 }
 
@@ -45,18 +53,18 @@ class SnapshotCollector final : public prometheus::Collectable {
     ForecastSnapshot snap = engine_->Snapshot();
     EngineStats st = engine_->stats();
     double now = clock_->NowUnixSeconds();
-    auto rate = Family("memory_growth_rate_bytes_per_second",
+    auto rate = Family(kGrowthRateMetric,
                        "Current trend of the container's memory, bytes per second (signed).",
                        MetricType::Gauge);
     auto accel =
-        Family("memory_growth_acceleration_bytes_per_second2",
-               "Second derivative of the container's memory trend, bytes/s^2.", MetricType::Gauge);
-    auto eta = Family("memory_oom_eta_seconds",
-                      "Forecast seconds until memory reaches the limit; +Inf when none.",
-                      MetricType::Gauge);
-    auto risk = Family("memory_oom_risk",
-                       "Probability (0..1) of reaching the memory limit within the horizon.",
-                       MetricType::Gauge);
+        Family(kAccelerationMetric, "Second derivative of the container's memory trend, bytes/s^2.",
+               MetricType::Gauge);
+    auto eta =
+        Family(kEtaMetric, "Forecast seconds until memory reaches the limit; +Inf when none.",
+               MetricType::Gauge);
+    auto risk =
+        Family(kRiskMetric, "Probability (0..1) of reaching the memory limit within the horizon.",
+               MetricType::Gauge);
     bool fresh = !snap.Stale(now);
     if (fresh) {
       for (const Forecast& f : *snap.forecasts) {
@@ -73,24 +81,22 @@ class SnapshotCollector final : public prometheus::Collectable {
     }
     std::vector<MetricFamily> out = {rate, accel, eta, risk};
 
-    auto tracked =
-        Family("oomcast_series_tracked", "Containers with model state.", MetricType::Gauge);
-    tracked.metric.push_back(Metric({}, static_cast<double>(st.series_tracked), MetricType::Gauge));
-    auto forecasts =
-        Family("oomcast_forecasts", "Containers with a current forecast.", MetricType::Gauge);
-    forecasts.metric.push_back(
-        Metric({}, fresh ? static_cast<double>(snap.forecasts->size()) : 0, MetricType::Gauge));
-    auto ingested = Family("oomcast_samples_ingested_total",
-                           "Memory samples decoded and fed to the models.", MetricType::Counter);
-    ingested.metric.push_back(
-        Metric({}, static_cast<double>(st.samples_ingested), MetricType::Counter));
-    auto rejected =
-        Family("oomcast_samples_rejected_total",
-               "Samples ignored: NaN, Inf, negative or out of order.", MetricType::Counter);
-    rejected.metric.push_back(
-        Metric({}, static_cast<double>(st.samples_rejected), MetricType::Counter));
-    auto cycles = Family("oomcast_cycles_total", "Forecast cycles run.", MetricType::Counter);
-    cycles.metric.push_back(Metric({}, static_cast<double>(st.cycles), MetricType::Counter));
+    auto gauge = [&out](const char* name, const char* help, double value) {
+      out.push_back(Single(name, help, MetricType::Gauge, value));
+    };
+    auto counter = [&out](const char* name, const char* help, double value) {
+      out.push_back(Single(name, help, MetricType::Counter, value));
+    };
+    gauge("oomcast_series_tracked", "Containers with model state.",
+          static_cast<double>(st.series_tracked));
+    gauge("oomcast_forecasts", "Containers with a current forecast.",
+          fresh ? static_cast<double>(snap.forecasts->size()) : 0);
+    counter("oomcast_samples_ingested_total", "Memory samples decoded and fed to the models.",
+            static_cast<double>(st.samples_ingested));
+    counter("oomcast_samples_rejected_total",
+            "Samples ignored: NaN, Inf, negative or out of order.",
+            static_cast<double>(st.samples_rejected));
+    counter("oomcast_cycles_total", "Forecast cycles run.", static_cast<double>(st.cycles));
     auto errors =
         Family("oomcast_query_errors_total",
                "TSDB query failures by backend and reason (status code).", MetricType::Counter);
@@ -99,33 +105,22 @@ class SnapshotCollector final : public prometheus::Collectable {
       errors.metric.push_back(Metric({{"backend", backend}, {"reason", reason}},
                                      static_cast<double>(n), MetricType::Counter));
     }
-    auto dropped = Family("oomcast_series_dropped_total",
-                          "Containers forgotten after no samples for forecast.dropAfter.",
-                          MetricType::Counter);
-    dropped.metric.push_back(
-        Metric({}, static_cast<double>(st.series_dropped), MetricType::Counter));
-    auto restarts =
-        Family("oomcast_container_restarts_detected",
-               "Restarts (drops to baseline) detected in tracked containers.", MetricType::Gauge);
-    restarts.metric.push_back(
-        Metric({}, static_cast<double>(st.restarts_detected), MetricType::Gauge));
-    auto last =
-        Family("oomcast_last_successful_cycle_timestamp_seconds",
-               "Unix time of the end of the last successful cycle (0: never).", MetricType::Gauge);
-    last.metric.push_back(Metric({}, snap.last_success_unix_s, MetricType::Gauge));
-    auto age = Family("oomcast_forecast_age_seconds",
-                      "Seconds since the last successful cycle (+Inf: never).", MetricType::Gauge);
-    age.metric.push_back(Metric({},
-                                snap.last_success_unix_s > 0
-                                    ? now - snap.last_success_unix_s
-                                    : std::numeric_limits<double>::infinity(),
-                                MetricType::Gauge));
+    out.push_back(std::move(errors));
+    counter("oomcast_series_dropped_total",
+            "Containers forgotten after no samples for forecast.dropAfter.",
+            static_cast<double>(st.series_dropped));
+    gauge("oomcast_container_restarts_detected",
+          "Restarts (drops to baseline) detected in tracked containers.",
+          static_cast<double>(st.restarts_detected));
+    gauge("oomcast_last_successful_cycle_timestamp_seconds",
+          "Unix time of the end of the last successful cycle (0: never).",
+          snap.last_success_unix_s);
+    gauge("oomcast_forecast_age_seconds", "Seconds since the last successful cycle (+Inf: never).",
+          snap.last_success_unix_s > 0 ? now - snap.last_success_unix_s
+                                       : std::numeric_limits<double>::infinity());
     auto info = Family("oomcast_build_info", "Build information.", MetricType::Gauge);
     info.metric.push_back(Metric({{"version", Version()}}, 1, MetricType::Gauge));
-    for (auto* f : {&tracked, &forecasts, &ingested, &rejected, &cycles, &errors, &dropped,
-                    &restarts, &last, &age, &info}) {
-      out.push_back(std::move(*f));
-    }
+    out.push_back(std::move(info));
     return out;
   }
 

@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <nlohmann/json.hpp>
 
+#include "oomcast/escape.h"
 #include "oomcast/units.h"
 
 namespace oomcast::predictor {
@@ -20,7 +20,19 @@ std::string Accel(double v) {
   return FormatBytesHuman(v) + "/s2";
 }
 
-std::string Json(double v) { return std::isfinite(v) ? nlohmann::json(v).dump() : "null"; }
+// Appends `"name":` and `v` printed with `fmt`, or null when `v` is not finite.
+void AppendNumber(std::string* s, const char* name, double v, const char* fmt = "%.9g") {
+  *s += ",\"";
+  *s += name;
+  *s += "\":";
+  if (!std::isfinite(v)) {
+    *s += "null";
+    return;
+  }
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), fmt, v);
+  *s += buf;
+}
 
 }  // namespace
 
@@ -55,16 +67,26 @@ std::string FormatForecastTable(const std::vector<Forecast>& forecasts) {
 }
 
 std::string FormatForecastJsonLine(const Forecast& f) {
-  std::string s = "{\"namespace\":" + nlohmann::json(f.key.namespace_name).dump() +
-                  ",\"pod\":" + nlohmann::json(f.key.pod).dump() +
-                  ",\"container\":" + nlohmann::json(f.key.container).dump() +
-                  ",\"t\":" + Json(f.t) + ",\"rss\":" + Json(f.rss_bytes) +
-                  ",\"limit\":" + Json(f.limit_bytes) +
-                  ",\"growth_rate\":" + Json(f.growth_rate_bytes_per_second) +
-                  ",\"acceleration\":" + Json(f.acceleration_bytes_per_second2) +
-                  ",\"eta_seconds\":" + Json(f.eta_seconds) + ",\"risk\":" + Json(f.risk) +
-                  ",\"oom_predicted\":" + (f.oom_predicted ? "true" : "false") +
-                  ",\"warming_up\":" + (f.warming_up ? "true" : "false") + "}";
+  std::string s;
+  s.reserve(320);
+  s += "{\"namespace\":";
+  AppendJsonString(f.key.namespace_name, &s);
+  s += ",\"pod\":";
+  AppendJsonString(f.key.pod, &s);
+  s += ",\"container\":";
+  AppendJsonString(f.key.container, &s);
+  AppendNumber(&s, "t", f.t, "%.3f");
+  AppendNumber(&s, "rss", f.rss_bytes, "%.0f");
+  AppendNumber(&s, "limit", f.limit_bytes, "%.0f");
+  AppendNumber(&s, "growth_rate", f.growth_rate_bytes_per_second);
+  AppendNumber(&s, "acceleration", f.acceleration_bytes_per_second2);
+  AppendNumber(&s, "eta_seconds", f.eta_seconds, "%.1f");
+  AppendNumber(&s, "risk", f.risk, "%.4f");
+  s += ",\"oom_predicted\":";
+  s += f.oom_predicted ? "true" : "false";
+  s += ",\"warming_up\":";
+  s += f.warming_up ? "true" : "false";
+  s += '}';
   return s;
 }
 

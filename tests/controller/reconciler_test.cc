@@ -58,13 +58,13 @@ struct Env {
         eta.push_back({{"labels", labels}, {"value", eta_by_pod.at(pod)}, {"timestamp", ts}});
       }
     }
-    kube.SetExternalMetric(kNs, kGrowthMetric, growth);
-    kube.SetExternalMetric(kNs, kEtaMetric, eta);
-    kube.SetExternalMetric(kNs, kRiskMetric, risks);
+    kube.SetExternalMetric(kNs, std::string(kGrowthRateMetric), growth);
+    kube.SetExternalMetric(kNs, std::string(kEtaMetric), eta);
+    kube.SetExternalMetric(kNs, std::string(kRiskMetric), risks);
   }
   void ForecastError(const std::string& message) {
-    for (const char* m : {kGrowthMetric, kEtaMetric, kRiskMetric}) {
-      kube.SetExternalMetricError(kNs, m, 503, "ServiceUnavailable", message);
+    for (std::string_view m : {kGrowthRateMetric, kEtaMetric, kRiskMetric}) {
+      kube.SetExternalMetricError(kNs, std::string(m), 503, "ServiceUnavailable", message);
     }
   }
   std::vector<std::string> EventReasons() {
@@ -194,7 +194,7 @@ TEST_CASE("reconciler: stale or missing forecasts hold (no scale-down) and set a
     CHECK(s["status"]["lastDecision"]["action"] == "Hold");
   }
   SECTION("no items: the selector matches nothing (its own outcome, still a hold)") {
-    env.kube.SetExternalMetric(kNs, kGrowthMetric, json::array());
+    env.kube.SetExternalMetric(kNs, std::string(kGrowthRateMetric), json::array());
     CHECK(env.Run().outcome == "no_match");
     CHECK(env.ScalerNow()["status"]["lastDecision"]["action"] == "Hold");
   }
@@ -212,8 +212,8 @@ TEST_CASE(
     json labels = {{"pod", "api-1"}, {"container", "app"}, {"app", "api"}};
     json items = json::array(
         {{{"labels", labels}, {"value", growth_bps}, {"timestamp", env.clock.NowUnixSeconds()}}});
-    for (const char* m : {kGrowthMetric, kEtaMetric, kRiskMetric}) {
-      env.kube.SetExternalMetric(kNs, m, items);
+    for (std::string_view m : {kGrowthRateMetric, kEtaMetric, kRiskMetric}) {
+      env.kube.SetExternalMetric(kNs, std::string(m), items);
     }
   };
   auto no_match_events = [&] {
@@ -234,7 +234,7 @@ TEST_CASE(
   CHECK(active["reason"] == "SelectorMatchesNothing");
   const std::string message = active["message"];
   CHECK(message.find("selector \"app=web\"") != std::string::npos);
-  CHECK(message.find(kGrowthMetric) != std::string::npos);
+  CHECK(message.find(kGrowthRateMetric) != std::string::npos);
   CHECK(s["status"]["lastDecision"]["action"] == "Hold");
   CHECK(s["status"]["lastForecast"]["available"] == false);
   CHECK(no_match_events() == 1);

@@ -5,6 +5,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "oomcast/predictor/report.h"
+
 namespace oomcast::predictor {
 namespace {
 
@@ -196,9 +198,7 @@ TEST_CASE("record JSON writes non-finite numbers as null", "[backtest]") {
   r.key = kKey;
   r.t = 1767225600;
   r.rss_bytes = 123;
-  std::ostringstream out;
-  WriteRecordJson(r, out);
-  auto j = nlohmann::json::parse(out.str());
+  auto j = nlohmann::json::parse(FormatForecastJsonLine(r));
   CHECK(j["eta_seconds"].is_null());
   CHECK(j["limit"].is_null());
   CHECK(j["rss"] == 123);

@@ -6,27 +6,26 @@
 
 #include "oomcast/clock.h"
 #include "oomcast/controller/decision.h"
+#include "oomcast/forecast_metrics.h"
 #include "oomcast/kube_client.h"
 
 namespace oomcast::controller {
-
-inline constexpr const char* kGrowthMetric = "memory_growth_rate_bytes_per_second";
-inline constexpr const char* kEtaMetric = "memory_oom_eta_seconds";
-inline constexpr const char* kRiskMetric = "memory_oom_risk";
 
 class ForecastSource {
  public:
   virtual ~ForecastSource() = default;
   // The forecast of the containers in `namespace_name` matching `label_selector`. Never fails:
   // errors (API error, metav1.Status such as 503, no items, items older than
-  // `max_age_seconds`) come back as Forecast{available=false, error=...}.
+  // `max_age_seconds`) come back as ForecastReading{available=false, error=...}.
   virtual ForecastReading Fetch(const std::string& namespace_name,
                                 const std::string& label_selector, double max_age_seconds) = 0;
 };
 
 // Per-container items of the three forecast metrics, aggregated here (max growth, min ETA, max
-// risk) so that the pod that will run out first is known. The growth rate is required; an empty
-// ETA or risk list means "no OOM forecast" (the adapter omits containers without one).
+// risk) so that the pod that will run out first is known. The growth rate is required. oomcast's
+// adapter has an item of each metric for every container: one without an OOM forecast has the
+// ETA cap (its --eta-cap, 365 days by default) and its risk; an empty ETA or risk list (another
+// provider) also means "no OOM forecast".
 // `client` and `clock` must outlive this object. Thread-compatible.
 class ExternalMetricsForecastSource final : public ForecastSource {
  public:

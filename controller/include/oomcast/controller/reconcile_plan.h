@@ -79,12 +79,16 @@ struct EvictionResult {
   std::string retry_after;  // Retry-After of a refusal, seconds; may be empty.
 };
 
-struct ReconcilePlan {
+// What one reconcile decided: planned here, reported by the reconciler (ReconcileResult).
+struct ReconcileSummary {
   std::string outcome;  // The decisions_total label (see metrics.h).
   Decision decision;
   EvictionDecision eviction;
-  bool hpa_mode = false;
+  bool hpa_mode = false;  // An HPA owns the target: its minReplicas floor, never /scale.
   std::string hpa_name;
+};
+
+struct ReconcilePlan : ReconcileSummary {
   // At most one of scale / hpa: the target write.
   std::optional<ScaleWrite> scale;
   std::optional<HpaWrite> hpa;

@@ -23,12 +23,8 @@ struct ReconcilerOptions {
   int max_conflict_retries = 3;                 // Re-read and decide again after a 409.
 };
 
-struct ReconcileResult {
-  std::string outcome;  // The decisions_total label (see metrics.h).
-  Decision decision;
-  EvictionDecision eviction;
-  bool hpa_mode = false;
-  std::string hpa_name;
+// The plan's summary (as it was after the writes' outcomes were folded in) and what failed.
+struct ReconcileResult : ReconcileSummary {
   // Writes that failed (target, eviction, Events, status), "what: error", in order. Each is
   // also logged and counted in oomcast_controller_api_errors_total.
   std::vector<std::string> failed_writes;

@@ -5,15 +5,13 @@
 #include <string>
 #include <string_view>
 
+#include "oomcast/escape.h"  // AppendJsonString, used with these objects
+
 namespace oomcast::metrics_adapter {
 
 inline constexpr std::string_view kGroup = "external.metrics.k8s.io";
 inline constexpr std::string_view kVersion = "v1beta1";
 inline constexpr std::string_view kGroupVersion = "external.metrics.k8s.io/v1beta1";
-
-// Appends `s` as a JSON string literal (quotes included) to *out. Control characters and
-// invalid UTF-8 bytes are escaped as \u00XX so the output is always valid JSON.
-void AppendJsonString(std::string_view s, std::string* out);
 
 // A metav1.Status failure: {"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure",
 // "message":...,"reason":...,"code":...}. `reason` is a metav1.StatusReason such as "NotFound".

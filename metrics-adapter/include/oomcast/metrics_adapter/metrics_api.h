@@ -18,17 +18,13 @@
 #include <vector>
 
 #include "oomcast/clock.h"
+#include "oomcast/forecast_metrics.h"
 #include "oomcast/predictor/forecast.h"
 #include "oomcast/status.h"
 
 namespace oomcast::metrics_adapter {
 
-// Metric names served by oomcast (lowercase: client-go lowercases metric paths).
-inline constexpr std::string_view kGrowthRateMetric = "memory_growth_rate_bytes_per_second";
-inline constexpr std::string_view kAccelerationMetric =
-    "memory_growth_acceleration_bytes_per_second2";
-inline constexpr std::string_view kEtaMetric = "memory_oom_eta_seconds";
-inline constexpr std::string_view kRiskMetric = "memory_oom_risk";
+// The forecast metrics served (forecast_metrics.h): growth rate, acceleration, ETA, risk.
 inline constexpr int kMetricCount = 4;
 
 // Reserved selector key asking for one aggregated item: `oomcast.io/aggregate in (max)` or
@@ -98,8 +94,11 @@ class MetricsApi {
   mutable std::atomic<uint64_t> no_match_total_{0};
   mutable std::mutex no_match_mu_;
   mutable std::map<std::string, double> no_match_logged_;  // Guarded by no_match_mu_.
-  mutable std::mutex build_mu_;                            // Serializes index builds.
-  mutable std::shared_ptr<const Index> index_;             // Guarded by std::atomic_load/store.
+  // The index of the newest snapshot seen. Guarded by build_mu_, which is held only to read or
+  // swap it: two requests may build the index of one new snapshot at once (the first stored
+  // wins), none waits for another's build.
+  mutable std::mutex build_mu_;
+  mutable std::shared_ptr<const Index> index_;
 };
 
 // Discovery documents of an aggregated API server serving external.metrics.k8s.io/v1beta1.

@@ -63,11 +63,6 @@ struct BacktestOptions {
   double score_grace_seconds = 60;
 };
 
-// Writes `forecast` as one JSON line: {"namespace","pod","container","t","rss","limit",
-// "growth_rate","acceleration","eta_seconds","risk","oom_predicted","warming_up"}; non-finite
-// numbers (+Inf ETA, NaN limit) are written as null.
-void WriteRecordJson(const Forecast& forecast, std::ostream& out);
-
 // Replays the history `client` holds through the real Engine, as the live predictor configured
 // with options.engine would have run: for every evaluation time t (start, start + step, ...,
 // <= end) the clock is set to t, the engine runs one cycle against `client` (which answers with
@@ -147,6 +142,9 @@ struct ScoreCounts {
   size_t recall_870 = 0;
   double lead_sum = 0;
   double series_hours = 0;
+
+  // Adds every count of `o` (the totals over families).
+  ScoreCounts& operator+=(const ScoreCounts& o);
 };
 
 struct ScoreSummary {
@@ -195,8 +193,8 @@ struct BacktestRun {
 };
 
 // Replay + score in one call, for the CLI: replays `client`'s history (see ReplayHistory),
-// writes every forecast as a JSON line to `records_out` when not null, and scores the alarms
-// against `truth` (null: kills inferred from the history with InferKills).
+// writes every forecast as a JSON line (FormatForecastJsonLine) to `records_out` when not null, and
+// scores the alarms against `truth` (null: kills inferred from the history with InferKills).
 StatusOr<BacktestRun> RunBacktest(HistoryPrometheusClient* client, ReplayClock* clock,
                                   const BacktestOptions& options,
                                   const std::vector<TruthSeries>* truth, std::ostream* records_out,
