@@ -51,6 +51,12 @@ oomcast_add_chart_test(chart_crd_upgrade crd-upgrade)
 oomcast_add_chart_test(chart_keda_query keda)
 # Every leaf of values.yaml has a "# --" comment or a values.schema.json description.
 oomcast_add_chart_test(chart_values_described values-described)
+# config.canary (values-all-features.yaml) renders into the config file, and the metrics adapter
+# and the predictor both accept it (the predictor's `canary` replay uses its tolerances).
+if(TARGET oomcast-metrics-adapter)
+  oomcast_add_chart_test(chart_canary_config canary-config $<TARGET_FILE:oomcast-predictor>
+                         $<TARGET_FILE:oomcast-metrics-adapter>)
+endif()
 # manifests/oomcast.yaml matches the chart (generated certificate material masked).
 oomcast_add_chart_test(chart_manifests_drift drift)
 # The Dockerfile's build and runtime stages agree with scripts/setup.sh and the binaries' ldd.
