@@ -23,6 +23,7 @@
 #include "oomcast/metrics_adapter/options.h"
 #include "oomcast/metrics_adapter/server.h"
 #include "oomcast/metrics_adapter/upstream.h"
+#include "oomcast/predictor/canary_metrics.h"
 #include "oomcast/predictor/engine.h"
 #include "oomcast/predictor/exporter.h"
 #include "oomcast/predictor/pod_metadata.h"
@@ -71,6 +72,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<oomcast::PrometheusClient> prometheus;
   std::unique_ptr<oomcast::predictor::Engine> engine;
   std::unique_ptr<oomcast::predictor::MetricsExporter> exporter;
+  std::unique_ptr<oomcast::predictor::CanaryMonitor> canary;  // The config's `canary:` list.
   std::unique_ptr<ma::FileForecastSource> fake;
   const oomcast::predictor::ForecastSource* source = nullptr;
   if (!flags.fake_forecasts_file.empty()) {
@@ -91,6 +93,9 @@ int main(int argc, char** argv) {
     engine = std::make_unique<oomcast::predictor::Engine>(flags.predictor.engine, prometheus.get(),
                                                           &clock);
     exporter = std::make_unique<oomcast::predictor::MetricsExporter>(engine.get(), &clock);
+    auto monitor = oomcast::predictor::CanaryMonitor::Create(flags.predictor.canary);
+    if (!monitor.ok()) Fail(2, monitor.status().message());
+    canary = std::move(monitor).value();
     source = engine.get();
   }
 
@@ -224,7 +229,7 @@ int main(int argc, char** argv) {
   std::function<std::string()> extra_metrics;
   if (exporter) {
     extra_metrics = [&] {
-      return exporter->Render() + ma::ServingCertificateMetrics(cert_file) +
+      return exporter->Render() + canary->Render() + ma::ServingCertificateMetrics(cert_file) +
              "# HELP oomcast_selector_no_match_total External metric reads whose label selector "
              "matched no container while forecasts were fresh.\n"
              "# TYPE oomcast_selector_no_match_total counter\n"
@@ -257,6 +262,7 @@ int main(int argc, char** argv) {
     engine_thread = std::thread([&] {
       engine->Run(stop, [&](double seconds, const oomcast::Status& st) {
         exporter->ObserveCycle(seconds, st);
+        canary->Update(clock.NowUnixSeconds(), engine->Snapshot());
         if (!st.ok()) oomcast::LogWarn("forecast cycle failed", {{"err", st.ToString()}});
       });
     });

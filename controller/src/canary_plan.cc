@@ -57,9 +57,15 @@ class PrometheusVerdictSource final : public CanaryVerdictSource {
       r.error = verdict.status();
       return r;
     }
+    // Several publishers of one comparison (the adapter's replicas, a standalone predictor)
+    // may disagree for a while (one restarted, its watch younger): any `fail` fails, else any
+    // `pass` passes.
+    auto rank = [](const std::string& v) { return v == "fail" ? 3 : v == "pass" ? 2 : 1; };
     for (const auto& s : verdict->series) {
       auto it = s.labels.find("verdict");
-      if (it != s.labels.end()) r.verdict = it->second;
+      if (it != s.labels.end() && (r.verdict.empty() || rank(it->second) > rank(r.verdict))) {
+        r.verdict = it->second;
+      }
     }
     if (r.verdict.empty()) {
       r.error = NotFoundError("no memory_canary_verdict for comparison " + comparison +

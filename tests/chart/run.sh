@@ -420,8 +420,44 @@ NODE
     need_node_modules
     node "$HERE/check_values_described.mjs"
     ;;
+  canary-config)
+    # The canary comparisons of values-all-features.yaml reach the config file every binary
+    # reads, and both binaries that run them accept it: the metrics adapter (its config loader,
+    # which exits 2 on any bad key) and the predictor, whose `canary` replay takes the name and
+    # tolerances of the config's entry with the same namespace and selectors.
+    need_helm
+    predictor_bin=${2:?oomcast-predictor binary}
+    adapter_bin=${3:?oomcast-metrics-adapter binary}
+    command -v python3 >/dev/null 2>&1 || skip "python3 not found"
+    render values-all-features.yaml > "$WORK/rendered.yaml"
+    python3 - "$WORK/rendered.yaml" "$WORK/config.yaml" <<'PY'
+import sys, yaml
+for doc in yaml.safe_load_all(open(sys.argv[1])):
+    if doc and doc.get("kind") == "ConfigMap" and "config.yaml" in doc.get("data", {}):
+        cfg = yaml.safe_load(doc["data"]["config.yaml"])
+        assert cfg["canary"][0]["name"] == "cart", cfg.get("canary")
+        assert cfg["canary"][0]["tolerances"]["window"] == "20m", cfg["canary"]
+        open(sys.argv[2], "w").write(doc["data"]["config.yaml"])
+        break
+else:
+    sys.exit("FAIL: no ConfigMap with config.yaml")
+PY
+    "$adapter_bin" --config="$WORK/config.yaml" --help > /dev/null || { echo "FAIL: oomcast-metrics-adapter rejects the rendered config"; exit 1; }
+    cat > "$WORK/history.om" <<'OM'
+# TYPE container_memory_working_set_bytes gauge
+container_memory_working_set_bytes{namespace="shop",pod="cart-0",container="app"} 1e8 1767225600
+# TYPE kube_pod_labels gauge
+kube_pod_labels{namespace="shop",pod="cart-0",label_app_kubernetes_io_name="cart",label_track="stable"} 1 1767225600
+# EOF
+OM
+    "$predictor_bin" canary --config "$WORK/config.yaml" --openmetrics "$WORK/history.om" \
+      --namespace shop --baseline "app.kubernetes.io/name=cart,track=stable" \
+      --canary "app.kubernetes.io/name=cart,track=canary" -o json > "$WORK/verdicts.jsonl"
+    grep -q '"name":"cart"' "$WORK/verdicts.jsonl" || { echo "FAIL: the predictor did not use the chart's comparison"; cat "$WORK/verdicts.jsonl"; exit 1; }
+    echo "config.canary reaches both binaries: $(wc -l < "$WORK/verdicts.jsonl") verdict line(s)"
+    ;;
   *)
-    echo "usage: $0 lint|template VALUES | rules | dashboard | crd-examples | readme-examples | cert-lookup | apiservice-guard | crd-upgrade | keda | values-described | drift | dockerfile | validator-selftest" >&2
+    echo "usage: $0 lint|template VALUES | rules | dashboard | crd-examples | readme-examples | cert-lookup | apiservice-guard | crd-upgrade | keda | values-described | canary-config PREDICTOR ADAPTER | drift | dockerfile | validator-selftest" >&2
     exit 2
     ;;
 esac

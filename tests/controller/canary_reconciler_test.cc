@@ -6,6 +6,7 @@
 #include "oomcast/controller/canary.h"
 #include "support/fake_clock.h"
 #include "support/fake_kube_client.h"
+#include "support/fake_prometheus_client.h"
 
 using namespace oomcast;
 using namespace oomcast::controller;
@@ -208,4 +209,38 @@ TEST_CASE("ReconcileAll lists the MemoryCanaries of a namespace and reconciles e
   CHECK(kube.WritesTo("/memorycanaries/cart-2/status", "PUT").size() == 1);
   REQUIRE(r.ReconcileAll("").ok());
   CHECK(verdicts.reads == 4);
+}
+
+TEST_CASE("a failing verdict from any of the adapter's replicas is read as fail") {
+  testing::FakePrometheusClient prom;
+  testing::FakeClock clock(1767225600);
+  auto source = NewPrometheusCanaryVerdictSource(&prom, &clock);
+  const std::string sel = "{namespace=\"shop\",canary=\"cart\"}";
+  const double t = clock.NowUnixSeconds() - 10;
+  // Two replicas: one restarted (its watch is younger, inconclusive), one failed on growth.
+  prom.SetSeriesData(
+      "memory_canary_verdict" + sel + " == 1",
+      {{{{"namespace", "shop"}, {"canary", "cart"}, {"verdict", "fail"}, {"pod", "adapter-a"}},
+        {t},
+        {1}},
+       {{{"namespace", "shop"},
+         {"canary", "cart"},
+         {"verdict", "inconclusive"},
+         {"pod", "adapter-b"}},
+        {t},
+        {1}}});
+  prom.AddSamples("memory_canary_failed" + sel,
+                  {{"namespace", "shop"}, {"canary", "cart"}, {"aspect", "growth"}}, {t}, {1});
+  prom.AddSamples("memory_canary_effect{namespace=\"shop\",canary=\"cart\",aspect=\"growth\"}",
+                  {{"namespace", "shop"}, {"canary", "cart"}, {"aspect", "growth"}}, {t}, {51e3});
+  CanaryReading r = source->Read("shop", "cart");
+  CHECK(r.error.ok());
+  CHECK(r.verdict == "fail");
+  CHECK(r.aspect == "growth");
+  CHECK(r.effect == Approx(51e3));
+  // Only pass and inconclusive: pass.
+  prom.SetSeriesData("memory_canary_verdict" + sel + " == 1",
+                     {{{{"verdict", "inconclusive"}, {"pod", "adapter-b"}}, {t}, {1}},
+                      {{{"verdict", "pass"}, {"pod", "adapter-a"}}, {t}, {1}}});
+  CHECK(source->Read("shop", "cart").verdict == "pass");
 }

@@ -226,8 +226,15 @@ canary:
       alpha: 0.01
       test: mann-whitney
       warmup: 5m
+      window: 20m
+      minWindow: 12m
+      growthWindow: 2h
+      minGrowthSpan: 3m
       lookInterval: 10m
       minBaselinePods: 3
+      minCanaryPods: 2
+      minSamples: 20
+      resetAfter: 30m
 )");
   REQUIRE(cfg.ok());
   REQUIRE(cfg->canary.size() == 1);
@@ -240,6 +247,17 @@ canary:
   CHECK(c.tolerances.warmup_seconds == 300);
   CHECK(c.tolerances.look_interval_seconds == 600);
   CHECK(c.tolerances.min_baseline_pods == 3);
+  CHECK(c.tolerances.spread_increase == 1);
+  CHECK(c.tolerances.window_seconds == 1200);
+  CHECK(c.tolerances.min_window_seconds == 720);
+  CHECK(c.tolerances.growth_window_seconds == 7200);
+  CHECK(c.tolerances.min_growth_span_seconds == 180);
+  CHECK(c.tolerances.min_canary_pods == 2);
+  CHECK(c.tolerances.min_samples == 20);
+  CHECK(c.tolerances.reset_after_seconds == 1800);
+  CHECK(c.baseline_selector == "app=cart,track=stable");
+  CHECK(c.canary_selector == "app=cart,track=canary");
+  CHECK(c.namespace_name == "shop");
 
   auto unknown = ParseConfigYaml(
       "canary:\n  - name: a\n    namespace: n\n    baseline: a=1\n"
@@ -256,6 +274,11 @@ canary:
   REQUIRE_FALSE(dup.ok());
   CHECK(dup.status().message().find("duplicate") != std::string::npos);
   CHECK_FALSE(ParseConfigYaml("canary: {name: a}\n").ok());
+  auto bad_window = ParseConfigYaml(
+      "canary:\n  - {name: a, namespace: n, baseline: a=1, canary: a=2, "
+      "tolerances: {minWindow: soon}}\n");
+  REQUIRE_FALSE(bad_window.ok());
+  CHECK(bad_window.status().message().find("canary[0].tolerances.minWindow") != std::string::npos);
 }
 
 TEST_CASE("verdict JSON has the CLI's keys, with null for unknown numbers") {

@@ -64,7 +64,9 @@ class CanaryVerdictSource {
   virtual CanaryReading Read(const std::string& namespace_name, const std::string& comparison) = 0;
 };
 
-// Reads the predictor's series from a Prometheus-compatible TSDB (instant queries at now).
+// Reads the predictor's series from a Prometheus-compatible TSDB (instant queries at now). When
+// several publishers report the comparison (the metrics adapter's replicas), `fail` from any of
+// them wins, then `pass`, then `inconclusive`.
 std::unique_ptr<CanaryVerdictSource> NewPrometheusCanaryVerdictSource(PrometheusClient* client,
                                                                       Clock* clock);
 
