@@ -108,21 +108,13 @@ bool SolveWls(const Point* pts, int n, const double* robust_w, int p, double bet
 
 double Eval(const double beta[3], double x) { return beta[0] + x * (beta[1] + x * beta[2]); }
 
-// Variance of the fitted mean at x: g' Cov g, with Cov = s2 * inv.
-double FitVariance(const double inv[9], int p, double s2, double x) {
+// Variance of g' beta, g = (1, x, x^2) from element `from` on (0: the fitted mean at x; 1: the
+// fitted growth from 0 to x, trend(x) - trend(0)), with Cov = s2 * inv.
+double FitVariance(const double inv[9], int p, double s2, double x, int from = 0) {
   const double g[3] = {1.0, x, x * x};
   double v = 0;
-  for (int a = 0; a < p; ++a)
-    for (int b = 0; b < p; ++b) v += g[a] * inv[a * 3 + b] * g[b];
-  return std::max(0.0, v * s2);
-}
-
-// Variance of the fitted growth from 0 to x (trend(x) - trend(0)): g' Cov g, g = (0, x, x^2).
-double GrowthVariance(const double inv[9], int p, double s2, double x) {
-  const double g[3] = {0.0, x, x * x};
-  double v = 0;
-  for (int a = 1; a < p; ++a)
-    for (int b = 1; b < p; ++b) v += g[a] * inv[a * 3 + b] * g[b];
+  for (int a = from; a < p; ++a)
+    for (int b = from; b < p; ++b) v += g[a] * inv[a * 3 + b] * g[b];
   return std::max(0.0, v * s2);
 }
 
@@ -347,6 +339,64 @@ bool FindReleasedAllocations(const Point* pts, int n, const Fit& fit, const Jump
   });
 }
 
+// Growth that accelerates as an exponential leak does (each minute adds a fixed share of what
+// has leaked): y = c0 + c1 exp(k x), fitted by weighted least squares over the points from
+// `from` on for each k of a grid of time constants 1 / k from 2 to 64 minutes (for a fixed k
+// the model is linear in c0, c1), the best k kept. On success (c1 > 0, and the exponential
+// leaves fewer squared residuals than a parabola of the same points, also three parameters: the
+// rise of a wave from its trough, or a warm-up, is a parabola's) `beta` is the exponential's
+// second-order expansion at x = 0 (now): c0 + c1, c1 k, c1 k^2 / 2. Its slope and curvature are
+// the exponential's own now, where a parabola fitted over the rise has those of its middle;
+// further ahead than 1 / k it stays below the exponential. `growth` receives (c1, k): the
+// exponential's own extrapolation is beta[0] + c1 (exp(k x) - 1).
+bool ExponentialTrend(const Point* pts, int n, int from, double beta[3], double growth[2]) {
+  if (n - from < 8) return false;
+  double ones[ContainerModel::kBuckets + 1], quad[3], inv[9];
+  for (int i = from; i < n; ++i) ones[i] = 1.0;
+  if (!SolveWls(pts + from, n - from, ones + from, 3, quad, inv)) return false;
+  double ss_quad = 0;
+  for (int i = from; i < n; ++i) {
+    const double r = pts[i].y - Eval(quad, pts[i].x);
+    ss_quad += pts[i].w * r * r;
+  }
+  double best_ss = ss_quad, best_k = 0, best_c0 = 0, best_c1 = 0;
+  // Time constants 2 to 64 minutes, in kiloseconds, a factor 2^(1/4) apart.
+  for (double tau = 0.12; tau <= 3.85; tau *= 1.189207) {
+    const double k = 1.0 / tau;
+    double s0 = 0, s1 = 0, s2 = 0, r0 = 0, r1 = 0;
+    for (int i = from; i < n; ++i) {
+      const double w = pts[i].w, e = std::exp(k * pts[i].x);
+      s0 += w;
+      s1 += w * e;
+      s2 += w * e * e;
+      r0 += w * pts[i].y;
+      r1 += w * e * pts[i].y;
+    }
+    const double det = s0 * s2 - s1 * s1;
+    if (!(det > 1e-12 * s0 * s2)) continue;
+    const double c1 = (s0 * r1 - s1 * r0) / det, c0 = (r0 - c1 * s1) / s0;
+    if (!(c1 > 0)) continue;
+    double ss = 0;
+    for (int i = from; i < n; ++i) {
+      const double r = pts[i].y - c0 - c1 * std::exp(k * pts[i].x);
+      ss += pts[i].w * r * r;
+    }
+    if (ss < best_ss) {
+      best_ss = ss;
+      best_k = k;
+      best_c0 = c0;
+      best_c1 = c1;
+    }
+  }
+  if (!(best_k > 0)) return false;
+  beta[0] = best_c0 + best_c1;
+  beta[1] = best_c1 * best_k;
+  beta[2] = 0.5 * best_c1 * best_k * best_k;
+  growth[0] = best_c1;
+  growth[1] = best_k;
+  return true;
+}
+
 // Smallest tau in (0, +inf) where beta(tau) + offset >= limit, or +Inf. tau in kiloseconds.
 double FirstCrossing(const double beta[3], double offset, double limit) {
   const double a = beta[2], b = beta[1], c = beta[0] + offset - limit;
@@ -509,13 +559,18 @@ void ContainerModel::Observe(double t, double bytes, double limit_bytes) {
     // margin, then a big drop that the last restart_floor_seconds have not seen before (a
     // garbage-collected heap drops like that every cycle) is the kill and a fresh instance; the
     // instance must have run that long for its history to tell.
+    // The fresh instance comes back at its own load, which may be high (a drop of less than
+    // restart_drop_fraction): from within the margin, a fall of unseen_kill_drop_fraction x
+    // the limit is enough.
     const bool big_drop = bytes < (1 - config_->restart_drop_fraction) * last_bytes_;
     const bool was_near_limit =
         std::isfinite(last_limit_) && config_->near_limit_margin_fraction > 0 &&
         last_bytes_ >= (1 - config_->near_limit_margin_fraction) * last_limit_;
+    const bool fell_from_limit =
+        was_near_limit &&
+        (big_drop || last_bytes_ - bytes >= config_->unseen_kill_drop_fraction * last_limit_);
     if (killed_ || (big_drop && bytes < config_->restart_floor_fraction * RecentFloor(t)) ||
-        (big_drop && was_near_limit &&
-         last_t_ - segment_start_t_ >= config_->restart_floor_seconds &&
+        (fell_from_limit && last_t_ - segment_start_t_ >= config_->restart_floor_seconds &&
          !RecentDrop(t, 0.5 * (last_bytes_ - bytes)))) {
       Restart(t);
     }
@@ -800,7 +855,28 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
       if (n - from >= 8 && RobustFit(pts + from, n - from, 3, &bent, rw + from, 1)) {
         const double se_c = std::sqrt(bent.s2 * bent.inv[8]);
         if (se_c > 0 && bent.beta[2] < -2.0 * se_c && bent.beta[1] < fit.beta[1]) fit = bent;
+        // A rise that is accelerating (an exponential leak: each minute adds a fixed share of
+        // what has leaked) is convex: its line since the onset lags the slope now and misses
+        // the curvature; when that is clearly significant, its quadratic is the trend.
+        if (se_c > 0 && bent.beta[2] > config_->acceleration_min_t * se_c) fit = bent;
       }
+    }
+  }
+  // Growth that accelerates clearly (the chosen trend is a parabola curving up by
+  // acceleration_min_t standard errors) is taken for an exponential leak from where the rise
+  // began (the onset, else the hinge of the window) when an exponential fits it better than a
+  // parabola (ExponentialTrend): a parabola fitted over the whole rise has
+  // the slope and curvature of the rise's middle, and reaches the limit later than the leak.
+  double exp_c1 = 0, exp_k = 0;  // The exponential's growth c1 (exp(k x) - 1); 0: none.
+  if (fit.p == 3 && fit.beta[2] > 0) {
+    const double se_c = std::sqrt(fit.s2 * fit.inv[8]);
+    const int rise_from = onset ? from : HingeOnset(pts, n, 5);
+    double exp_beta[3], growth[2];
+    if (se_c > 0 && fit.beta[2] > config_->acceleration_min_t * se_c && rise_from >= 0 &&
+        ExponentialTrend(pts, n, rise_from, exp_beta, growth) && exp_beta[1] > fit.beta[1]) {
+      for (int c = 0; c < 3; ++c) fit.beta[c] = exp_beta[c];
+      exp_c1 = growth[0];
+      exp_k = growth[1];
     }
   }
   out->level_bytes = fit.beta[0];
@@ -845,8 +921,13 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
   out->envelope_bytes = envelope;
   const double level0 = std::max(1.0, beta[0]);
   const double gain = 1.0 + envelope / level0;
+  // The slope's shrinkage scales the exponential's growth alike.
+  const double shrink = fit.beta[1] > 0 ? beta[1] / fit.beta[1] : 0.0;
+  auto trend_at = [&](double x) {
+    return exp_k > 0 ? beta[0] + shrink * exp_c1 * std::expm1(exp_k * x) : Eval(beta, x);
+  };
   auto peak_at = [&](double x) {
-    const double trend = Eval(beta, x);
+    const double trend = trend_at(x);
     return trend + envelope + std::max(0.0, trend - beta[0]) * (gain - 1.0);
   };
   // A trend seen only since a recent onset is not extrapolated further than
@@ -869,11 +950,18 @@ void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
   } else {
     // peak_at(x) = limit  <=>  trend(x) = level0 + (limit - level0 - envelope) / gain.
     const double target = beta[0] + (limit_bytes - beta[0] - envelope) / gain;
-    out->eta_seconds = FirstCrossing(beta, 0, target) * kTimeScale;
+    if (exp_k > 0) {
+      const double growth = shrink * exp_c1;
+      out->eta_seconds = growth > 0 && target > beta[0]
+                             ? std::log1p((target - beta[0]) / growth) / exp_k * kTimeScale
+                             : kInfinity;
+    } else {
+      out->eta_seconds = FirstCrossing(beta, 0, target) * kTimeScale;
+    }
   }
   // Variance of the forecast peak: the level's, plus the growth's scaled by the gain.
   const double var_level = FitVariance(fit.inv, fit.p, fit.s2, 0);
-  const double var_growth = GrowthVariance(fit.inv, fit.p, fit.s2, x_peak);
+  const double var_growth = FitVariance(fit.inv, fit.p, fit.s2, x_peak, 1);
   const double sd = std::sqrt(var_level + gain * gain * var_growth) + 1e-3 * limit_bytes;
   out->risk = StudentUpperTail((limit_bytes - peak) / sd, fit.dof);
 }

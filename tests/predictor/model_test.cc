@@ -726,5 +726,86 @@ TEST_CASE("a fast climb that pauses near the limit keeps its alarm; a climb that
   CHECK(last <= unheld_last + ModelConfig().alarm_hold_pause_seconds + 60);
 }
 
+TEST_CASE("a kill whose fresh instance comes back high (a drop of 13 %) restarts the fit",
+          "[model]") {
+  // A container whose own load is 85 % of its limit leaks to 98 % (the 60 s scrape misses the
+  // kill at 100 %), and the fresh instance is back at 85 %: a drop of 13 %, less than
+  // restart_drop_fraction, far above the recent floor. It is the kill: the fit restarts, and the
+  // new instance, flat at 85 %, does not alarm on the dead one's peaks.
+  ModelConfig config;
+  const double limit = 2048 * kMiB;
+  ContainerModel model(&config);
+  double s = 0;
+  int i = 0;
+  for (; s < 3600; s += 60, ++i) model.Observe(kT0 + s, (0.85 + 0.003 * Noise(i)) * limit, limit);
+  for (int k = 1; k <= 13; ++k, s += 60, ++i)
+    model.Observe(kT0 + s, (0.85 + 0.01 * k) * limit, limit);
+  REQUIRE(model.restarts() == 0);
+  int alarms_after = 0;
+  for (const double end = s + 1800; s < end; s += 60, ++i) {
+    model.Observe(kT0 + s, (0.85 + 0.003 * Noise(i)) * limit, limit);
+    for (double e = 0; e < 60; e += 30)
+      alarms_after += model.Forecast(kT0 + s + e, limit).oom_predicted;
+  }
+  CHECK(model.restarts() == 1);
+  CHECK(alarms_after == 0);
+}
+
+TEST_CASE("an exponential leak is forecast 15 minutes ahead of its kill", "[model]") {
+  // An hour flat at 30 % (noise 0.5 % of the limit), then a leak that doubles every ~7 minutes
+  // (time constant 10 minutes) and reaches the limit 70 minutes after it began. A line, or a
+  // parabola fitted over the whole rise, reaches the limit minutes after the leak does: 15
+  // minutes before the kill the leak is at 22 % of its way, and a line through it is 45 minutes
+  // from the limit. At a 15 s and at a 60 s scrape the alarm must be up (and stay up) at least
+  // 870 s before the kill; before the leak there is no alarm.
+  for (double step : {15.0, 60.0}) {
+    INFO("scrape " << step << " s");
+    ModelConfig config;
+    ContainerModel model(&config);
+    const double limit = 2048 * kMiB, onset = 3600, tau = 600, to_limit = 4200;
+    const double amp = 0.7 / std::expm1(to_limit / tau);
+    double first = -1, lead = -1;
+    bool alarm_before = false;
+    for (int i = 0;; ++i) {
+      const double s = step * i;
+      const double leak = s > onset ? amp * std::expm1((s - onset) / tau) : 0.0;
+      const double v = 0.3 + leak + 0.005 * Noise(i);
+      if (v >= 1.0) {
+        lead = first < 0 ? 0 : s - first;
+        break;
+      }
+      model.Observe(kT0 + s, v * limit, limit);
+      for (double e = 0; e < step; e += 30) {
+        const bool alarm = model.Forecast(kT0 + s + e, limit).oom_predicted;
+        if (s < onset) alarm_before |= alarm;
+        if (alarm && first < 0) first = s + e;
+        if (!alarm) first = -1;
+      }
+    }
+    CHECK_FALSE(alarm_before);
+    CHECK(lead >= 870);
+  }
+}
+
+TEST_CASE("a daily wave rising from its trough is not an exponential leak", "[model]") {
+  // A wave between 40 % and 80 % of the limit with a 6-hour period (its rise from the trough
+  // curves up as much as a leak does at first): it never comes near the limit and must not
+  // alarm, at a 15 s and at a 60 s scrape.
+  for (double step : {15.0, 60.0}) {
+    INFO("scrape " << step << " s");
+    ModelConfig config;
+    ContainerModel model(&config);
+    const double limit = 1024 * kMiB, period = 6 * 3600;
+    int alarms = 0;
+    for (int i = 0; step * i <= 2 * period; ++i) {
+      const double s = step * i;
+      const double v = 0.6 - 0.2 * std::cos(2 * M_PI * s / period) + 0.003 * Noise(i);
+      model.Observe(kT0 + s, v * limit, limit);
+      alarms += model.Forecast(kT0 + s, limit).oom_predicted ? 1 : 0;
+    }
+    CHECK(alarms == 0);
+  }
+}
+
 }  // namespace
 }  // namespace oomcast::predictor

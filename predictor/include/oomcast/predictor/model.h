@@ -62,6 +62,13 @@ struct ModelConfig {
   // the limit): the fit restarts with the next sample, and while the newest sample is the kill
   // the forecast (of the next instance) is warming_up with no alarm.
   double kill_fraction = 0.9999;
+  // An unseen kill: a sample within near_limit_margin_fraction of the limit, then one more than
+  // restart_drop_fraction below it or unseen_kill_drop_fraction x the limit below it, that the
+  // last restart_floor_seconds have not seen the like of (a garbage-collected heap falls like
+  // that every cycle), restarts the fit: the fresh instance comes back at its own load, which
+  // may be high (0.99 of the limit, then 0.85). The instance must have run
+  // restart_floor_seconds for its history to tell.
+  double unseen_kill_drop_fraction = 0.06;
   // Early after a start/restart (warming_up), a forecast alarms only when the newest sample is
   // at least this fraction of the limit (a crash loop straight back at the limit).
   double warmup_alarm_fraction = 0.9;
