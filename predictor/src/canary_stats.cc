@@ -150,14 +150,14 @@ double MinGrowthSpan(const std::vector<std::vector<std::pair<double, double>>>& 
   }
   const double step = Median(gaps);
   if (!(step > 0) || !(max_span > 0)) return kNaN;
-  for (double span = 3.0 * std::max(min_samples, 1) * step;; span *= 1.25) {
-    const double l = std::min(span, max_span);
+  // The slope scatter over spans of length l, and how many slope differences it rests on.
+  auto scatter = [&](double l, int* diffs) {
     double sum_sq = 0;
-    int diffs = 0;
+    *diffs = 0;
+    std::vector<double> t, y;
     for (const auto& p : pods) {
       if (p.empty()) continue;
       double prev = kNaN;
-      std::vector<double> t, y;
       for (double end = p.back().first; end - l >= p.front().first - 1e-6; end -= l) {
         t.clear();
         y.clear();
@@ -171,12 +171,34 @@ double MinGrowthSpan(const std::vector<std::vector<std::pair<double, double>>>& 
         const double slope = ResistantSlope(t, y);
         if (std::isfinite(prev) && std::isfinite(slope)) {
           sum_sq += (slope - prev) * (slope - prev);
-          ++diffs;
+          ++*diffs;
         }
         prev = slope;
       }
     }
-    if (diffs >= 3 && std::sqrt(sum_sq / diffs / 2) <= max_slope_noise) return l;
+    return *diffs > 0 ? std::sqrt(sum_sq / *diffs / 2) : kNaN;
+  };
+  constexpr int kMinDiffs = 3;
+  for (double span = 3.0 * std::max(min_samples, 1) * step;; span *= 1.25) {
+    const double l = std::min(span, max_span);
+    int diffs = 0;
+    double noise = scatter(l, &diffs);
+    if (diffs < kMinDiffs) {
+      // Too little history to measure over l (it takes about 2 l): extrapolated from l / 2 with
+      // the decay measured between l / 4 and l / 2, taken as at most a halving per doubling
+      // (a sawtooth's end effects decay like 1 / l; slower decay, as of a random walk, is
+      // measured as such) and at least none.
+      int half_diffs = 0, quarter_diffs = 0;
+      const double half = scatter(l / 2, &half_diffs);
+      const double quarter = scatter(l / 4, &quarter_diffs);
+      noise = kNaN;
+      if (half_diffs >= kMinDiffs && quarter_diffs >= kMinDiffs && quarter > 0) {
+        noise = half * std::clamp(half / quarter, 0.5, 1.0);
+      } else if (half_diffs >= kMinDiffs && half == 0) {
+        noise = 0;
+      }
+    }
+    if (std::isfinite(noise) && noise <= max_slope_noise) return l;
     if (l >= max_span) return kNaN;
   }
 }

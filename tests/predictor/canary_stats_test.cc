@@ -174,4 +174,15 @@ TEST_CASE("minimum growth span: the shortest span whose slope scatter meets the 
       MinGrowthSpan({std::vector<std::pair<double, double>>(steady.begin(), steady.begin() + 40)},
                     1.0, 3600, 10)));
   CHECK(std::isnan(MinGrowthSpan({}, 1.0, 3600, 10)));
+  // With history shorter than two spans of the measured answer (the predictor just started),
+  // the scatter over a span is extrapolated from half of it: about the same span comes out.
+  REQUIRE(std::isfinite(tight));
+  const size_t n_short = static_cast<size_t>(1.5 * tight / 15);
+  const std::vector<std::pair<double, double>> short_saw(saw.end() - n_short, saw.end());
+  const double extrapolated = MinGrowthSpan({short_saw, short_saw}, 3e3, 3600, 10);
+  INFO("measured " << tight << " s with 2 h of history, " << extrapolated << " s with "
+                   << n_short * 15 << " s");
+  REQUIRE(std::isfinite(extrapolated));
+  CHECK(extrapolated >= 0.75 * tight);
+  CHECK(extrapolated <= 1.6 * tight);
 }
