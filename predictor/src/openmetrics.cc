@@ -54,6 +54,89 @@ Status LineError(size_t line, const std::string& what) {
   return InvalidArgumentError("line " + std::to_string(line) + ": " + what);
 }
 
+// Parses the label set at line[*i] ('{') of line `n` into *labels; *i is left after the '}'.
+Status ParseLabelSet(std::string_view line, size_t n, size_t* i, Labels* labels) {
+  ++*i;
+  while (true) {
+    while (*i < line.size() && line[*i] == ' ') ++*i;
+    if (*i >= line.size()) return LineError(n, "unterminated label set");
+    if (line[*i] == '}') {
+      ++*i;
+      return Status::Ok();
+    }
+    const size_t ls = *i;
+    if (!IsNameStart(line[*i])) return LineError(n, "bad label name");
+    while (*i < line.size() && IsNameChar(line[*i])) ++*i;
+    std::string lname(line.substr(ls, *i - ls));
+    if (*i >= line.size() || line[*i] != '=')
+      return LineError(n, "expected '=' after label " + lname);
+    ++*i;
+    if (*i >= line.size() || line[*i] != '"')
+      return LineError(n, "expected '\"' for the value of label " + lname);
+    ++*i;
+    std::string value;
+    bool closed = false;
+    while (*i < line.size()) {
+      const char c = line[(*i)++];
+      if (c == '"') {
+        closed = true;
+        break;
+      }
+      if (c == '\\') {
+        if (*i >= line.size()) break;
+        const char e = line[(*i)++];
+        if (e == 'n') {
+          value += '\n';
+        } else if (e == '\\' || e == '"') {
+          value += e;
+        } else {
+          return LineError(n, "bad escape in the value of label " + lname);
+        }
+      } else {
+        value += c;
+      }
+    }
+    if (!closed) return LineError(n, "unterminated value of label " + lname);
+    if (labels->count(lname)) return LineError(n, "duplicate label " + lname);
+    labels->emplace(std::move(lname), std::move(value));
+    while (*i < line.size() && line[*i] == ' ') ++*i;
+    if (*i < line.size() && line[*i] == ',') {
+      ++*i;
+      continue;
+    }
+    if (*i < line.size() && line[*i] == '}') continue;
+    return LineError(n, "expected ',' or '}' in the label set");
+  }
+}
+
+// Parses the value and the optional timestamp (NaN when absent; seconds, milliseconds
+// converted) after the series at line[i] of line `n`.
+Status ParseValueAndTimestamp(std::string_view line, size_t n, size_t i, double* value,
+                              double* ts) {
+  if (i >= line.size() || line[i] != ' ') return LineError(n, "expected a space before the value");
+  while (i < line.size() && line[i] == ' ') ++i;
+  size_t vs = i;
+  while (i < line.size() && line[i] != ' ') ++i;
+  if (!ParseFloat(line.substr(vs, i - vs), value))
+    return LineError(n, "bad value '" + std::string(line.substr(vs, i - vs)) + "'");
+  while (i < line.size() && line[i] == ' ') ++i;
+  *ts = std::numeric_limits<double>::quiet_NaN();
+  if (i < line.size() && line[i] != '#') {
+    size_t ts_start = i;
+    while (i < line.size() && line[i] != ' ') ++i;
+    const std::string_view ts_text = line.substr(ts_start, i - ts_start);
+    if (!ParseFloat(ts_text, ts) || !std::isfinite(*ts))
+      return LineError(n, "bad timestamp '" + std::string(ts_text) + "'");
+    // Prometheus text format writes integer milliseconds; OpenMetrics writes seconds. A value
+    // beyond year 5000 in seconds can only be milliseconds.
+    if (*ts > 1e11 && ts_text.find('.') == std::string_view::npos) *ts /= 1000.0;
+    while (i < line.size() && line[i] == ' ') ++i;
+    if (i < line.size() && line[i] != '#')
+      return LineError(n, "unexpected text after the timestamp");
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 OpenMetricsParser::OpenMetricsParser(OpenMetricsOptions options) : options_(std::move(options)) {}
@@ -74,81 +157,12 @@ Status OpenMetricsParser::ParseLine(std::string_view line) {
   const std::string_view name = line.substr(0, i);
   Labels labels;
   if (i < line.size() && line[i] == '{') {
-    ++i;
-    while (true) {
-      while (i < line.size() && line[i] == ' ') ++i;
-      if (i >= line.size()) return LineError(n, "unterminated label set");
-      if (line[i] == '}') {
-        ++i;
-        break;
-      }
-      const size_t ls = i;
-      if (!IsNameStart(line[i])) return LineError(n, "bad label name");
-      while (i < line.size() && IsNameChar(line[i])) ++i;
-      std::string lname(line.substr(ls, i - ls));
-      if (i >= line.size() || line[i] != '=')
-        return LineError(n, "expected '=' after label " + lname);
-      ++i;
-      if (i >= line.size() || line[i] != '"')
-        return LineError(n, "expected '\"' for the value of label " + lname);
-      ++i;
-      std::string value;
-      bool closed = false;
-      while (i < line.size()) {
-        const char c = line[i++];
-        if (c == '"') {
-          closed = true;
-          break;
-        }
-        if (c == '\\') {
-          if (i >= line.size()) break;
-          const char e = line[i++];
-          if (e == 'n') {
-            value += '\n';
-          } else if (e == '\\' || e == '"') {
-            value += e;
-          } else {
-            return LineError(n, "bad escape in the value of label " + lname);
-          }
-        } else {
-          value += c;
-        }
-      }
-      if (!closed) return LineError(n, "unterminated value of label " + lname);
-      if (labels.count(lname)) return LineError(n, "duplicate label " + lname);
-      labels.emplace(std::move(lname), std::move(value));
-      while (i < line.size() && line[i] == ' ') ++i;
-      if (i < line.size() && line[i] == ',') {
-        ++i;
-        continue;
-      }
-      if (i < line.size() && line[i] == '}') continue;
-      return LineError(n, "expected ',' or '}' in the label set");
-    }
+    OOMCAST_RETURN_IF_ERROR(ParseLabelSet(line, n, &i, &labels));
   }
   const std::string_view series_text = line.substr(0, i);
-  if (i >= line.size() || line[i] != ' ') return LineError(n, "expected a space before the value");
-  while (i < line.size() && line[i] == ' ') ++i;
-  size_t vs = i;
-  while (i < line.size() && line[i] != ' ') ++i;
   double value;
-  if (!ParseFloat(line.substr(vs, i - vs), &value))
-    return LineError(n, "bad value '" + std::string(line.substr(vs, i - vs)) + "'");
-  while (i < line.size() && line[i] == ' ') ++i;
-  double ts = std::numeric_limits<double>::quiet_NaN();
-  if (i < line.size() && line[i] != '#') {
-    size_t ts_start = i;
-    while (i < line.size() && line[i] != ' ') ++i;
-    const std::string_view ts_text = line.substr(ts_start, i - ts_start);
-    if (!ParseFloat(ts_text, &ts) || !std::isfinite(ts))
-      return LineError(n, "bad timestamp '" + std::string(ts_text) + "'");
-    // Prometheus text format writes integer milliseconds; OpenMetrics writes seconds. A value
-    // beyond year 5000 in seconds can only be milliseconds.
-    if (ts > 1e11 && ts_text.find('.') == std::string_view::npos) ts /= 1000.0;
-    while (i < line.size() && line[i] == ' ') ++i;
-    if (i < line.size() && line[i] != '#')
-      return LineError(n, "unexpected text after the timestamp");
-  }
+  double ts;
+  OOMCAST_RETURN_IF_ERROR(ParseValueAndTimestamp(line, n, i, &value, &ts));
   if (std::isnan(ts)) {
     if (options_.require_timestamps) return LineError(n, "sample without a timestamp");
     return Status::Ok();
