@@ -755,7 +755,7 @@ TEST_CASE("an exponential leak is forecast 15 minutes ahead of its kill", "[mode
   // An hour flat at 30 % (noise 0.5 % of the limit), then a leak that doubles every ~7 minutes
   // (time constant 10 minutes) and reaches the limit 70 minutes after it began. A line, or a
   // parabola fitted over the whole rise, reaches the limit minutes after the leak does: 15
-  // minutes before the kill the leak is at 22 % of its way, and a line through it is 45 minutes
+  // minutes before the kill the leak is at 22 % of its way, and a line through it is 35 minutes
   // from the limit. At a 15 s and at a 60 s scrape the alarm must be up (and stay up) at least
   // 870 s before the kill; before the leak there is no alarm.
   for (double step : {15.0, 60.0}) {
