@@ -10,11 +10,13 @@
 #include <cstring>
 #include <limits>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "oomcast/escape.h"
+#include "oomcast/lookup_table.h"
 #include "oomcast/prometheus_client.h"
 
 namespace oomcast {
@@ -792,33 +794,23 @@ class SaxDecoder final : public nlohmann::json_sax<json> {
 }  // namespace
 
 StatusCode HttpStatusToCode(int http_status) {
-  switch (http_status) {
-    case 400:
-    case 422:
-      return StatusCode::kInvalidArgument;
-    case 401:
-      return StatusCode::kUnauthenticated;
-    case 403:
-      return StatusCode::kPermissionDenied;
-    case 404:
-      return StatusCode::kNotFound;
-    case 429:
-      return StatusCode::kResourceExhausted;
-    case 504:
-      return StatusCode::kDeadlineExceeded;
-    default:
-      break;
-  }
+  static constexpr std::pair<int, StatusCode> kCodes[] = {
+      {400, StatusCode::kInvalidArgument}, {422, StatusCode::kInvalidArgument},
+      {401, StatusCode::kUnauthenticated}, {403, StatusCode::kPermissionDenied},
+      {404, StatusCode::kNotFound},        {429, StatusCode::kResourceExhausted},
+      {504, StatusCode::kDeadlineExceeded}};
+  if (std::optional<StatusCode> code = Lookup(kCodes, http_status)) return *code;
   if (http_status >= 500 && http_status <= 599) return StatusCode::kUnavailable;
   if (http_status >= 400 && http_status <= 499) return StatusCode::kInvalidArgument;
   return StatusCode::kInternal;
 }
 
 StatusCode StatusCodeFromPrometheusErrorType(std::string_view t) {
-  if (t == "bad_data" || t == "execution") return StatusCode::kInvalidArgument;
-  if (t == "timeout") return StatusCode::kDeadlineExceeded;
-  if (t == "canceled" || t == "unavailable") return StatusCode::kUnavailable;
-  if (t == "not_found") return StatusCode::kNotFound;
+  static constexpr std::pair<std::string_view, StatusCode> kErrorTypes[] = {
+      {"bad_data", StatusCode::kInvalidArgument}, {"execution", StatusCode::kInvalidArgument},
+      {"timeout", StatusCode::kDeadlineExceeded}, {"canceled", StatusCode::kUnavailable},
+      {"unavailable", StatusCode::kUnavailable},  {"not_found", StatusCode::kNotFound}};
+  if (std::optional<StatusCode> code = Lookup(kErrorTypes, t)) return *code;
   if (t.size() == 3 && t[0] >= '1' && t[0] <= '5') {  // VictoriaMetrics: "422", "503", ...
     int code = 0;
     auto [ptr, ec] = std::from_chars(t.data(), t.data() + 3, code);

@@ -428,44 +428,36 @@ ScoreSummary ScoreAlarms(const std::vector<TruthSeries>& truth,
       }
     }
   }
-  ScoreCounts tot;
-  for (const std::string& family : family_order) {
-    tot += summary.by_family.at(family);
-  }
+  ScoreCounts& tot = summary.totals;
+  for (const std::string& family : family_order) tot += summary.by_family.at(family);
   const double ep = static_cast<double>(std::max<size_t>(tot.episodes_predictable, 1));
   const size_t alarm_pts = tot.true_alarm_points + tot.false_alarm_points;
   std::sort(leads.begin(), leads.end());
-  summary.episodes_predictable = tot.episodes_predictable;
   summary.recall_5m = tot.recall_300 / ep;
   summary.recall_10m = tot.recall_600 / ep;
   summary.recall_15m = tot.recall_870 / ep;
   summary.median_lead_s = leads.empty() ? 0.0 : leads[leads.size() / 2];
   summary.precision_points =
       alarm_pts ? static_cast<double>(tot.true_alarm_points) / static_cast<double>(alarm_pts) : 1.0;
-  summary.false_alarm_episodes = tot.false_alarm_episodes;
   summary.false_alarm_episodes_per_series_day =
       static_cast<double>(tot.false_alarm_episodes) / std::max(tot.series_hours / 24.0, 1e-9);
-  summary.early_alarm_points = tot.early_alarm_points;
-  summary.censored_alarm_points = tot.censored_alarm_points;
-  summary.lingering_alarm_points = tot.lingering_alarm_points;
-  summary.forecast_points = tot.points;
   return summary;
 }
 
 void WriteSummaryJson(const ScoreSummary& s, std::ostream& out) {
   nlohmann::json j;
-  j["episodes_predictable"] = s.episodes_predictable;
+  j["episodes_predictable"] = s.totals.episodes_predictable;
   j["recall_5m"] = s.recall_5m;
   j["recall_10m"] = s.recall_10m;
   j["recall_15m"] = s.recall_15m;
   j["median_lead_s"] = s.median_lead_s;
   j["precision_points"] = s.precision_points;
-  j["false_alarm_episodes"] = s.false_alarm_episodes;
+  j["false_alarm_episodes"] = s.totals.false_alarm_episodes;
   j["false_alarm_episodes_per_series_day"] = s.false_alarm_episodes_per_series_day;
-  j["early_alarm_points"] = s.early_alarm_points;
-  j["censored_alarm_points"] = s.censored_alarm_points;
-  j["lingering_alarm_points"] = s.lingering_alarm_points;
-  j["forecast_points"] = s.forecast_points;
+  j["early_alarm_points"] = s.totals.early_alarm_points;
+  j["censored_alarm_points"] = s.totals.censored_alarm_points;
+  j["lingering_alarm_points"] = s.totals.lingering_alarm_points;
+  j["forecast_points"] = s.totals.points;
   j["series_without_forecasts"] = s.series_without_forecasts;
   j["truth_inferred"] = s.truth_inferred;
   nlohmann::json fam = nlohmann::json::object();
@@ -504,10 +496,11 @@ void WriteSummaryText(const ScoreSummary& s, std::ostream& out) {
                 "false_alarm_episodes_per_series_day: %.3f\nearly_alarm_points: %zu\n"
                 "censored_alarm_points: %zu\nlingering_alarm_points: %zu\n"
                 "forecast_points: %zu\nseries_without_forecasts: %zu\n",
-                s.episodes_predictable, s.recall_5m, s.recall_10m, s.recall_15m, s.median_lead_s,
-                s.precision_points, s.false_alarm_episodes, s.false_alarm_episodes_per_series_day,
-                s.early_alarm_points, s.censored_alarm_points, s.lingering_alarm_points,
-                s.forecast_points, s.series_without_forecasts);
+                s.totals.episodes_predictable, s.recall_5m, s.recall_10m, s.recall_15m,
+                s.median_lead_s, s.precision_points, s.totals.false_alarm_episodes,
+                s.false_alarm_episodes_per_series_day, s.totals.early_alarm_points,
+                s.totals.censored_alarm_points, s.totals.lingering_alarm_points, s.totals.points,
+                s.series_without_forecasts);
   out << buf;
   if (s.truth_inferred) out << "(kills inferred from the data: no truth file)\n";
 }

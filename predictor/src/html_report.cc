@@ -309,8 +309,8 @@ Status WriteHtmlReport(const BacktestRun& run, const HtmlReportOptions& options,
                 "<td>%.3f</td><td>%.3f</td><td>%.3f</td><td>%.0f s</td><td>%.3f</td><td>%.3f</td>"
                 "<td>%zu</td><td>%zu</td><td>%zu</td>",
                 s.recall_15m, s.recall_10m, s.recall_5m, s.median_lead_s, s.precision_points,
-                s.false_alarm_episodes_per_series_day, s.episodes_predictable,
-                s.false_alarm_episodes, s.forecast_points);
+                s.false_alarm_episodes_per_series_day, s.totals.episodes_predictable,
+                s.totals.false_alarm_episodes, s.totals.points);
   out << buf << "</tr></table>\n";
   out << "<h2>Containers, worst first</h2>\n<div class=\"legend\">"
          "<span><i style=\"background:#1565c0\"></i>memory</span>"

@@ -28,7 +28,7 @@ TEST_CASE("scores exactly like tools/score.py", "[backtest]") {
   std::map<ContainerKey, AlarmSeries> by_key{{kKey, alarms}};
   // Values checked against: python3 tools/score.py on the same input.
   const ScoreSummary s = ScoreAlarms({truth}, by_key);
-  CHECK(s.episodes_predictable == 2);
+  CHECK(s.totals.episodes_predictable == 2);
   CHECK(s.recall_5m == 1.0);
   CHECK(s.recall_10m == 1.0);
   CHECK(s.recall_15m == 0.5);
@@ -36,15 +36,15 @@ TEST_CASE("scores exactly like tools/score.py", "[backtest]") {
   CHECK(s.by_family.at("leak").true_alarm_points == 76);
   CHECK(s.by_family.at("leak").false_alarm_points == 4);
   CHECK(s.precision_points == Approx(76.0 / 80.0));
-  CHECK(s.false_alarm_episodes == 1);
+  CHECK(s.totals.false_alarm_episodes == 1);
   CHECK(s.false_alarm_episodes_per_series_day == Approx(1.0));
-  CHECK(s.forecast_points == alarms.size());
+  CHECK(s.totals.points == alarms.size());
   CHECK(s.series_without_forecasts == 0);
 
   // Unpredictable episodes are not counted in recall.
   truth.predictable = false;
   const ScoreSummary u = ScoreAlarms({truth}, by_key);
-  CHECK(u.episodes_predictable == 0);
+  CHECK(u.totals.episodes_predictable == 0);
   CHECK(u.by_family.at("leak").episodes_unpredictable == 2);
   // A series without forecasts is reported.
   const ScoreSummary none = ScoreAlarms({truth}, {});
@@ -79,17 +79,17 @@ TEST_CASE("censored and lingering alarms count neither way, as in score.py", "[b
     alarms[truth[2].key].emplace_back(t, end_alarm);
   }
   const ScoreSummary s = ScoreAlarms(truth, alarms);
-  CHECK(s.episodes_predictable == 2);
+  CHECK(s.totals.episodes_predictable == 2);
   CHECK(s.recall_5m == 1.0);
   CHECK(s.recall_15m == 0.5);
   CHECK(s.median_lead_s == 1000);
   CHECK(s.precision_points == 0.8536585365853658);
-  CHECK(s.false_alarm_episodes == 3);
+  CHECK(s.totals.false_alarm_episodes == 3);
   CHECK(s.false_alarm_episodes_per_series_day == 4.320000000000001);  // Bit for bit.
-  CHECK(s.early_alarm_points == 0);
-  CHECK(s.censored_alarm_points == 23);
-  CHECK(s.lingering_alarm_points == 3);
-  CHECK(s.forecast_points == 2001);
+  CHECK(s.totals.early_alarm_points == 0);
+  CHECK(s.totals.censored_alarm_points == 23);
+  CHECK(s.totals.lingering_alarm_points == 3);
+  CHECK(s.totals.points == 2001);
   CHECK(s.by_family.at("leak").true_alarm_points == 70);
   CHECK(s.by_family.at("leak").false_alarm_points == 5);
   CHECK(s.by_family.at("flat").false_alarm_points == 7);
@@ -108,9 +108,9 @@ TEST_CASE("censored and lingering alarms count neither way, as in score.py", "[b
         "series_without_forecasts: 0\n");
   // A grace of 0 s: the alarms right after the 10500 kill become false (the same episode).
   const ScoreSummary g = ScoreAlarms(truth, alarms, 900, 300, 0);
-  CHECK(g.lingering_alarm_points == 1);  // The alarm at the kill instant itself.
+  CHECK(g.totals.lingering_alarm_points == 1);  // The alarm at the kill instant itself.
   CHECK(g.by_family.at("leak").false_alarm_points == 7);
-  CHECK(g.false_alarm_episodes == 3);
+  CHECK(g.totals.false_alarm_episodes == 3);
 }
 
 HistoryMap LeakHistory() {
@@ -189,7 +189,7 @@ TEST_CASE("kills are inferred from the data and the leak is forecast", "[backtes
     null_eta += j["eta_seconds"].is_null();
     ++n;
   }
-  CHECK(n == summary->forecast_points);
+  CHECK(n == summary->totals.points);
   CHECK(null_eta > 0);
 }
 

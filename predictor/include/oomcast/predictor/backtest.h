@@ -148,18 +148,14 @@ struct ScoreCounts {
 };
 
 struct ScoreSummary {
-  size_t episodes_predictable = 0;
+  // The counts summed over the families (totals.points: forecast points scored).
+  ScoreCounts totals;
   double recall_5m = 0;
   double recall_10m = 0;
   double recall_15m = 0;
   double median_lead_s = 0;
   double precision_points = 1;  // true / (true + false) alarm points; early ones excluded.
-  size_t false_alarm_episodes = 0;
   double false_alarm_episodes_per_series_day = 0;
-  size_t early_alarm_points = 0;
-  size_t censored_alarm_points = 0;
-  size_t lingering_alarm_points = 0;
-  size_t forecast_points = 0;
   size_t series_without_forecasts = 0;
   std::map<std::string, ScoreCounts> by_family;
   bool truth_inferred = false;  // Kills were inferred from the data (no truth file).
