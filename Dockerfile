@@ -32,8 +32,6 @@ RUN apt-get update \
       ca-certificates \
       libssl3 \
       zlib1g \
-      libbrotli1 \
-      libcpprest2.10 \
       libprometheus-cpp-core1.0 \
       libprometheus-cpp-pull1.0 \
       libyaml-cpp0.7 \

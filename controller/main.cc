@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
   std::unique_ptr<CanaryVerdictSource> verdicts;
   std::unique_ptr<CanaryReconciler> canaries;
   if (!options->prometheus_url.empty()) {
-    auto http = NewCpprestHttpClient({});
+    auto http = NewHttpClient({});
     if (!http.ok()) return Fatal("--prometheus-url: " + http.status().message());
     prom_http = std::move(http).value();
     PrometheusBackendConfig backend;

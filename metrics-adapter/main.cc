@@ -86,7 +86,7 @@ int main(int argc, char** argv) {
     if (auto st = oomcast::predictor::ValidateConfig(flags.predictor, true); !st.ok()) {
       Fail(2, st.message());
     }
-    auto http = oomcast::NewCpprestHttpClient(flags.predictor.http);
+    auto http = oomcast::NewHttpClient(flags.predictor.http);
     if (!http.ok()) Fail(2, http.status().message());
     tsdb_http = std::move(http).value();
     prometheus = oomcast::NewHttpPrometheusClient(flags.predictor.backend, tsdb_http.get(), &clock);
@@ -212,7 +212,7 @@ int main(int argc, char** argv) {
     o.client_key_file = flags.upstream.client_key_file;
     o.insecure_skip_verify = flags.upstream.insecure_skip_verify;
     o.max_response_bytes = 64u << 20;
-    auto h = ma::NewBeastHttpClient(o);
+    auto h = oomcast::NewHttpClient(o);
     if (!h.ok()) Fail(2, "--upstream-*: " + h.status().message());
     upstream_http = std::move(h).value();
     upstream = std::make_unique<ma::Upstream>(flags.upstream, upstream_http.get(), &clock);

@@ -317,7 +317,7 @@ int main(int argc, char** argv) {
   SystemClock system_clock;
   ReplayClock fixed_clock(at);  // `once --at`: the past evaluated as if it were now.
   Clock& clock = std::isnan(at) ? static_cast<Clock&>(system_clock) : fixed_clock;
-  auto http = NewCpprestHttpClient(config.http);
+  auto http = NewHttpClient(config.http);
   if (!http.ok()) return Usage(http.status().message());
   PrometheusBackendConfig backend = config.backend;
   backend.keep_labels = PredictorLabels();

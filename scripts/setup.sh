@@ -16,7 +16,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 APT_PACKAGES=(
   # build
   build-essential cmake pkg-config git ca-certificates
-  libcpprest-dev prometheus-cpp-dev nlohmann-json3-dev libyaml-cpp-dev libboost-all-dev
+  prometheus-cpp-dev nlohmann-json3-dev libyaml-cpp-dev libboost-all-dev
   libssl-dev zlib1g-dev catch2
   # fuzzing (libFuzzer) and sanitizers
   clang libclang-rt-14-dev

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "oomcast/units.h"
+#include "oomcast/url.h"
 
 namespace oomcast::controller {
 namespace {
@@ -25,7 +26,7 @@ StatusOr<std::vector<Item>> FetchMetric(KubeClient* client, const std::string& n
                                         const std::string& metric, const std::string& selector,
                                         double now, double max_age) {
   std::string path = "/apis/external.metrics.k8s.io/v1beta1/namespaces/" + ns + "/" + metric;
-  if (!selector.empty()) path += "?labelSelector=" + UrlEncode(selector);
+  if (!selector.empty()) path += "?labelSelector=" + PercentEncode(selector);
   auto r = client->Request("GET", path);
   if (!r.ok()) return r.status();
   Status st = KubeResponseStatus(*r, "external metric " + metric);
@@ -64,20 +65,6 @@ StatusOr<std::vector<Item>> FetchMetric(KubeClient* client, const std::string& n
 }
 
 }  // namespace
-
-std::string UrlEncode(const std::string& text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof(buf), "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
 
 StatusOr<double> ParseRfc3339(const std::string& text) { return ParseTimestamp(text); }
 

@@ -10,6 +10,7 @@
 #include "oomcast/controller/memory_scaler.h"
 #include "oomcast/log.h"
 #include "oomcast/units.h"
+#include "oomcast/url.h"
 
 namespace oomcast::controller {
 
@@ -154,8 +155,8 @@ struct Reconciler::Impl {
   }
 
   Status ReadPods(const std::string& ns, const std::string& selector, std::vector<PodState>* out) {
-    auto list = GetJson("/api/v1/namespaces/" + ns + "/pods?labelSelector=" + UrlEncode(selector),
-                        "list pods");
+    auto list = GetJson(
+        "/api/v1/namespaces/" + ns + "/pods?labelSelector=" + PercentEncode(selector), "list pods");
     if (!list.ok()) return list.status();
     for (const auto& p : list->value("items", json::array())) {
       PodState s;

@@ -10,6 +10,7 @@
 
 #include "oomcast/accept_loop.h"
 #include "oomcast/log.h"
+#include "oomcast/url.h"
 
 namespace oomcast {
 namespace {
@@ -224,27 +225,9 @@ bool IsPrintableUtf8(std::string_view s, bool allow_tab) {
 }
 
 StatusOr<std::string> DecodeRequestPath(std::string_view raw) {
-  auto hex = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  std::string out;
-  out.reserve(raw.size());
-  for (size_t i = 0; i < raw.size(); ++i) {
-    if (raw[i] != '%') {
-      out.push_back(raw[i]);
-      continue;
-    }
-    if (i + 2 >= raw.size()) {
-      return InvalidArgumentError("request path: truncated percent escape");
-    }
-    const int h = hex(raw[i + 1]), l = hex(raw[i + 2]);
-    if (h < 0 || l < 0) return InvalidArgumentError("request path: malformed percent escape");
-    out.push_back(static_cast<char>(h * 16 + l));
-    i += 2;
-  }
+  StatusOr<std::string> decoded = PercentDecode(raw);
+  if (!decoded.ok()) return decoded.status().WithContext("request path");
+  std::string out = *std::move(decoded);
   if (out.empty() || out.front() != '/') {
     return InvalidArgumentError("request path: must start with /");
   }

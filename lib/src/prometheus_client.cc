@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "oomcast/log.h"
+#include "oomcast/url.h"
 
 namespace oomcast {
 namespace {
@@ -25,22 +26,6 @@ constexpr size_t kMaxBodyInMessage = 200;
 // Longer GET URLs are sent as POST application/x-www-form-urlencoded (all Prometheus-compatible
 // backends accept it), since proxies commonly cap request lines at 4-8 KiB.
 constexpr size_t kMaxGetUrlBytes = 4096;
-
-std::string UrlEncode(std::string_view s) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size() + s.size() / 2);
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[c >> 4]);
-      out.push_back(kHex[c & 15]);
-    }
-  }
-  return out;
-}
 
 // Seconds as the API expects them: "1767225600", "1767225600.5", "15", "0.25" (millisecond
 // precision, which is what Prometheus keeps).
@@ -132,8 +117,6 @@ bool ParseRetryAfter(const HttpResponse& r, double* seconds) {
   return true;
 }
 
-using Params = std::vector<std::pair<std::string, std::string>>;
-
 class HttpPrometheusClient final : public PrometheusClient {
  public:
   HttpPrometheusClient(PrometheusBackendConfig config, HttpClient* http, Clock* clock,
@@ -152,17 +135,17 @@ class HttpPrometheusClient final : public PrometheusClient {
 
   StatusOr<QueryResult> QueryRange(const std::string& query, double start_s, double end_s,
                                    double step_s) override {
-    Params params = {{"query", query},
-                     {"start", FormatSeconds(start_s)},
-                     {"end", FormatSeconds(end_s)},
-                     {"step", FormatSeconds(step_s)}};
+    QueryParams params = {{"query", query},
+                          {"start", FormatSeconds(start_s)},
+                          {"end", FormatSeconds(end_s)},
+                          {"step", FormatSeconds(step_s)}};
     StatusOr<std::string> body = Call("/api/v1/query_range", "query_range", query, params);
     if (!body.ok()) return body.status();
     return Decode(*body, "query_range", query);
   }
 
   StatusOr<QueryResult> Query(const std::string& query, double time_s) override {
-    Params params = {{"query", query}, {"time", FormatSeconds(time_s)}};
+    QueryParams params = {{"query", query}, {"time", FormatSeconds(time_s)}};
     StatusOr<std::string> body = Call("/api/v1/query", "query", query, params);
     if (!body.ok()) return body.status();
     return Decode(*body, "query", query);
@@ -170,7 +153,7 @@ class HttpPrometheusClient final : public PrometheusClient {
 
   StatusOr<std::vector<Labels>> Series(const std::string& match, double start_s,
                                        double end_s) override {
-    Params params = {
+    QueryParams params = {
         {"match[]", match}, {"start", FormatSeconds(start_s)}, {"end", FormatSeconds(end_s)}};
     StatusOr<std::string> body = Call("/api/v1/series", "series", match, params);
     if (!body.ok()) return body.status();
@@ -197,14 +180,8 @@ class HttpPrometheusClient final : public PrometheusClient {
            Truncate(query, kMaxQueryInMessage) + "\"";
   }
 
-  StatusOr<HttpRequest> BuildRequest(std::string_view path, const Params& params) const {
-    std::string form;
-    for (const auto& [k, v] : params) {
-      if (!form.empty()) form += '&';
-      form += UrlEncode(k);
-      form += '=';
-      form += UrlEncode(v);
-    }
+  StatusOr<HttpRequest> BuildRequest(std::string_view path, const QueryParams& params) const {
+    std::string form = BuildQuery(params);
     HttpRequest req;
     req.timeout_seconds = config_.timeout_seconds;
     std::string url = config_.base_url + std::string(path);
@@ -244,7 +221,7 @@ class HttpPrometheusClient final : public PrometheusClient {
 
   // Runs the request with retries; returns the body of a 2xx response.
   StatusOr<std::string> Call(std::string_view path, std::string_view kind, const std::string& query,
-                             const Params& params) {
+                             const QueryParams& params) {
     bool retried_429 = false;
     const int max_retries = std::max(0, config_.max_retries);
     for (int attempt = 0;; ++attempt) {

@@ -36,60 +36,6 @@ ApiResponse StatusResponse(int code, std::string_view message) {
   return {code, StatusObjectJson(code, ReasonForCode(code), message)};
 }
 
-namespace {
-
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
-
-StatusOr<std::string> FormDecode(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (c == '+') {
-      out.push_back(' ');
-    } else if (c == '%') {
-      int hi = i + 2 < text.size() ? HexValue(text[i + 1]) : -1;
-      int lo = i + 2 < text.size() ? HexValue(text[i + 2]) : -1;
-      if (hi < 0 || lo < 0) {
-        return InvalidArgumentError("malformed percent-escape at position " + std::to_string(i) +
-                                    " of the query");
-      }
-      out.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    } else {
-      out.push_back(c);
-    }
-  }
-  return out;
-}
-
-StatusOr<std::optional<std::string>> QueryParameter(std::string_view query, std::string_view name) {
-  size_t start = 0;
-  while (start <= query.size()) {
-    size_t amp = query.find('&', start);
-    std::string_view pair = query.substr(start, amp == query.npos ? query.npos : amp - start);
-    size_t eq = pair.find('=');
-    std::string_view raw_key = pair.substr(0, eq);
-    auto key = FormDecode(raw_key);
-    if (!key.ok()) return key.status();
-    if (*key == name) {
-      auto value = FormDecode(eq == pair.npos ? std::string_view() : pair.substr(eq + 1));
-      if (!value.ok()) return value.status();
-      return std::optional<std::string>(std::move(value).value());
-    }
-    if (amp == query.npos) break;
-    start = amp + 1;
-  }
-  return std::optional<std::string>();
-}
-
 // ---------------------------------------------------------------------------------------------
 // The per-snapshot index.
 

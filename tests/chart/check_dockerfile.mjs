@@ -24,7 +24,6 @@ const BASE_PACKAGES = new Set(["libc6", "libgcc-s1", "libstdc++6", "zlib1g"]);
 // Runtime package of each library (-dev package) scripts/setup.sh installs for the build. Boost:
 // the components CMakeLists.txt finds (system, program_options).
 const DEV_TO_RUNTIME = {
-  "libcpprest-dev": ["libcpprest2.10"],
   "prometheus-cpp-dev": ["libprometheus-cpp-core1.0"],
   "libyaml-cpp-dev": ["libyaml-cpp0.7"],
   "libssl-dev": ["libssl3"],

@@ -9,6 +9,7 @@
 
 #include "controller/test_objects.h"
 #include "oomcast/controller/forecast_source.h"
+#include "oomcast/url.h"
 #include "support/fake_clock.h"
 #include "support/fake_kube_client.h"
 
@@ -85,7 +86,7 @@ TEST_CASE("external metrics helpers: RFC 3339 and URL encoding") {
   CHECK(*ParseRfc3339("2026-01-01T00:00:01.5Z") == Approx(1767225601.5));
   CHECK(*ParseRfc3339("2026-01-01T02:00:00+02:00") == 1767225600.0);
   CHECK_FALSE(ParseRfc3339("yesterday").ok());
-  CHECK(UrlEncode("app=web,oomcast.io/aggregate in (max)") ==
+  CHECK(PercentEncode("app=web,oomcast.io/aggregate in (max)") ==
         "app%3Dweb%2Coomcast.io%2Faggregate%20in%20%28max%29");
 }
 

@@ -43,7 +43,4 @@ class ExternalMetricsForecastSource final : public ForecastSource {
 // seconds; see oomcast::ParseTimestamp) to Unix seconds; kInvalidArgument otherwise.
 StatusOr<double> ParseRfc3339(const std::string& text);
 
-// Percent-encodes a query parameter value (RFC 3986 unreserved characters kept).
-std::string UrlEncode(const std::string& text);
-
 }  // namespace oomcast::controller

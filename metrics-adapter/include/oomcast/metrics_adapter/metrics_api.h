@@ -21,6 +21,7 @@
 #include "oomcast/forecast_metrics.h"
 #include "oomcast/predictor/forecast.h"
 #include "oomcast/status.h"
+#include "oomcast/url.h"
 
 namespace oomcast::metrics_adapter {
 
@@ -53,13 +54,7 @@ struct MetricsApiOptions {
   double eta_cap_seconds = 365.0 * 86400;
 };
 
-// Decodes application/x-www-form-urlencoded text ('+' is a space, %XX a byte).
-// kInvalidArgument on a malformed escape.
-StatusOr<std::string> FormDecode(std::string_view text);
-
-// The form-decoded value of parameter `name` in the raw query string `query` (without '?');
-// nullopt when absent. The first occurrence wins. kInvalidArgument on malformed escapes.
-StatusOr<std::optional<std::string>> QueryParameter(std::string_view query, std::string_view name);
+// Query strings are read with oomcast::QueryParameter (oomcast/url.h).
 
 // Thread-safe.
 class MetricsApi {

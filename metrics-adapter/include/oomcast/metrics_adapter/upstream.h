@@ -1,6 +1,6 @@
 // Living next to another external metrics provider (KEDA, prometheus-adapter, Datadog): requests
 // for metrics oomcast does not serve are forwarded to it, and its discovery list is merged
-// into ours. Also a small synchronous HTTPS client (Boost.Beast) implementing oomcast::HttpClient.
+// into ours, over lib's one HttpClient (oomcast::NewHttpClient).
 #pragma once
 
 #include <memory>
@@ -16,14 +16,6 @@
 #include "oomcast/status.h"
 
 namespace oomcast::metrics_adapter {
-
-// One connection per request; http:// and https:// URLs. Thread-safe. TLS files are read when
-// the client is built (kInvalidArgument when unreadable).
-StatusOr<std::unique_ptr<HttpClient>> NewBeastHttpClient(const HttpClientOptions& options);
-
-// Percent-encodes every byte of a decoded path outside RFC 3986's unreserved characters, '/'
-// and the sub-delimiters allowed in a path segment.
-std::string EncodePath(std::string_view path);
 
 struct UpstreamOptions {
   std::string url;               // Base URL of the other provider, e.g. https://keda:443.
@@ -43,8 +35,8 @@ class Upstream {
   Upstream(UpstreamOptions options, HttpClient* http, const Clock* clock);
 
   // Forwards a GET of `request` on behalf of `user`: its decoded path (the one authorized),
-  // percent-encoded canonically (EncodePath), and its query as sent. Blocking. Upstream
-  // transport failures give a 503 Status.
+  // percent-encoded canonically (oomcast::PercentEncodePath), and its query as sent. Blocking.
+  // Upstream transport failures give a 503 Status.
   ServerResponse Forward(const ServerRequest& request, const UserInfo& user);
 
   // Fetches /apis/external.metrics.k8s.io/v1beta1 upstream and caches its resources. On failure

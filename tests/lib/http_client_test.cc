@@ -1,5 +1,5 @@
-// The cpprestsdk HttpClient against a small loopback HTTP/HTTPS server run inside the test
-// (Boost.Asio, port 0, one thread, one connection at a time, "Connection: close"). Stalls are
+// The Beast HttpClient (Do and Stream) against a small loopback HTTP/HTTPS server run inside the
+// test (Boost.Asio, port 0, one thread, one connection at a time, "Connection: close"). Stalls are
 // bounded: the server releases them when it is destroyed. TLS material is checked in under
 // testdata/tls/ (throwaway EC keys, valid for 100 years, server SAN IP:127.0.0.1/localhost).
 
@@ -7,6 +7,8 @@
 // Must come first: Boost 1.74's asio/awaitable.hpp uses std::exchange without <utility>.
 #include <utility>
 // clang-format on
+#include "oomcast/http_client.h"
+
 #include <boost/asio.hpp>
 #include <boost/asio/ssl.hpp>
 #include <catch2/catch.hpp>
@@ -14,12 +16,13 @@
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
+#include <iterator>
 #include <mutex>
 #include <thread>
 #include <utility>
-
-#include "oomcast/http_client.h"
+#include <vector>
 
 namespace oomcast {
 namespace {
@@ -42,6 +45,8 @@ struct Reply {
   double stall_before_s = 0;  // Wait before sending anything (released early on shutdown).
   std::string bytes;          // Raw HTTP response bytes (status line, headers, body).
   double stall_after_s = 0;   // Wait after sending, before closing the connection.
+  // Then, in order: wait `first` seconds, send `second` (a response in several TCP writes).
+  std::vector<std::pair<double, std::string>> then = {};
 };
 
 struct ReceivedRequest {
@@ -159,6 +164,11 @@ class LoopbackServer {
     if (reply.stall_before_s > 0) Stall(reply.stall_before_s);
     boost::system::error_code ec;
     asio::write(stream, asio::buffer(reply.bytes), ec);
+    for (const auto& [pause_s, bytes] : reply.then) {
+      if (ec) break;
+      Stall(pause_s);
+      asio::write(stream, asio::buffer(bytes), ec);
+    }
     if (reply.stall_after_s > 0) Stall(reply.stall_after_s);
   }
 
@@ -182,7 +192,7 @@ std::string Response(int code, const std::string& reason, const std::string& bod
 }
 
 std::unique_ptr<HttpClient> MakeClient(HttpClientOptions options = {}) {
-  StatusOr<std::unique_ptr<HttpClient>> c = NewCpprestHttpClient(options);
+  StatusOr<std::unique_ptr<HttpClient>> c = NewHttpClient(options);
   REQUIRE(c.ok());
   return std::move(c).value();
 }
@@ -202,7 +212,7 @@ const char kBody[] = R"({"status":"success","data":{"resultType":"vector","resul
 
 }  // namespace
 
-TEST_CASE("cpprest client: 200 with body, headers both ways", "[http]") {
+TEST_CASE("http client: 200 with body, headers both ways", "[http]") {
   LoopbackServer server([](const ReceivedRequest&) {
     return Reply{0, Response(200, "OK", kBody, "X-Answer: 42\r\n")};
   });
@@ -219,11 +229,11 @@ TEST_CASE("cpprest client: 200 with body, headers both ways", "[http]") {
   REQUIRE(reqs.size() == 1);
   CHECK_THAT(reqs[0].head,
              Catch::StartsWith("GET /api/v1/query?query=up&time=1767225600 HTTP/1.1"));
-  CHECK_THAT(reqs[0].head, Catch::Contains("X-Scope-OrgID:team-a"));
-  CHECK_THAT(reqs[0].head, Catch::Contains("Authorization:Bearer abc"));
+  CHECK_THAT(reqs[0].head, Catch::Contains("X-Scope-OrgID: team-a"));
+  CHECK_THAT(reqs[0].head, Catch::Contains("Authorization: Bearer abc"));
 }
 
-TEST_CASE("cpprest client: POST with a form body", "[http]") {
+TEST_CASE("http client: POST with a form body", "[http]") {
   LoopbackServer server([](const ReceivedRequest&) {
     return Reply{0, Response(200, "OK", kBody)};
   });
@@ -241,7 +251,7 @@ TEST_CASE("cpprest client: POST with a form body", "[http]") {
   CHECK(reqs[0].body == "query=up&time=1");
 }
 
-TEST_CASE("cpprest client: HTTP 500 is a response, not a transport error", "[http]") {
+TEST_CASE("http client: HTTP 500 is a response, not a transport error", "[http]") {
   LoopbackServer server([](const ReceivedRequest&) {
     return Reply{0, Response(500, "Internal Server Error", "boom")};
   });
@@ -251,7 +261,7 @@ TEST_CASE("cpprest client: HTTP 500 is a response, not a transport error", "[htt
   CHECK(r->body == "boom");
 }
 
-TEST_CASE("cpprest client: a stall past the timeout is kDeadlineExceeded", "[http]") {
+TEST_CASE("http client: a stall past the timeout is kDeadlineExceeded", "[http]") {
   SECTION("before the headers") {
     LoopbackServer server([](const ReceivedRequest&) {
       return Reply{5, Response(200, "OK", kBody)};
@@ -279,7 +289,7 @@ TEST_CASE("cpprest client: a stall past the timeout is kDeadlineExceeded", "[htt
   }
 }
 
-TEST_CASE("cpprest client: connection refused is kUnavailable naming the URL", "[http]") {
+TEST_CASE("http client: connection refused is kUnavailable naming the URL", "[http]") {
   int port;
   {
     asio::io_context io;
@@ -293,7 +303,7 @@ TEST_CASE("cpprest client: connection refused is kUnavailable naming the URL", "
   CHECK_THAT(r.status().message(), Catch::Contains(url));
 }
 
-TEST_CASE("cpprest client: bodies over the cap are kResourceExhausted", "[http]") {
+TEST_CASE("http client: bodies over the cap are kResourceExhausted", "[http]") {
   HttpClientOptions options;
   options.max_response_bytes = 1000;
   SECTION("announced by Content-Length") {
@@ -328,7 +338,7 @@ TEST_CASE("cpprest client: bodies over the cap are kResourceExhausted", "[http]"
   }
 }
 
-TEST_CASE("cpprest client: a truncated body is kDataLoss", "[http]") {
+TEST_CASE("http client: a truncated body is kDataLoss", "[http]") {
   LoopbackServer server([](const ReceivedRequest&) {
     return Reply{0,
                  "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n"
@@ -341,7 +351,7 @@ TEST_CASE("cpprest client: a truncated body is kDataLoss", "[http]") {
   CHECK_THAT(r.status().message(), Catch::Contains(server.url("/truncated")));
 }
 
-TEST_CASE("cpprest client: a chunked body cut mid-chunk is kDataLoss", "[http]") {
+TEST_CASE("http client: a chunked body cut mid-chunk is kDataLoss", "[http]") {
   LoopbackServer server([](const ReceivedRequest&) {
     return Reply{0,
                  "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
@@ -353,7 +363,7 @@ TEST_CASE("cpprest client: a chunked body cut mid-chunk is kDataLoss", "[http]")
   CHECK(r.status().code() == StatusCode::kDataLoss);
 }
 
-TEST_CASE("cpprest client: concurrent requests from several threads", "[http]") {
+TEST_CASE("http client: concurrent requests from several threads", "[http]") {
   LoopbackServer server([](const ReceivedRequest& req) {
     // Echo the request line back as the body.
     std::string line = req.head.substr(0, req.head.find("\r\n"));
@@ -380,7 +390,7 @@ TEST_CASE("cpprest client: concurrent requests from several threads", "[http]") 
   CHECK(server.requests().size() == 20);
 }
 
-TEST_CASE("cpprest client: TLS", "[http][tls]") {
+TEST_CASE("http client: TLS", "[http][tls]") {
   SECTION("verified with the CA file") {
     LoopbackServer server(
         [](const ReceivedRequest&) {
@@ -441,25 +451,198 @@ TEST_CASE("cpprest client: TLS", "[http][tls]") {
   }
 }
 
-TEST_CASE("cpprest client: bad options fail at construction", "[http]") {
+TEST_CASE("http client: bad options fail at construction", "[http]") {
   HttpClientOptions missing;
   missing.ca_file = "/nonexistent/ca.pem";
-  StatusOr<std::unique_ptr<HttpClient>> a = NewCpprestHttpClient(missing);
+  StatusOr<std::unique_ptr<HttpClient>> a = NewHttpClient(missing);
   REQUIRE(!a.ok());
   CHECK(a.status().code() == StatusCode::kInvalidArgument);
   CHECK_THAT(a.status().message(), Catch::Contains("/nonexistent/ca.pem"));
 
   HttpClientOptions half;
   half.client_cert_file = TlsPath("client.pem");
-  CHECK(NewCpprestHttpClient(half).status().code() == StatusCode::kInvalidArgument);
+  CHECK(NewHttpClient(half).status().code() == StatusCode::kInvalidArgument);
 
   HttpClientOptions not_pem;
   not_pem.ca_file = TlsPath("../prometheus_query_vector.json");
-  CHECK(NewCpprestHttpClient(not_pem).status().code() == StatusCode::kInvalidArgument);
+  CHECK(NewHttpClient(not_pem).status().code() == StatusCode::kInvalidArgument);
 
   StatusOr<HttpResponse> bad_url = MakeClient()->Do(Get("not a url"));
   REQUIRE(!bad_url.ok());
   CHECK(bad_url.status().code() == StatusCode::kInvalidArgument);
+}
+
+TEST_CASE("http client: a chunked body in several writes is reassembled", "[http]") {
+  LoopbackServer server([](const ReceivedRequest&) {
+    Reply reply{0,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\n{\"sta"};
+    reply.then = {{0.05, "\r\n5\r\ntus\":\r"}, {0.05, "\n4\r\n1}  \r\n"}, {0.05, "0\r\n\r\n"}};
+    return reply;
+  });
+  StatusOr<HttpResponse> r = MakeClient()->Do(Get(server.url("/chunked")));
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  CHECK(r->body == "{\"status\":1}  ");
+}
+
+TEST_CASE("http client: the Host header carries a non-default port", "[http]") {
+  LoopbackServer server([](const ReceivedRequest&) {
+    return Reply{0, Response(200, "OK", kBody)};
+  });
+  REQUIRE(MakeClient()->Do(Get(server.url("/h"))).ok());
+  auto reqs = server.requests();
+  REQUIRE(reqs.size() == 1);
+  CHECK_THAT(reqs[0].head, Catch::Contains("Host: 127.0.0.1:" + std::to_string(server.port())));
+  CHECK_THAT(reqs[0].head, Catch::Contains("User-Agent: oomcast/"));
+}
+
+TEST_CASE("http client: a server that closes mid-body is kDataLoss naming the byte counts",
+          "[http]") {
+  LoopbackServer server([](const ReceivedRequest&) {
+    Reply reply{0,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 20\r\n"
+                "Connection: close\r\n\r\n0123"};
+    reply.then = {{0.05, "4567"}};  // 8 of 20 bytes, then the connection closes.
+    return reply;
+  });
+  StatusOr<HttpResponse> r = MakeClient()->Do(Get(server.url("/cut")));
+  REQUIRE(!r.ok());
+  CHECK(r.status().code() == StatusCode::kDataLoss);
+  CHECK_THAT(r.status().message(), Catch::Contains("after 8 bytes of 20"));
+}
+
+TEST_CASE("http client: a malformed status line is kUnavailable", "[http]") {
+  LoopbackServer server([](const ReceivedRequest&) {
+    return Reply{0, "HTTP/1.1 abc nonsense\r\n\r\n"};
+  });
+  StatusOr<HttpResponse> r = MakeClient()->Do(Get(server.url("/junk")));
+  REQUIRE(!r.ok());
+  CHECK(r.status().code() == StatusCode::kUnavailable);
+  CHECK_THAT(r.status().message(), Catch::Contains("response headers"));
+}
+
+TEST_CASE("http client: Stream hands over a watch stream split across reads", "[http][stream]") {
+  // Two events, the first split in the middle of its line, the chunk boundaries elsewhere.
+  LoopbackServer server([](const ReceivedRequest&) {
+    Reply reply{0,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                "Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                "8\r\n{\"type\":\r\n"};
+    reply.then = {{0.05, "9\r\n\"ADDED\"}\n\r\n"},
+                  {0.05, "11\r\n{\"type\":\"DELETED\"\r\n"},
+                  {0.05, "2\r\n}\n\r\n0\r\n\r\n"}};
+    return reply;
+  });
+  auto client = MakeClient();
+  int head_code = 0;
+  std::vector<std::string> pieces;
+  Status st = client->Stream(
+      Get(server.url("/watch")),
+      [&](const HttpResponse& head) {
+        head_code = head.status_code;
+        CHECK(head.body.empty());
+        CHECK(head.headers.at("content-type") == "application/json");
+        return true;
+      },
+      [&](std::string_view piece) {
+        pieces.emplace_back(piece);
+        return true;
+      });
+  INFO(st.ToString());
+  REQUIRE(st.ok());
+  CHECK(head_code == 200);
+  CHECK(pieces.size() >= 2);  // Delivered as it arrived, not at the end.
+  std::string all;
+  for (const auto& p : pieces) all += p;
+  CHECK(all == "{\"type\":\"ADDED\"}\n{\"type\":\"DELETED\"}\n");
+}
+
+TEST_CASE("http client: Stream stops when a callback returns false", "[http][stream]") {
+  // The server would keep each stream open for 5 s; the callbacks end them first (the server's
+  // stall is released when it is destroyed).
+  auto open_stream = [](const ReceivedRequest&) {
+    Reply reply{0,
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                "2\r\na\n\r\n"};
+    reply.stall_after_s = 5;
+    return reply;
+  };
+  SECTION("from the body callback") {
+    LoopbackServer server(open_stream);
+    auto start = std::chrono::steady_clock::now();
+    std::string got;
+    Status st = MakeClient()->Stream(
+        Get(server.url("/w"), 10), [](const HttpResponse&) { return true; },
+        [&](std::string_view piece) {
+          got += piece;
+          return false;
+        });
+    CHECK(st.ok());
+    CHECK(got == "a\n");
+    CHECK(SecondsSince(start) < 4);
+  }
+  SECTION("from the head callback: the body is not read") {
+    LoopbackServer server(open_stream);
+    bool body_called = false;
+    Status st = MakeClient()->Stream(
+        Get(server.url("/w"), 10), [](const HttpResponse& head) { return head.status_code != 200; },
+        [&](std::string_view) {
+          body_called = true;
+          return true;
+        });
+    CHECK(st.ok());
+    CHECK_FALSE(body_called);
+  }
+}
+
+TEST_CASE("http client: Stream past its deadline after the head is kDeadlineExceeded",
+          "[http][stream]") {
+  LoopbackServer server([](const ReceivedRequest&) {
+    Reply reply{0,
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+                "2\r\na\n\r\n"};
+    reply.stall_after_s = 5;
+    return reply;
+  });
+  bool got_head = false;
+  std::string got;
+  Status st = MakeClient()->Stream(
+      Get(server.url("/w"), 0.3),
+      [&](const HttpResponse&) {
+        got_head = true;
+        return true;
+      },
+      [&](std::string_view piece) {
+        got += piece;
+        return true;
+      });
+  CHECK(st.code() == StatusCode::kDeadlineExceeded);
+  CHECK(got_head);
+  CHECK(got == "a\n");
+}
+
+TEST_CASE("http client: TLS material given inline as PEM", "[http][tls]") {
+  LoopbackServer server(
+      [](const ReceivedRequest&) {
+        return Reply{0, Response(200, "OK", kBody)};
+      },
+      true, /*require_client_cert=*/true);
+  auto read = [](const std::string& name) {
+    std::ifstream in(TlsPath(name));
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  };
+  HttpClientOptions options;
+  options.ca_pem = read("ca.pem");
+  options.client_cert_pem = read("client.pem");
+  options.client_key_pem = read("client-key.pem");
+  StatusOr<HttpResponse> r = MakeClient(options)->Do(Get(server.url("/inline")));
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+
+  HttpClientOptions bad;
+  bad.ca_pem = "not a certificate";
+  CHECK(NewHttpClient(bad).status().code() == StatusCode::kInvalidArgument);
 }
 
 }  // namespace oomcast
