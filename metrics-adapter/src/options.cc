@@ -3,6 +3,7 @@
 #include <cstdlib>
 #include <set>
 
+#include "oomcast/flags.h"
 #include "oomcast/log.h"
 #include "oomcast/metrics_adapter/server.h"
 #include "oomcast/units.h"
@@ -71,72 +72,30 @@ bool IsPredictorFlag(const std::string& name) {
   return !known.ok() || *known;
 }
 
-std::vector<std::string> SplitCommas(const std::string& s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (start <= s.size()) {
-    size_t c = s.find(',', start);
-    std::string part = s.substr(start, c == std::string::npos ? std::string::npos : c - start);
-    if (!part.empty()) out.push_back(part);
-    if (c == std::string::npos) break;
-    start = c + 1;
-  }
-  return out;
-}
-
-StatusOr<bool> ParseBool(const std::string& flag, const std::string& v) {
-  if (v == "true" || v == "1") return true;
-  if (v == "false" || v == "0") return false;
-  return InvalidArgumentError("--" + flag + ": must be true or false, got \"" + v + "\"");
-}
-
-StatusOr<double> Seconds(const std::string& flag, const std::string& v) {
-  auto s = ParseDurationSeconds(v);
-  if (!s.ok()) return InvalidArgumentError("--" + flag + ": " + s.status().message());
-  return *s;
-}
-
 }  // namespace
 
 StatusOr<AdapterFlags> ParseAdapterFlags(const std::vector<std::string>& args) {
   AdapterFlags f;
   std::vector<std::pair<std::string, std::string>> predictor_flags;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a.rfind("--", 0) != 0 || a.size() == 2) {
-      return InvalidArgumentError("unexpected argument \"" + a + "\" (flags start with --)");
-    }
-    std::string name = a.substr(2), value;
-    bool has_value = false;
-    if (size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name = name.substr(0, eq);
-      has_value = true;
-    }
-    const bool is_bool = BoolFlags().count(name) || predictor::IsPredictorBoolFlag(name);
-    if (!is_bool && !ValueFlags().count(name) && !IsPredictorFlag(name)) {
-      return InvalidArgumentError("unknown flag --" + name);
-    }
-    if (!has_value) {
-      if (is_bool) {
-        value = "true";
-      } else if (i + 1 < args.size()) {
-        value = args[++i];
-      } else {
-        return InvalidArgumentError("--" + name + ": missing value");
-      }
-    }
+  FlagSpec spec;
+  spec.is_bool = [](std::string_view name) {
+    return BoolFlags().count(std::string(name)) > 0 || predictor::IsPredictorBoolFlag(name);
+  };
+  spec.is_known = [](std::string_view name) {
+    return ValueFlags().count(std::string(name)) > 0 || IsPredictorFlag(std::string(name));
+  };
+  spec.short_names = {{"h", "help"}};
+  auto parsed = ParseFlags(args, spec);
+  if (!parsed.ok()) return parsed.status();
+  f.help = parsed->help;
+  for (const auto& [name, value] : parsed->flags) {
     auto str_list = [&](std::vector<std::string>* out) {
-      for (auto& s : SplitCommas(value)) out->push_back(s);
+      for (auto& s : FlagList(value)) out->push_back(s);
     };
     auto integer = [&](int lo, int hi) -> StatusOr<int> {
-      char* end = nullptr;
-      long v = std::strtol(value.c_str(), &end, 10);
-      if (value.empty() || *end != '\0' || v < lo || v > hi) {
-        return InvalidArgumentError("--" + name + ": must be an integer in [" + std::to_string(lo) +
-                                    ", " + std::to_string(hi) + "], got \"" + value + "\"");
-      }
-      return static_cast<int>(v);
+      auto v = FlagInteger(name, value, lo, hi);
+      if (!v.ok()) return v.status();
+      return static_cast<int>(*v);
     };
     if (name == "config") {
       f.config_file = value;
@@ -151,7 +110,7 @@ StatusOr<AdapterFlags> ParseAdapterFlags(const std::vector<std::string>& args) {
     } else if (name == "tls-private-key-file") {
       f.tls_private_key_file = value;
     } else if (name == "generate-self-signed-cert") {
-      auto v = ParseBool(name, value);
+      auto v = FlagBool(name, value);
       if (!v.ok()) return v.status();
       f.generate_self_signed_cert = *v;
     } else if (name == "cert-dir") {
@@ -165,7 +124,7 @@ StatusOr<AdapterFlags> ParseAdapterFlags(const std::vector<std::string>& args) {
       if (!v.ok()) return v.status();
       f.server.max_connections = *v;
     } else if (name == "idle-timeout") {
-      auto v = Seconds(name, value);
+      auto v = FlagDuration(name, value);
       if (!v.ok()) return v.status();
       if (*v <= 0) return InvalidArgumentError("--" + name + ": must be positive");
       f.server.idle_timeout_seconds = *v;
@@ -226,11 +185,11 @@ StatusOr<AdapterFlags> ParseAdapterFlags(const std::vector<std::string>& args) {
       }
       f.pod_labels_source = value;
     } else if (name == "authentication-skip-lookup") {
-      auto v = ParseBool(name, value);
+      auto v = FlagBool(name, value);
       if (!v.ok()) return v.status();
       f.authentication_skip_lookup = *v;
     } else if (name == "authentication-config-refresh") {
-      auto v = Seconds(name, value);
+      auto v = FlagDuration(name, value);
       if (!v.ok()) return v.status();
       if (*v <= 0) return InvalidArgumentError("--" + name + ": must be positive");
       f.authentication_config_refresh_seconds = *v;
@@ -241,15 +200,15 @@ StatusOr<AdapterFlags> ParseAdapterFlags(const std::vector<std::string>& args) {
       }
       f.authorization_mode = value;
     } else if (name == "authentication-token-webhook-cache-ttl") {
-      auto v = Seconds(name, value);
+      auto v = FlagDuration(name, value);
       if (!v.ok()) return v.status();
       f.token_cache_ttl_seconds = *v;
     } else if (name == "authorization-webhook-cache-authorized-ttl") {
-      auto v = Seconds(name, value);
+      auto v = FlagDuration(name, value);
       if (!v.ok()) return v.status();
       f.authorized_cache_ttl_seconds = *v;
     } else if (name == "authorization-webhook-cache-unauthorized-ttl") {
-      auto v = Seconds(name, value);
+      auto v = FlagDuration(name, value);
       if (!v.ok()) return v.status();
       f.unauthorized_cache_ttl_seconds = *v;
     } else if (name == "upstream-external-metrics") {
@@ -267,19 +226,19 @@ StatusOr<AdapterFlags> ParseAdapterFlags(const std::vector<std::string>& args) {
     } else if (name == "upstream-client-key-file") {
       f.upstream.client_key_file = value;
     } else if (name == "upstream-insecure-skip-tls-verify") {
-      auto v = ParseBool(name, value);
+      auto v = FlagBool(name, value);
       if (!v.ok()) return v.status();
       f.upstream.insecure_skip_verify = *v;
     } else if (name == "upstream-timeout") {
-      auto v = Seconds(name, value);
+      auto v = FlagDuration(name, value);
       if (!v.ok()) return v.status();
       f.upstream.timeout_seconds = *v;
     } else if (name == "upstream-discovery-refresh") {
-      auto v = Seconds(name, value);
+      auto v = FlagDuration(name, value);
       if (!v.ok()) return v.status();
       f.upstream.discovery_refresh_seconds = *v;
     } else if (name == "eta-cap") {
-      auto v = Seconds(name, value);
+      auto v = FlagDuration(name, value);
       if (!v.ok()) return v.status();
       f.eta_cap_seconds = *v;
     } else if (name == "log-level") {
@@ -291,8 +250,6 @@ StatusOr<AdapterFlags> ParseAdapterFlags(const std::vector<std::string>& args) {
       f.log_level = value;
     } else if (name == "fake-forecasts") {
       f.fake_forecasts_file = value;
-    } else if (name == "help") {
-      f.help = true;
     } else {
       predictor::PredictorConfig probe;
       auto known = predictor::ApplyPredictorFlag(name, value, &probe);

@@ -411,33 +411,11 @@ Forecast:
 
 StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
                                bool (*is_bool)(std::string_view)) {
-  ParsedArgs out;
-  for (size_t i = 0; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "-o") {
-      if (i + 1 >= args.size()) return InvalidArgumentError("-o: missing value");
-      out.flags.emplace_back("output", args[++i]);
-      continue;
-    }
-    if (a.rfind("--", 0) != 0 || a.size() == 2) {
-      if (!a.empty() && a[0] == '-' && a != "-") {
-        return InvalidArgumentError("unknown flag \"" + a + "\"");
-      }
-      out.positional.push_back(a);
-      continue;
-    }
-    std::string body = a.substr(2);
-    size_t eq = body.find('=');
-    if (eq != std::string::npos) {
-      out.flags.emplace_back(body.substr(0, eq), body.substr(eq + 1));
-    } else if (is_bool && is_bool(body)) {
-      out.flags.emplace_back(body, "true");
-    } else {
-      if (i + 1 >= args.size()) return InvalidArgumentError("--" + body + ": missing value");
-      out.flags.emplace_back(body, args[++i]);
-    }
-  }
-  return out;
+  FlagSpec spec;
+  if (is_bool != nullptr) spec.is_bool = is_bool;
+  spec.short_names = {{"o", "output"}, {"h", "help"}};
+  spec.allow_positional = true;
+  return ParseFlags(args, spec);
 }
 
 }  // namespace oomcast::predictor

@@ -4,6 +4,10 @@
 // With OUT.jsonl, the JSON lines are also scored by tools/score.py (when python3 and the script
 // are found next to the corpus, at CORPUS_DIR/../../tools/score.py) for comparison.
 // Exits 0 with a SKIPPED message when the corpus is absent.
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -56,8 +60,16 @@ int main(int argc, char** argv) {
     if (std::ifstream(score)) {
       std::printf("\n--- tools/score.py on %s ---\n", argv[2]);
       std::fflush(stdout);
-      const std::string cmd = "python3 '" + score + "' '" + truth_path + "' '" + argv[2] + "'";
-      if (std::system(cmd.c_str()) != 0) std::printf("(score.py failed)\n");
+      // python3 score.py TRUTH RECORDS, without a shell (no quoting of the paths).
+      std::string python = "python3", truth_arg = truth_path, records_arg = argv[2];
+      char* child_argv[] = {python.data(), const_cast<char*>(score.c_str()), truth_arg.data(),
+                            records_arg.data(), nullptr};
+      pid_t pid = 0;
+      int status = 0;
+      if (posix_spawnp(&pid, "python3", nullptr, nullptr, child_argv, environ) != 0 ||
+          waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        std::printf("(score.py failed)\n");
+      }
     }
   }
   return 0;

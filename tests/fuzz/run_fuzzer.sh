@@ -20,17 +20,35 @@ if ! "$CXX" -fsanitize=fuzzer "$probe" -o "$out/probe_$target" >/dev/null 2>&1; 
   exit 77
 fi
 case "$target" in
-  label_selector) sources="$src/lib/src/label_selector.cc $src/lib/src/status.cc" ;;
-  quantity) sources="$src/lib/src/units.cc $src/lib/src/status.cc" ;;
-  http_request) sources="$src/lib/src/http_server.cc $src/lib/src/log.cc $src/lib/src/status.cc"
+  label_selector) sources="lib/src/label_selector.cc lib/src/status.cc" ;;
+  quantity) sources="lib/src/units.cc lib/src/status.cc" ;;
+  http_request) sources="lib/src/http_server.cc lib/src/log.cc lib/src/status.cc"
     libs="-lpthread" ;;
-  adapter_auth) sources="$src/metrics-adapter/src/auth.cc $src/lib/src/http_server.cc $src/lib/src/log.cc $src/lib/src/status.cc"
+  adapter_auth) sources="metrics-adapter/src/auth.cc lib/src/http_server.cc lib/src/log.cc lib/src/status.cc"
     libs="-lssl -lcrypto -lpthread" ;;
   *) echo "unknown fuzz target $target"; exit 2 ;;
 esac
-"$CXX" -std=c++20 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-  -I"$src/lib/include" -I"$src/metrics-adapter/include" "$src/tests/fuzz/${target}_fuzz.cc" \
-  $sources ${libs:-} -o "$out/fuzz_$target"
+flags="-std=c++20 -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+  -I$src/lib/include -I$src/metrics-adapter/include"
+# Each source is compiled once for every fuzz target that links it (http_server.cc, the
+# heaviest, serves two): objects are named by the hash of the preprocessed source and flags, so
+# an edited source or header gets a new object, and a lock per object lets a concurrent fuzz
+# test wait for the compile instead of repeating it.
+mkdir -p "$out/obj"
+objects=""
+for f in $sources "tests/fuzz/${target}_fuzz.cc"; do
+  key=$( { echo "$flags"; $CXX $flags -E "$src/$f"; } | cksum | cut -d' ' -f1)
+  o="$out/obj/$(basename "$f" .cc)-$key.o"
+  (
+    flock 9
+    if [ ! -s "$o" ]; then
+      $CXX $flags -c "$src/$f" -o "$o.tmp"
+      mv -f "$o.tmp" "$o"
+    fi
+  ) 9>"$o.lock"
+  objects="$objects $o"
+done
+"$CXX" -fsanitize=fuzzer,address,undefined $objects ${libs:-} -o "$out/fuzz_$target"
 # Seeds.
 seed() { printf "$2" > "$out/corpus_$target/seed_$1"; }
 if [ "$target" = http_request ]; then

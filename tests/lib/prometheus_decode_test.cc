@@ -381,7 +381,9 @@ TEST_CASE("decode: fast and SAX decoders agree on mutated real bodies", "[decode
         }
       }
       INFO(name << " mutation " << i << ": " << m);
-      DecodeBoth(m);
+      // What is checked is inside DecodeBoth (both decoders agree, neither crashes); whether a
+      // mutated body decodes at all is not.
+      DecodeBoth(m).IgnoreError();
     }
   }
 }

@@ -2,8 +2,8 @@
 // Clock so that tests are exact and never sleep; only main() names SystemClock. Time is two
 // things: wall time for data (timestamps, what the API stores) and monotonic time for durations
 // and timeouts (never jumps when the wall clock is set). Code that measures or waits takes both
-// from its Clock. Exceptions today: the HTTP clients' socket deadlines (real I/O on Asio and
-// cpprestsdk timers) and the metrics adapter's request timing read std::chrono::steady_clock.
+// from its Clock. Exceptions today: the HTTP client's socket deadlines (real I/O on Asio
+// timers) and the metrics adapter's request timing read std::chrono::steady_clock.
 #pragma once
 
 #include <chrono>

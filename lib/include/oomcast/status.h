@@ -33,7 +33,10 @@ enum class StatusCode {
 // Stable lowercase name of a code ("unavailable"); used as a metric label value.
 std::string_view StatusCodeName(StatusCode code);
 
-class Status {
+// [[nodiscard]]: a function returning a Status (or StatusOr) whose result is dropped is a
+// compiler warning. Handle it, or drop it deliberately with IgnoreError() and a comment saying
+// why nothing is lost.
+class [[nodiscard]] Status {
  public:
   Status() = default;  // OK.
   Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
@@ -52,6 +55,9 @@ class Status {
 
   // "unavailable: prometheus http://...: connection refused"; "ok" when OK.
   std::string ToString() const;
+
+  // Drops this status on purpose (say why where it is called).
+  void IgnoreError() const {}
 
  private:
   StatusCode code_ = StatusCode::kOk;
@@ -86,7 +92,7 @@ inline Status InternalError(std::string m) { return Status(StatusCode::kInternal
 
 // Holds either a T or a non-OK Status. Accessing value() of an error is a bug (asserts).
 template <typename T>
-class StatusOr {
+class [[nodiscard]] StatusOr {
  public:
   StatusOr(const T& value) : v_(value) {}        // NOLINT: implicit by design.
   StatusOr(T&& value) : v_(std::move(value)) {}  // NOLINT
@@ -105,6 +111,9 @@ class StatusOr {
   T& operator*() & { return value(); }
   const T* operator->() const { return &value(); }
   T* operator->() { return &value(); }
+
+  // Drops this result on purpose (say why where it is called).
+  void IgnoreError() const {}
 
  private:
   std::variant<Status, T> v_;

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "oomcast/flags.h"
 #include "oomcast/http_client.h"
 #include "oomcast/predictor/canary.h"
 #include "oomcast/predictor/engine.h"
@@ -58,12 +59,10 @@ Status ValidateConfig(const PredictorConfig& config, bool need_url);
 // Help text for the predictor flags, one per line, with defaults.
 std::string PredictorFlagsHelp();
 
-// Command-line parsing shared by the binaries: "--name=value", "--name value", "--flag".
-struct ParsedArgs {
-  std::vector<std::string> positional;
-  std::vector<std::pair<std::string, std::string>> flags;  // In order; names without dashes.
-};
-// `is_bool` says which flags take no value. "-o" is accepted as "output". Errors name the arg.
+// The predictor's command line on lib's flag parser (oomcast/flags.h): positional arguments
+// allowed (the command), "-o" is "--output", "-h" and "--help" set `help`; `is_bool` says which
+// flags take no value (null: none). Errors name the argument.
+using ParsedArgs = ParsedFlags;
 StatusOr<ParsedArgs> ParseArgs(const std::vector<std::string>& args,
                                bool (*is_bool)(std::string_view));
 
