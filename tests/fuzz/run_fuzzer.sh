@@ -22,9 +22,9 @@ fi
 case "$target" in
   label_selector) sources="$src/lib/src/label_selector.cc $src/lib/src/status.cc" ;;
   quantity) sources="$src/lib/src/units.cc $src/lib/src/status.cc" ;;
-  http_request) sources="$src/lib/src/http_server.cc $src/lib/src/log.cc $src/lib/src/status.cc"
+  http_request) sources="$src/lib/src/http_server.cc $src/lib/src/log.cc $src/lib/src/escape.cc $src/lib/src/status.cc"
     libs="-lpthread" ;;
-  adapter_auth) sources="$src/metrics-adapter/src/auth.cc $src/lib/src/http_server.cc $src/lib/src/log.cc $src/lib/src/status.cc"
+  adapter_auth) sources="$src/metrics-adapter/src/auth.cc $src/lib/src/http_server.cc $src/lib/src/log.cc $src/lib/src/escape.cc $src/lib/src/status.cc"
     libs="-lssl -lcrypto -lpthread" ;;
   *) echo "unknown fuzz target $target"; exit 2 ;;
 esac
