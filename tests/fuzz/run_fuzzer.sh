@@ -22,9 +22,9 @@ fi
 case "$target" in
   label_selector) sources="lib/src/label_selector.cc lib/src/status.cc" ;;
   quantity) sources="lib/src/units.cc lib/src/status.cc" ;;
-  http_request) sources="lib/src/http_server.cc lib/src/url.cc lib/src/log.cc lib/src/status.cc"
+  http_request) sources="lib/src/http_server.cc lib/src/url.cc lib/src/log.cc lib/src/escape.cc lib/src/status.cc"
     libs="-lpthread" ;;
-  adapter_auth) sources="metrics-adapter/src/auth.cc lib/src/http_server.cc lib/src/url.cc lib/src/log.cc lib/src/status.cc"
+  adapter_auth) sources="metrics-adapter/src/auth.cc lib/src/http_server.cc lib/src/url.cc lib/src/log.cc lib/src/escape.cc lib/src/status.cc"
     libs="-lssl -lcrypto -lpthread" ;;
   *) echo "unknown fuzz target $target"; exit 2 ;;
 esac
