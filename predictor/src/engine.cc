@@ -293,7 +293,7 @@ void Engine::Publish(double now) {
     restarts += tr.model.restarts();
     // A container whose samples stopped is not forecast as current (never "safe").
     if (now - tr.model.last_sample_t() <= config_.stale_after_seconds) {
-      ModelOutput m = tr.model.Forecast(std::max(now, tr.model.last_sample_t()), tr.limit_bytes);
+      ModelOutput m = tr.model.Predict(std::max(now, tr.model.last_sample_t()), tr.limit_bytes);
       const bool withheld = m.warming_up && !m.oom_predicted && !config_.publish_warming_up;
       Forecast f;
       f.key = it->first;

@@ -1016,7 +1016,7 @@ int ContainerModel::GatherPoints(double now, Point* pts) const {
   return n;
 }
 
-ModelOutput ContainerModel::Forecast(double now, double limit_bytes) const {
+ModelOutput ContainerModel::Predict(double now, double limit_bytes) const {
   ModelOutput out;
   out.eta_seconds = kInfinity;
   out.peak_at_horizon_bytes = kNotANumber;

@@ -32,7 +32,7 @@ int main(int argc, char** argv) {
     const double s = 15.0 * (240 + k);
     for (int c = 0; c < containers; ++c) {
       models[c]->Observe(t0 + s, value(c, s), limit);
-      sink += models[c]->Forecast(t0 + s, limit).risk;
+      sink += models[c]->Predict(t0 + s, limit).risk;
     }
   }
   const double secs =

@@ -27,7 +27,7 @@ TEST_CASE("linear growth: exact rate, zero acceleration, ETA from the peak", "[m
   const double limit = 1e9;
   for (int i = 0; i <= 240; ++i) model.Observe(kT0 + 15 * i, 2e8 + 1e5 * 15 * i, limit);
   const double now = kT0 + 15 * 240;
-  const ModelOutput out = model.Forecast(now, limit);
+  const ModelOutput out = model.Predict(now, limit);
   CHECK_FALSE(out.warming_up);
   CHECK(out.growth_rate_bytes_per_second == Approx(1e5).epsilon(1e-3));
   CHECK(out.acceleration_bytes_per_second2 == Approx(0).margin(1e-6));
@@ -49,7 +49,7 @@ TEST_CASE("linear growth reaching the limit within the horizon alarms", "[model]
   // 180 kB/s; at the end 888 MB, so the limit is ~620 s away.
   for (int i = 0; i <= 240; ++i) model.Observe(kT0 + 15 * i, 2.4e8 + 1.8e5 * 15 * i, limit);
   const double now = kT0 + 3600;
-  const ModelOutput out = model.Forecast(now, limit);
+  const ModelOutput out = model.Predict(now, limit);
   CHECK(out.growth_rate_bytes_per_second == Approx(1.8e5).epsilon(1e-3));
   CHECK(out.eta_seconds == Approx(620).margin(30));
   REQUIRE(std::isfinite(out.eta_seconds));
@@ -67,7 +67,7 @@ TEST_CASE("quadratic growth: exact acceleration and rate", "[model]") {
     model.Observe(kT0 + s, 1e8 + 0.5 * a * s * s, limit);
   }
   const double s_now = 3600;
-  const ModelOutput out = model.Forecast(kT0 + s_now, limit);
+  const ModelOutput out = model.Predict(kT0 + s_now, limit);
   CHECK(out.acceleration_bytes_per_second2 == Approx(a).epsilon(0.01));
   CHECK(out.growth_rate_bytes_per_second == Approx(a * s_now).epsilon(0.01));
   // ETA of the trend + envelope against the limit: solve 0.5 a (s+tau)^2 + 1e8 + env = limit.
@@ -86,14 +86,14 @@ TEST_CASE("GC sawtooth without a trend is stable and does not alarm", "[model]")
     const double v = (800 + 700 * phase) * kMiB + 5 * kMiB * Noise(i);
     model.Observe(kT0 + s, v, limit);
     if (i > 60 && i % 4 == 0) {
-      const ModelOutput out = model.Forecast(kT0 + s, limit);
+      const ModelOutput out = model.Predict(kT0 + s, limit);
       any_alarm |= out.oom_predicted;
       CHECK(std::fabs(out.growth_rate_bytes_per_second) < 0.2 * kMiB);
     }
   }
   CHECK_FALSE(any_alarm);
   CHECK(model.restarts() == 0);
-  const ModelOutput out = model.Forecast(kT0 + 15 * 1440, limit);
+  const ModelOutput out = model.Predict(kT0 + 15 * 1440, limit);
   // The envelope reaches the sampled peaks (phase 0.8: 1360 MiB) and part of the unseen rise
   // above them, well above the mean (~1150 MiB). (The period is an exact multiple of the scrape
   // interval, so the true peak, 1500 MiB, is never sampled: see MODEL.md, known limits.)
@@ -117,7 +117,7 @@ TEST_CASE("GC sawtooth whose peaks rise to the limit alarms ahead of the kill", 
   for (double s = 0; s < kill_s; s += 15) {
     model.Observe(kT0 + s, value(s), limit);
     if (std::fmod(s, 30) == 0) {
-      const bool alarm = model.Forecast(kT0 + s, limit).oom_predicted;
+      const bool alarm = model.Predict(kT0 + s, limit).oom_predicted;
       if (alarm && first_alarm < 0) first_alarm = s;
       if (!alarm) first_alarm = -1;
     }
@@ -136,10 +136,10 @@ TEST_CASE("warm-up that plateaus below the limit does not alarm", "[model]") {
     const double s = 15.0 * i;
     const double v = (300 + 550 * (1 - std::exp(-s / 1200))) * kMiB + 3 * kMiB * Noise(i);
     model.Observe(kT0 + s, v, limit);
-    if (i % 2 == 0) any_alarm |= model.Forecast(kT0 + s, limit).oom_predicted;
+    if (i % 2 == 0) any_alarm |= model.Predict(kT0 + s, limit).oom_predicted;
   }
   CHECK_FALSE(any_alarm);
-  const ModelOutput out = model.Forecast(kT0 + 15 * 1440, limit);
+  const ModelOutput out = model.Predict(kT0 + 15 * 1440, limit);
   CHECK(out.growth_rate_bytes_per_second < 0.05 * kMiB);
 }
 
@@ -157,7 +157,7 @@ TEST_CASE("a leak that starts (flat, then a ramp) is not extrapolated as a parab
     model.Observe(kT0 + s, (600 + 0.3 * std::max(0.0, s - kink)) * kMiB + 3 * kMiB * Noise(i),
                   limit);
   }
-  const ModelOutput out = model.Forecast(kT0 + now_s, limit);
+  const ModelOutput out = model.Predict(kT0 + now_s, limit);
   const double level = (600 + 0.3 * 1200) * kMiB;
   const double linear_eta = (limit - level - out.envelope_bytes) / (0.3 * kMiB);
   REQUIRE(std::isfinite(out.eta_seconds));
@@ -180,7 +180,7 @@ TEST_CASE("a warm-up that starts late (flat, then a saturating rise) does not al
     const double grow = std::max(0.0, s - delay);
     const double v = (250 + 550 * (1 - std::exp(-grow / 720))) * kMiB + 4 * kMiB * Noise(i);
     model.Observe(kT0 + s, v, limit);
-    if (i % 2 == 0) any_alarm |= model.Forecast(kT0 + s, limit).oom_predicted;
+    if (i % 2 == 0) any_alarm |= model.Predict(kT0 + s, limit).oom_predicted;
   }
   CHECK_FALSE(any_alarm);
 }
@@ -198,7 +198,7 @@ TEST_CASE("GC sawtooth with a rising floor: ETA close to its peak line's crossin
   const double cross_s = (limit / 1.6 - 800 * kMiB) / (0.2 * kMiB);  // Peak line at the limit.
   const double now_s = cross_s - 1500;
   for (double s = 0; s <= now_s; s += 15) model.Observe(kT0 + s, value(s), limit);
-  const ModelOutput out = model.Forecast(kT0 + now_s, limit);
+  const ModelOutput out = model.Predict(kT0 + now_s, limit);
   REQUIRE(std::isfinite(out.eta_seconds));
   CHECK(out.eta_seconds == Approx(1500).epsilon(0.15));
   CHECK_FALSE(out.oom_predicted);
@@ -215,7 +215,7 @@ TEST_CASE("periodic batch allocations well below the limit do not alarm", "[mode
     const double s = 15.0 * i;
     const double frac = std::fmod(s + 600, 1500.0) < 300 ? 0.8 : 0.35;
     model.Observe(kT0 + s, (frac + 0.004 * Noise(i)) * limit, limit);
-    if (i % 2 == 0) any_alarm |= model.Forecast(kT0 + s, limit).oom_predicted;
+    if (i % 2 == 0) any_alarm |= model.Predict(kT0 + s, limit).oom_predicted;
   }
   CHECK_FALSE(any_alarm);
 }
@@ -233,7 +233,7 @@ TEST_CASE("a step up that is then held (a batch allocation) is a level shift, no
     const double s = 15.0 * i;
     const double frac = s < 620 ? 0.39 : 0.87;
     model.Observe(kT0 + s, (frac + 0.003 * Noise(i)) * limit, limit);
-    out = model.Forecast(kT0 + s, limit);
+    out = model.Predict(kT0 + s, limit);
     any_alarm |= out.oom_predicted;
   }
   CHECK_FALSE(any_alarm);
@@ -257,7 +257,7 @@ TEST_CASE("a batch run that ended is not growth, nor is the next one", "[model]"
     const bool run = (s >= 660 && s < 840) || s >= 1320;
     model.Observe(kT0 + s, ((run ? 0.87 : 0.39) + noise * Noise(i)) * limit, limit);
     if (i % 2 == 0) {
-      out = model.Forecast(kT0 + s, limit);
+      out = model.Predict(kT0 + s, limit);
       any_alarm |= out.oom_predicted;
     }
   }
@@ -285,7 +285,7 @@ TEST_CASE("a leak under periodic batch runs keeps the baseline's growth", "[mode
     }
     model.Observe(kT0 + s, bytes, limit);
     if (i % 2 != 0) continue;
-    out = model.Forecast(kT0 + s, limit);
+    out = model.Predict(kT0 + s, limit);
     if (!out.oom_predicted) first_alarm = -1;
     if (out.oom_predicted && first_alarm < 0) first_alarm = s;
     if (s < 3600) CHECK(out.growth_rate_bytes_per_second < 3e5);
@@ -311,7 +311,7 @@ TEST_CASE("a staircase leak keeps the growth of its steps", "[model]") {
       break;
     }
     model.Observe(kT0 + s, bytes, limit);
-    const ModelOutput out = model.Forecast(kT0 + s, limit);
+    const ModelOutput out = model.Predict(kT0 + s, limit);
     if (out.oom_predicted && first_alarm < 0) first_alarm = s;
   }
   REQUIRE(kill > 0);
@@ -332,7 +332,7 @@ TEST_CASE("a leak that starts with a jump keeps its growth", "[model]") {
     double bytes = 0.3 * limit + 1 * kMiB * Noise(i);
     if (s >= 1200) bytes += 0.2 * limit + 1.5e5 * (s - 1200);
     model.Observe(kT0 + s, bytes, limit);
-    out = model.Forecast(kT0 + s, limit);
+    out = model.Predict(kT0 + s, limit);
   }
   CHECK(out.growth_rate_bytes_per_second == Approx(1.5e5).epsilon(0.15));
 }
@@ -353,7 +353,7 @@ TEST_CASE("the start-up ramp after a restart is not a trend", "[model]") {
     const double v = std::min(load, 250 * kMiB + (load - 250 * kMiB) * (s - up) / 60);
     model.Observe(kT0 + s, v, limit);
   }
-  const ModelOutput out = model.Forecast(kT0 + s - 15, limit);
+  const ModelOutput out = model.Predict(kT0 + s - 15, limit);
   CHECK(std::fabs(out.growth_rate_bytes_per_second) < 0.05 * kMiB);
   CHECK_FALSE(out.oom_predicted);
 }
@@ -375,7 +375,7 @@ TEST_CASE("the start-up ramp after a restart is not a rise between samples", "[m
     const double load = 970 * kMiB + 1 * kMiB * Noise(1000 + i);
     model.Observe(kT0 + s, std::min(load, 400 * kMiB + (load - 400 * kMiB) * (s - up) / 45), limit);
   }
-  const ModelOutput out = model.Forecast(kT0 + s - 15, limit);
+  const ModelOutput out = model.Predict(kT0 + s - 15, limit);
   CHECK(out.envelope_bytes < 4 * kMiB);
 }
 
@@ -390,14 +390,14 @@ TEST_CASE("a kill at the limit restarts the fit; no huge negative growth", "[mod
     model.Observe(kT0 + 15 * i, v, limit);
   }
   // The kill sample itself: no alarm for the next instance yet.
-  ModelOutput at_kill = model.Forecast(kT0 + 15 * (i - 1), limit);
+  ModelOutput at_kill = model.Predict(kT0 + 15 * (i - 1), limit);
   CHECK(at_kill.warming_up);
   CHECK_FALSE(at_kill.oom_predicted);
   // Back-off of 10 s rounds to the next scrape; restart at the baseline.
   const double restart_s = 15.0 * (i + 1);
   model.Observe(kT0 + restart_s, 300 * kMiB, limit);
   CHECK(model.restarts() == 1);
-  const ModelOutput after = model.Forecast(kT0 + restart_s, limit);
+  const ModelOutput after = model.Predict(kT0 + restart_s, limit);
   CHECK(after.warming_up);
   CHECK_FALSE(after.oom_predicted);
   CHECK(after.growth_rate_bytes_per_second > -1 * kMiB);
@@ -405,7 +405,7 @@ TEST_CASE("a kill at the limit restarts the fit; no huge negative growth", "[mod
   for (int k = 1; k <= 80; ++k) {
     model.Observe(kT0 + restart_s + 15 * k, 300 * kMiB + 0.2 * kMiB * 15 * k, limit);
   }
-  const ModelOutput later = model.Forecast(kT0 + restart_s + 15 * 80, limit);
+  const ModelOutput later = model.Predict(kT0 + restart_s + 15 * 80, limit);
   CHECK_FALSE(later.warming_up);
   CHECK(later.growth_rate_bytes_per_second == Approx(0.2 * kMiB).epsilon(0.01));
 }
@@ -422,7 +422,7 @@ TEST_CASE("gaps and jittered timestamps: same rate, nothing fabricated", "[model
     ++fed;
   }
   CHECK(model.rejected_samples() == 0);
-  const ModelOutput out = model.Forecast(kT0 + 15 * 480, limit);
+  const ModelOutput out = model.Predict(kT0 + 15 * 480, limit);
   CHECK(out.growth_rate_bytes_per_second == Approx(2e5).epsilon(0.01));
   CHECK(fed < 481);
 }
@@ -441,7 +441,7 @@ TEST_CASE("NaN, infinite, negative and out-of-order samples are rejected", "[mod
   CHECK(model.rejected_samples() == 5);
   CHECK(model.last_sample_t() == kT0);
   CHECK(model.last_sample_bytes() == 1e8);
-  const ModelOutput out = model.Forecast(kT0 + 60, 1e9);
+  const ModelOutput out = model.Predict(kT0 + 60, 1e9);
   CHECK(std::isfinite(out.level_bytes));
   CHECK_FALSE(out.oom_predicted);
 }
@@ -450,7 +450,7 @@ TEST_CASE("no limit: rate is estimated, ETA is +Inf and risk 0", "[model]") {
   ModelConfig config;
   ContainerModel model(&config);
   for (int i = 0; i <= 240; ++i) model.Observe(kT0 + 15 * i, 1e8 + 1e6 * 15 * i, kNoLimit);
-  const ModelOutput out = model.Forecast(kT0 + 3600, kNoLimit);
+  const ModelOutput out = model.Predict(kT0 + 3600, kNoLimit);
   CHECK(out.growth_rate_bytes_per_second == Approx(1e6).epsilon(1e-3));
   CHECK(out.eta_seconds == std::numeric_limits<double>::infinity());
   CHECK(out.risk == 0);
@@ -466,7 +466,7 @@ TEST_CASE("a spike that does not kill does not raise a long alarm", "[model]") {
     double v = 400 * kMiB + 2 * kMiB * Noise(i);
     if (i == 500 || i == 501) v = 900 * kMiB;
     model.Observe(kT0 + 15 * i, v, limit);
-    if (i % 2 == 0) alarms += model.Forecast(kT0 + 15 * i, limit).oom_predicted;
+    if (i % 2 == 0) alarms += model.Predict(kT0 + 15 * i, limit).oom_predicted;
   }
   CHECK(alarms == 0);
 }
@@ -491,7 +491,7 @@ TEST_CASE("a segment running for weeks keeps its precision", "[model]") {
   const double t0 = 1767225600, limit = 8e9;
   // 30 days at 60 s, growing 1 kB/s.
   for (int i = 0; i <= 30 * 1440; ++i) model.Observe(t0 + 60.0 * i, 1e9 + 1e3 * 60.0 * i, limit);
-  const ModelOutput out = model.Forecast(t0 + 60.0 * 30 * 1440, limit);
+  const ModelOutput out = model.Predict(t0 + 60.0 * 30 * 1440, limit);
   CHECK(out.growth_rate_bytes_per_second == Approx(1e3).epsilon(0.01));
   CHECK(out.level_bytes == Approx(1e9 + 1e3 * 60.0 * 30 * 1440).epsilon(1e-4));
   CHECK(model.restarts() == 0);
@@ -511,7 +511,7 @@ TEST_CASE("a leak that starts after an hour of calm is tracked within minutes", 
       const double s = step * i;
       model.Observe(
           kT0 + s, 0.4 * limit + rate * std::max(0.0, s - onset) + 0.005 * limit * Noise(i), limit);
-      const ModelOutput out = model.Forecast(kT0 + s, limit);
+      const ModelOutput out = model.Predict(kT0 + s, limit);
       if (s < onset) CHECK(std::fabs(out.growth_rate_bytes_per_second) < 0.2 * rate);
       const bool tracked = std::fabs(out.growth_rate_bytes_per_second - rate) < 0.3 * rate;
       if (tracked && tracked_at < 0) tracked_at = s - onset;
@@ -536,7 +536,7 @@ TEST_CASE("near the limit and not falling: high risk whatever the long fit says"
     const double v = std::min(0.985 * limit, 0.9 * limit + 15e3 * std::max(0.0, s - 3600)) +
                      0.001 * limit * Noise(i);
     model.Observe(kT0 + s, v, limit);
-    out = model.Forecast(kT0 + s, limit);
+    out = model.Predict(kT0 + s, limit);
     if (v >= 0.985 * limit) break;
   }
   CHECK(out.risk >= 0.5);
@@ -544,7 +544,7 @@ TEST_CASE("near the limit and not falling: high risk whatever the long fit says"
   // Falling away from the limit clears it.
   for (int i = 1; i <= 40; ++i) {
     model.Observe(kT0 + s + 15 * i, (0.985 - 0.002 * i) * limit, limit);
-    out = model.Forecast(kT0 + s + 15 * i, limit);
+    out = model.Predict(kT0 + s + 15 * i, limit);
   }
   CHECK(out.risk < 0.4);
   CHECK_FALSE(out.oom_predicted);
@@ -561,7 +561,7 @@ TEST_CASE("a container at 92 % of its limit for days does not alarm", "[model]")
     const bool burst = std::fmod(s, 3 * 3600.0) < 600;
     const double v = (0.92 + (burst ? 0.03 : 0) + 0.005 * Noise(i)) * limit;
     model.Observe(kT0 + s, v, limit);
-    alarms += model.Forecast(kT0 + s, limit).oom_predicted ? 1 : 0;
+    alarms += model.Predict(kT0 + s, limit).oom_predicted ? 1 : 0;
   }
   CHECK(alarms == 0);
 }
@@ -584,7 +584,7 @@ TEST_CASE("60 s and 5 min scrapes with gaps: a leak is forecast ahead of its kil
         break;
       }
       model.Observe(kT0 + s, v, limit);
-      const ModelOutput out = model.Forecast(kT0 + s, limit);
+      const ModelOutput out = model.Predict(kT0 + s, limit);
       if (s > 7200 && s < 9000)
         CHECK(out.growth_rate_bytes_per_second == Approx(rate).epsilon(0.2));
       if (!out.oom_predicted) first_alarm = -1;
@@ -607,7 +607,7 @@ TEST_CASE("a 5 min scrape of batch jobs (1 % to 60 % and back) does not alarm", 
     const double u = std::fmod(s, 5400.0);
     const double v = (u < (i % 3 == 0 ? 600 : 300) ? 0.6 : 0.01) * limit + 0.002 * limit * Noise(i);
     model.Observe(kT0 + s, v, limit);
-    alarms += model.Forecast(kT0 + s, limit).oom_predicted ? 1 : 0;
+    alarms += model.Predict(kT0 + s, limit).oom_predicted ? 1 : 0;
   }
   CHECK(alarms == 0);
 }
@@ -649,7 +649,7 @@ TEST_CASE("a 60 s scrape of a leaking GC sawtooth: its rising phases are not lea
     const double v = 0.3 * limit + leak * s + 0.05 * limit * phase + 0.002 * limit * Noise(i);
     model.Observe(kT0 + s, v, limit);
     for (double e = 0; e < 60; e += 30) {
-      const ModelOutput out = model.Forecast(kT0 + s + e, limit);
+      const ModelOutput out = model.Predict(kT0 + s + e, limit);
       if (out.warming_up) continue;
       any_alarm |= out.oom_predicted;
       largest_rate = std::max(largest_rate, out.growth_rate_bytes_per_second);
@@ -670,7 +670,7 @@ TEST_CASE("a 60 s scrape of a leaking GC sawtooth: its rising phases are not lea
     naive.Observe(
         kT0 + s, 0.3 * limit + leak * s + 0.05 * limit * (i % 6) + 0.002 * limit * Noise(i), limit);
     naive_rate =
-        std::max(naive_rate, naive.Forecast(kT0 + s + 30, limit).growth_rate_bytes_per_second);
+        std::max(naive_rate, naive.Predict(kT0 + s + 30, limit).growth_rate_bytes_per_second);
   }
   UNSCOPED_INFO("naive rate " << naive_rate);
   CHECK(naive_rate > 0.5 * 0.05 * limit / 60);
@@ -707,7 +707,7 @@ TEST_CASE("a fast climb that pauses near the limit keeps its alarm; a climb that
         return;
       }
       for (double e = 0; e < 60; e += 30) {
-        const bool alarm = model.Forecast(kT0 + s + e, limit).oom_predicted;
+        const bool alarm = model.Predict(kT0 + s + e, limit).oom_predicted;
         if (alarm && first < 0) first = s + e;
         if (!alarm) first = -1;
         if (alarm) *last_alarm = s + e;
@@ -745,7 +745,7 @@ TEST_CASE("a kill whose fresh instance comes back high (a drop of 13 %) restarts
   for (const double end = s + 1800; s < end; s += 60, ++i) {
     model.Observe(kT0 + s, (0.85 + 0.003 * Noise(i)) * limit, limit);
     for (double e = 0; e < 60; e += 30)
-      alarms_after += model.Forecast(kT0 + s + e, limit).oom_predicted;
+      alarms_after += model.Predict(kT0 + s + e, limit).oom_predicted;
   }
   CHECK(model.restarts() == 1);
   CHECK(alarms_after == 0);
@@ -776,7 +776,7 @@ TEST_CASE("an exponential leak is forecast 15 minutes ahead of its kill", "[mode
       }
       model.Observe(kT0 + s, v * limit, limit);
       for (double e = 0; e < step; e += 30) {
-        const bool alarm = model.Forecast(kT0 + s + e, limit).oom_predicted;
+        const bool alarm = model.Predict(kT0 + s + e, limit).oom_predicted;
         if (s < onset) alarm_before |= alarm;
         if (alarm && first < 0) first = s + e;
         if (!alarm) first = -1;
@@ -801,7 +801,7 @@ TEST_CASE("a daily wave rising from its trough is not an exponential leak", "[mo
       const double s = step * i;
       const double v = 0.6 - 0.2 * std::cos(2 * M_PI * s / period) + 0.003 * Noise(i);
       model.Observe(kT0 + s, v * limit, limit);
-      alarms += model.Forecast(kT0 + s, limit).oom_predicted ? 1 : 0;
+      alarms += model.Predict(kT0 + s, limit).oom_predicted ? 1 : 0;
     }
     CHECK(alarms == 0);
   }

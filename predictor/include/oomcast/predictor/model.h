@@ -134,7 +134,7 @@ class ContainerModel {
   // Forecast at `now` (>= the newest sample) against `limit_bytes` (NaN: no limit, so
   // eta=+Inf and risk=0 while rate and acceleration are still estimated). Call it once per
   // evaluation cycle: it keeps the alarm's hysteresis (the only state it changes).
-  ModelOutput Forecast(double now, double limit_bytes) const;
+  ModelOutput Predict(double now, double limit_bytes) const;
 
   double last_sample_t() const;      // 0 before the first sample.
   double last_sample_bytes() const;  // NaN before the first sample.
@@ -187,7 +187,7 @@ class ContainerModel {
   double last_kill_t_ = 0;  // Time of the newest kill sample; 0: none.
   double prev_kill_t_ = 0;  // Time of the kill before it; 0: none.
   bool killed_ = false;     // The newest sample is a kill: the next one starts a new fit.
-  mutable bool alarm_raised_ = false;   // Decision of the previous Forecast() (hysteresis).
+  mutable bool alarm_raised_ = false;   // Decision of the previous Predict() (hysteresis).
   mutable double alarm_checked_t_ = 0;  // Its time, Unix seconds.
   mutable double alarm_risk_t_ = 0;     // When the risk last passed the threshold, Unix seconds.
   mutable float alarm_bytes_ = 0;       // The newest sample then, bytes.
