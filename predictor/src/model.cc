@@ -417,6 +417,16 @@ double FirstCrossing(const double beta[3], double offset, double limit) {
   return kInfinity;
 }
 
+// Adds the weighted moments of `p` to the sums: w, w x, w x^2, w y, w x y (x as in `p`).
+void AddMoments(const Point& p, double* s0, double* s1, double* s2, double* y0, double* y1) {
+  const double w = p.w, x = p.x, y = p.y;
+  *s0 += w;
+  *s1 += w * x;
+  *s2 += w * x * x;
+  *y0 += w * y;
+  *y1 += w * x * y;
+}
+
 // The change point of a continuous two-slope (hinge) model y = a + b x + d max(0, x - x_j)
 // fitted by weighted least squares: the j (with at least `min_after` points from it on) whose
 // model leaves the least squared residuals; -1 when none. O(n) with suffix sums.
@@ -425,25 +435,15 @@ int HingeOnset(const Point* pts, int n, int min_after) {
   // Whole-window sums.
   double S0 = 0, S1 = 0, S2 = 0, Y0 = 0, Y1 = 0, YY = 0;
   for (int i = 0; i < n; ++i) {
-    const double w = pts[i].w, x = pts[i].x, y = pts[i].y;
-    S0 += w;
-    S1 += w * x;
-    S2 += w * x * x;
-    Y0 += w * y;
-    Y1 += w * x * y;
-    YY += w * y * y;
+    AddMoments(pts[i], &S0, &S1, &S2, &Y0, &Y1);
+    YY += pts[i].w * pts[i].y * pts[i].y;
   }
   // Suffix sums over the points after the candidate change point.
   double t0 = 0, t1 = 0, t2 = 0, u0 = 0, u1 = 0;
   double best_rss = kInfinity;
   int best = -1;
   for (int j = n - 1; j >= 1; --j) {
-    const double w = pts[j].w, x = pts[j].x, y = pts[j].y;
-    t0 += w;
-    t1 += w * x;
-    t2 += w * x * x;
-    u0 += w * y;
-    u1 += w * x * y;
+    AddMoments(pts[j], &t0, &t1, &t2, &u0, &u1);
     if (n - j < min_after) continue;
     const double tau = pts[j].x;
     // h = x - tau over the points from j on (0 before).
@@ -474,6 +474,429 @@ int HingeOnset(const Point* pts, int n, int min_after) {
     }
   }
   return best;
+}
+
+// The steps of ContainerModel::FitAndForecast, in their order. Points have x in kiloseconds
+// relative to the forecast time (<= 0), y and peak in bytes; `rw` holds one robust weight per
+// point, shared by the fits of the same points. `span` is the window's span in seconds.
+
+// The trend a forecast extrapolates and what it was chosen from.
+struct ChosenTrend {
+  Fit fit;               // The trend (bytes over kiloseconds relative to now).
+  Fit line;              // The whole window's robust line.
+  int from = 0;          // Index of the first point the trend is fitted over.
+  bool changed = false;  // The window holds a change of regime (the trend is not `line`).
+  bool onset = false;    // The trend is the rise since a detected onset (at `from`).
+  // An exponential trend beta[0] + exp_c1 (exp(exp_k x) - 1) (bytes, 1/kiloseconds); 0: none.
+  double exp_c1 = 0, exp_k = 0;
+};
+
+// Step 1: the whole window's fits. Robust weights come from the quadratic fit (it follows
+// curved data, so curvature is not mistaken for outliers) when the window has 8 points over 8
+// buckets, and are left in rw[0, n). Sets `quad` and `quadratic` (its curvature is
+// significant: |c| / se >= acceleration_min_t; false when there is no quadratic fit) and the
+// robust line `line`. False when a fit fails (then there is no forecast).
+bool FitWholeWindow(const ModelConfig& cfg, const Point* pts, int n, double span, double* rw,
+                    Fit* quad, bool* quadratic, Fit* line) {
+  for (int i = 0; i < n; ++i) rw[i] = 1.0;
+  *quadratic = false;
+  if (n >= 8 && span >= 8 * cfg.bucket_seconds && RobustFit(pts, n, 3, quad, rw, 1)) {
+    const double se_c = std::sqrt(quad->s2 * quad->inv[8]);
+    *quadratic = se_c > 0 && std::fabs(quad->beta[2]) / se_c >= cfg.acceleration_min_t;
+    return RobustFit(pts, n, 2, line, rw, 0);
+  }
+  for (int i = 0; i < n; ++i) rw[i] = 1.0;
+  return RobustFit(pts, n, 2, line, rw, 1);
+}
+
+// Step 2: the trend by regime. The recent half of the window: a change of regime (a leak or a
+// warm-up that starts, a warm-up that levels off) shows as a recent slope different from the
+// long one, and a flat part followed by a ramp is not an acceleration unless the recent part
+// is itself curved. Expects t->fit == t->line (step 1); sets t->fit, t->from and t->changed.
+void ChooseRegime(const ModelConfig& cfg, const Point* pts, int n, double span, double* rw,
+                  const Fit& quad, bool quadratic, ChosenTrend* t) {
+  int half = 0;
+  while (half < n && (pts[half].x - pts[0].x) * kTimeScale < span / 2) ++half;
+  const int nr = n - half;
+  Fit recent;
+  const bool have_recent = nr >= 6 && span / 2 >= cfg.min_fit_seconds &&
+                           RobustFit(pts + half, nr, 2, &recent, rw + half, 0);
+  // The recent half's own curvature, in units of its standard error.
+  Fit recent_quad;
+  double recent_curvature_t = 0;
+  if (have_recent && nr >= 8 && RobustFit(pts + half, nr, 3, &recent_quad, rw + half, 0)) {
+    const double se_c = std::sqrt(recent_quad.s2 * recent_quad.inv[8]);
+    if (se_c > 0) recent_curvature_t = recent_quad.beta[2] / se_c;
+  }
+  Fit& fit = t->fit;
+  int& from = t->from;
+  bool& changed = t->changed;
+  if (quadratic && quad.beta[2] < 0) {
+    fit = quad;  // Deceleration: trusted as is (it only lowers the forecast).
+  } else if (have_recent && recent_curvature_t <= -cfg.acceleration_min_t) {
+    fit = recent_quad;  // Growth levelling off now (a warm-up reaching its plateau).
+    from = half;
+  } else if (quadratic) {
+    changed = true;
+    // Keep the acceleration only when the recent half is itself curved upwards.
+    // Growth that accelerates faster than a parabola (e.g. exponential) is curved more in the
+    // recent half: then the recent quadratic is the better local model.
+    if (!have_recent) {
+      fit = quad;
+    } else if (recent_curvature_t >= 2.0) {
+      fit = recent_quad.beta[2] > quad.beta[2] ? recent_quad : quad;
+      from = recent_quad.beta[2] > quad.beta[2] ? half : 0;
+    } else {
+      fit = recent;
+      from = half;
+    }
+  } else if (have_recent) {
+    const double se = std::sqrt(recent.s2 * recent.inv[4] + fit.s2 * fit.inv[4]);
+    if (se > 0 && std::fabs(recent.beta[1] - fit.beta[1]) / se >= 3.0) {
+      fit = recent;
+      from = half;
+      changed = true;
+    }
+  }
+}
+
+// Step 3: growth is extrapolated only while the newest data still follow it, checked on the
+// newest quarter of the window alone:
+// - a leak or a warm-up that starts (flat, then a ramp) fits a parabola across the kink whose
+//   slope at `now` overshoots the ramp's: when the newest quarter's slope falls clearly
+//   (2 standard errors) below the parabola's over the same points, its line is the trend;
+// - after a change of regime (a kink, a new slope), a warm-up that is already levelling off
+//   (a saturating curve) is concave in its newest part while the line fitted since the change
+//   still has the early, steep slope: when the newest quarter curves down significantly, its
+//   quadratic is the trend (it only lowers the forecast, and stops at its vertex).
+//   A steady staircase or sawtooth keeps the whole window's line and is not checked: a step
+//   in the newest quarter also looks concave.
+// May replace t->fit and t->from.
+void FollowNewestQuarter(const ModelConfig& cfg, const Point* pts, int n, double span, double* rw,
+                         ChosenTrend* t) {
+  Fit& fit = t->fit;
+  int& from = t->from;
+  const bool changed = t->changed;
+  if (!(fit.beta[2] > 0 || (changed && fit.beta[1] > 0))) return;
+  int q = n;
+  while (q > 0 && (pts[n - 1].x - pts[q - 1].x) * kTimeScale < span / 4) --q;
+  Fit last;
+  Fit last_quad;
+  double last_curvature_t = 0;
+  if (changed && n - q >= 8 && RobustFit(pts + q, n - q, 3, &last_quad, rw + q, 0)) {
+    const double se_c = std::sqrt(last_quad.s2 * last_quad.inv[8]);
+    if (se_c > 0) last_curvature_t = last_quad.beta[2] / se_c;
+  }
+  if (last_curvature_t <= -cfg.acceleration_min_t) {
+    fit = last_quad;
+    from = q;
+  } else if (fit.beta[2] > 0 && n - q >= 6 && RobustFit(pts + q, n - q, 2, &last, rw + q, 0)) {
+    double sw = 0, swx = 0;
+    for (int i = q; i < n; ++i) {
+      sw += pts[i].w * rw[i];
+      swx += pts[i].w * rw[i] * pts[i].x;
+    }
+    const double xm = sw > 0 ? swx / sw : 0;
+    const double curve_slope = fit.beta[1] + 2 * fit.beta[2] * xm;
+    const double se_q = std::sqrt(last.s2 * last.inv[4]);
+    if (last.beta[1] < curve_slope - 2.0 * se_q) {
+      fit = last;
+      from = q;
+    }
+  }
+}
+
+// Step 4: a level shift is not growth. Batch work that allocates a large block at once and
+// holds it (a square wave), or a cache filled in one go, shows as one jump between two buckets
+// and then a plateau; a line across the jump rises steeply, but the memory does not keep
+// rising. When one jump (beyond the trend's own increase between those buckets) makes up at
+// least half of the rise the fit claims over its points, the fit is replaced: by the whole
+// window's line if that one is not itself one jump, else by the fit of the points after the
+// jump (a line, or the level alone when too few). A staircase leak has several steps in its
+// window, each a fraction of the rise; a gap in the data is not a jump (the trend's rise over
+// the gap is subtracted). Jumps within noise (4 standard deviations of a bucket) do not count.
+// Otherwise released allocations are discounted (below). May replace t->fit only; resets the
+// robust weights after a dominating jump.
+void DiscountStepsAndReleases(const ModelConfig& cfg, const Point* pts, int n, double* rw,
+                              ChosenTrend* t) {
+  Fit& fit = t->fit;
+  const int from = t->from;
+  const Fit& line = t->line;
+  int after = -1;
+  const double max_dx = 1.5 * cfg.bucket_seconds / kTimeScale;
+  Jumps jumps;
+  MeasureJumps(pts + from, n - from, fit, max_dx, &jumps);
+  if (fit.beta[1] > 0 && JumpDominates(pts + from, n - from, fit, jumps, &after)) {
+    after += from;
+    // The replacement only ever lowers the growth (a ramp that starts with a jump keeps it).
+    Jumps line_jumps;
+    if (from > 0) MeasureJumps(pts, n, line, max_dx, &line_jumps);
+    if (from > 0 && !JumpDominates(pts, n, line, line_jumps, nullptr)) {
+      if (line.beta[1] < fit.beta[1]) fit = line;
+    } else {
+      const double after_span = (pts[n - 1].x - pts[after].x) * kTimeScale;
+      for (int i = after; i < n; ++i) rw[i] = 1.0;
+      Fit shifted;
+      const bool ok = n - after >= 6 && after_span >= 2 * cfg.bucket_seconds
+                          ? RobustFit(pts + after, n - after, 2, &shifted, rw + after, 1)
+                          : RobustFit(pts + after, n - after, 1, &shifted, rw + after, 0);
+      if (ok && shifted.beta[1] < fit.beta[1]) fit = shifted;
+    }
+  } else {
+    // Released allocations are not growth either: batch runs (up, held, freed) tilt or bend the
+    // fit that crosses them, and inflate its residual variance. The trend is the baseline's own
+    // line (its level alone when it spans less than two buckets), whether that is steeper or not
+    // (a leak under the runs); the runs stay in the envelope (the peak above the trend over the
+    // last envelope window).
+    Fit base;
+    const double min_slope_span = 2 * cfg.bucket_seconds / kTimeScale;
+    if (FindReleasedAllocations(pts + from, n - from, fit, jumps, min_slope_span, &base)) {
+      fit = base;
+    }
+  }
+}
+
+// Whether the line `f` rises faster than `chosen_slope` (bytes per kilosecond, at now) by more
+// than onset_z standard errors of its slope; with `decide`, z is widened to Student's t for
+// f's degrees of freedom (the newest window only screens, the line since the onset decides).
+bool RisesFaster(const ModelConfig& cfg, const Fit& f, bool decide, double chosen_slope) {
+  const double se = std::sqrt(f.s2 * f.inv[4]);
+  const double z = decide ? StudentQuantile(cfg.onset_z, f.dof) : cfg.onset_z;
+  return se > 0 && f.beta[1] - z * se > chosen_slope;
+}
+
+// Step 5a: where a steeper rise began, if the newest data show one. The line of the newest
+// onset_min_window_seconds (at least 5 points) must rise faster than `chosen_slope` (screened
+// by a plain fit first: cheap, most forecasts stop here; then a robust one); the hinge of the
+// window gives the onset, and the robust line of the points since it (`best`, own robust
+// weights) must pass the deciding test. Returns the onset's index (>= 2), or -1 (then `best`
+// is unspecified). Needs n >= 7.
+int LocateOnset(const ModelConfig& cfg, const Point* pts, int n, double chosen_slope, Fit* best) {
+  double orw[ContainerModel::kBuckets + 1];
+  int k = n - 1;
+  while (k > 0 && (pts[n - 1].x - pts[k - 1].x) * kTimeScale <= cfg.onset_min_window_seconds) --k;
+  k = std::min(k, n - 5);
+  Fit newest;
+  for (int i = k; i < n; ++i) orw[i] = 1.0;
+  bool candidate = RobustFit(pts + k, n - k, 2, &newest, orw + k, 0) &&
+                   RisesFaster(cfg, newest, false, chosen_slope);
+  if (candidate) {
+    for (int i = k; i < n; ++i) orw[i] = 1.0;
+    candidate = RobustFit(pts + k, n - k, 2, &newest, orw + k, 1) &&
+                RisesFaster(cfg, newest, false, chosen_slope);
+  }
+  if (!candidate) return -1;
+  const int onset_at = HingeOnset(pts, n, 5);
+  // Own robust weights: the whole window's fit takes the newest points of an onset for
+  // outliers.
+  if (onset_at >= 2) {
+    for (int i = onset_at; i < n; ++i) orw[i] = 1.0;
+  }
+  candidate = onset_at >= 2 &&
+              RobustFit(pts + onset_at, n - onset_at, 2, best, orw + onset_at, 1) &&
+              RisesFaster(cfg, *best, true, chosen_slope);
+  return candidate ? onset_at : -1;
+}
+
+// Step 5b: whether the rise since the onset at index `onset_at` (its line `best`) is an onset
+// and not a rise the window has seen before or a jump.
+bool OnsetHolds(const ModelConfig& cfg, const Point* pts, int n, const Fit& best, int onset_at) {
+  // Out of the band: the trend now is above every point before the onset.
+  double band = -kInfinity;
+  for (int i = 0; i < onset_at; ++i) band = std::max(band, pts[i].y);
+  if (!(Eval(best.beta, 0) > band)) return false;
+  // A rise that the past has shown to be released is not an onset: a garbage-collected heap
+  // (or a batch run) climbs as steeply between its drops, every cycle, and with a leak under
+  // it each cycle tops the last one. At a coarse scrape a whole rising phase is a few points
+  // only (4-5 minutes at 60 s), as long as the onset window. The rise since the onset must
+  // exceed onset_release_factor times the largest fall between consecutive points before
+  // it (noise after a calm; a whole cycle's release under a sawtooth).
+  if (cfg.onset_release_factor > 0) {
+    double fall = 0;
+    for (int i = 0; i < onset_at; ++i) fall = std::max(fall, pts[i].y - pts[i + 1].y);
+    const double rise = Eval(best.beta, 0) - Eval(best.beta, pts[onset_at].x);
+    if (!(rise > cfg.onset_release_factor * fall)) return false;
+  }
+  // A jump (a batch run starting, a level shift, wherever it is in the window, the newest
+  // sample included) is not an onset: one rise between consecutive points of at least 40 %
+  // of the window's rise and 4 robust standard deviations of such rises over the whole
+  // window (mostly the calm before). A ramp of 5 points or more rises by about the same
+  // between all of them (a quarter of its rise at most, plus noise).
+  const double max_dx = 1.5 * cfg.bucket_seconds / kTimeScale;
+  Jumps all;
+  const Fit flat;
+  MeasureJumps(pts, n, flat, max_dx, &all);
+  const double rise = Eval(best.beta, pts[n - 1].x) - Eval(best.beta, pts[onset_at].x);
+  double largest = 0;
+  for (int i = onset_at; i + 1 < n; ++i) largest = std::max(largest, pts[i + 1].y - pts[i].y);
+  return !(largest >= 0.4 * rise && largest >= 4.0 * all.noise);
+}
+
+// Step 5c: the rise since the onset at `onset_at` (its line `best`) becomes the trend: sets
+// t->fit, from, changed and onset; resets the robust weights from the onset on.
+void AdoptOnset(const ModelConfig& cfg, const Point* pts, int n, double* rw, const Fit& best,
+                int onset_at, ChosenTrend* t) {
+  Fit& fit = t->fit;
+  const int from = onset_at;
+  fit = best;
+  t->from = from;
+  t->changed = true;
+  t->onset = true;
+  // A rise that is already levelling off (a warm-up, a cache filling) is concave: when its
+  // curvature is significant, its quadratic is the trend (lower, and stops at its vertex).
+  Fit bent;
+  for (int i = from; i < n; ++i) rw[i] = 1.0;
+  if (n - from >= 8 && RobustFit(pts + from, n - from, 3, &bent, rw + from, 1)) {
+    const double se_c = std::sqrt(bent.s2 * bent.inv[8]);
+    if (se_c > 0 && bent.beta[2] < -2.0 * se_c && bent.beta[1] < fit.beta[1]) fit = bent;
+    // A rise that is accelerating (an exponential leak: each minute adds a fixed share of
+    // what has leaked) is convex: its line since the onset lags the slope now and misses
+    // the curvature; when that is clearly significant, its quadratic is the trend.
+    if (se_c > 0 && bent.beta[2] > cfg.acceleration_min_t * se_c) fit = bent;
+  }
+}
+
+// Step 5: change detection, a leak that starts after a long calm. Every fit above weighs the
+// calm past, so its slope lags a new one for a long time. When the line of the newest
+// onset_min_window_seconds (at least 5 points) rises faster than the chosen fit now by more
+// than onset_z standard errors (widened to Student's t: 5 points are little evidence), the
+// change point is located: the continuous two-slope (hinge) model with the least squared
+// residuals over the window gives the onset, and the line of the points since the onset is
+// the trend if its slope passes the same test and it has climbed out of the band the points
+// before the onset moved in (a sawtooth's rising phase does not). Only upwards: a staircase
+// is flat between its steps, and a short flat window must not hide it.
+void DetectOnset(const ModelConfig& cfg, const Point* pts, int n, double* rw, ChosenTrend* t) {
+  if (!(cfg.onset_min_window_seconds > 0 && n >= 7)) return;
+  const double chosen_slope = t->fit.beta[1];  // Slope at x = 0 (now).
+  Fit best;
+  const int onset_at = LocateOnset(cfg, pts, n, chosen_slope, &best);
+  if (onset_at >= 0 && OnsetHolds(cfg, pts, n, best, onset_at)) {
+    AdoptOnset(cfg, pts, n, rw, best, onset_at, t);
+  }
+}
+
+// Step 6: growth that accelerates clearly (the chosen trend is a parabola curving up by
+// acceleration_min_t standard errors) is taken for an exponential leak from where the rise
+// began (the onset, else the hinge of the window) when an exponential fits it better than a
+// parabola (ExponentialTrend): a parabola fitted over the whole rise has the slope and
+// curvature of the rise's middle, and reaches the limit later than the leak. Then sets
+// t->fit.beta to the exponential's and t->exp_c1, t->exp_k.
+void ExponentialRise(const ModelConfig& cfg, const Point* pts, int n, ChosenTrend* t) {
+  Fit& fit = t->fit;
+  if (!(fit.p == 3 && fit.beta[2] > 0)) return;
+  const double se_c = std::sqrt(fit.s2 * fit.inv[8]);
+  const int rise_from = t->onset ? t->from : HingeOnset(pts, n, 5);
+  double exp_beta[3], growth[2];
+  if (se_c > 0 && fit.beta[2] > cfg.acceleration_min_t * se_c && rise_from >= 0 &&
+      ExponentialTrend(pts, n, rise_from, exp_beta, growth) && exp_beta[1] > fit.beta[1]) {
+    for (int c = 0; c < 3; ++c) fit.beta[c] = exp_beta[c];
+    t->exp_c1 = growth[0];
+    t->exp_k = growth[1];
+  }
+}
+
+// Step 7: what is extrapolated, into beta[3]: the fit's coefficients with the slope shrunk
+// towards 0 by its significance (a slope within noise of zero is not a trend; factor
+// max(0, 1 - (growth_min_t / t)^2)); the curvature is kept (it is significant, above).
+void ShrinkSlope(const ModelConfig& cfg, const Fit& fit, double beta[3]) {
+  beta[0] = fit.beta[0];
+  beta[1] = fit.beta[1];
+  beta[2] = fit.beta[2];
+  const double se_b = std::sqrt(fit.s2 * fit.inv[4]);
+  if (se_b > 0) {
+    const double tb = beta[1] / se_b;
+    const double k = cfg.growth_min_t;
+    beta[1] *= std::max(0.0, 1.0 - (k * k) / std::max(1e-12, tb * tb));
+  }
+}
+
+// Step 8: the peak envelope (bytes above the trend): the envelope_quantile of the bucket peaks
+// above t.fit over the last envelope_window_seconds (since the onset after one), plus the
+// unseen part of the true peak, from `rise_ewma` (bytes, the typical rise between samples).
+// False when no point is in that window (then there is no envelope).
+bool PeakEnvelope(const ModelConfig& cfg, const Point* pts, int n, const ChosenTrend& t,
+                  float rise_ewma, double* envelope) {
+  // The peaks: the highest recent bucket peak above the trend. Garbage-collected heaps peak at
+  // a multiple of their live size, so the envelope grows in proportion to the trend.
+  double above[ContainerModel::kBuckets + 1];
+  int m = 0;
+  // After an onset the calm before it lies above the steep line drawn back: not a peak.
+  const double envelope_from =
+      std::max(-cfg.envelope_window_seconds / kTimeScale, t.onset ? pts[t.from].x : -kInfinity);
+  for (int i = 0; i < n; ++i) {
+    if (pts[i].x >= envelope_from) above[m++] = pts[i].peak - Eval(t.fit.beta, pts[i].x);
+  }
+  if (m == 0) return false;
+  const int qi = std::clamp(static_cast<int>(std::ceil(cfg.envelope_quantile * m)) - 1, 0, m - 1);
+  std::nth_element(above, above + qi, above + m);
+  const double seen = std::max(0.0, above[qi]);
+  // The true peak between scrapes is missed by up to a rise between samples, but every bucket
+  // that comes within that rise of the highest one is another look at the same peak level
+  // (another GC cycle, another batch run, sampled at another phase), so the highest of k looks
+  // misses it by less. The looks are not independent (a GC period close to a multiple of the
+  // scrape interval samples the same phases again), so the miss is taken to shrink as
+  // 1 / sqrt(k), not as the 1 / (k + 1) of independent uniform phases.
+  int looks = 0;
+  for (int i = 0; i < m; ++i) looks += above[i] >= seen - rise_ewma ? 1 : 0;
+  *envelope = seen + cfg.unseen_peak_factor * rise_ewma / std::sqrt(std::max(1, looks));
+  return true;
+}
+
+// Step 9: the forecast peak (trend `beta` from step 7 plus the `envelope` in bytes, scaled
+// with the trend's rise) within horizon_seconds: sets peak_at_horizon_bytes of `out` and, when
+// limit_bytes is finite and > 0, eta_seconds (seconds until the peak reaches the limit; +Inf:
+// never) and risk (P(the peak reaches the limit), from the fit's variance).
+void ForecastPeak(const ModelConfig& cfg, const Point* pts, const ChosenTrend& t,
+                  const double beta[3], double envelope, double limit_bytes, double horizon_seconds,
+                  ModelOutput* out) {
+  const Fit& fit = t.fit;
+  const bool has_limit = std::isfinite(limit_bytes) && limit_bytes > 0;
+  const double level0 = std::max(1.0, beta[0]);
+  const double gain = 1.0 + envelope / level0;
+  // The slope's shrinkage scales the exponential's growth alike.
+  const double shrink = fit.beta[1] > 0 ? beta[1] / fit.beta[1] : 0.0;
+  const double exp_c1 = t.exp_c1, exp_k = t.exp_k;
+  auto trend_at = [&](double x) {
+    return exp_k > 0 ? beta[0] + shrink * exp_c1 * std::expm1(exp_k * x) : Eval(beta, x);
+  };
+  auto peak_at = [&](double x) {
+    const double trend = trend_at(x);
+    return trend + envelope + std::max(0.0, trend - beta[0]) * (gain - 1.0);
+  };
+  // A trend seen only since a recent onset is not extrapolated further than
+  // onset_extrapolation_factor times as long as it has been seen: a young rise may still be a
+  // warm-up that levels off (its curvature is not yet measurable).
+  double h = horizon_seconds / kTimeScale;
+  if (t.onset) h = std::min(h, cfg.onset_extrapolation_factor * -pts[t.from].x);
+  // The highest forecast trend point within [0, h].
+  double x_peak = h;
+  if (beta[2] < 0) {
+    x_peak = std::clamp(-beta[1] / (2 * beta[2]), 0.0, h);
+  } else if (Eval(beta, 0) > Eval(beta, h)) {
+    x_peak = 0;
+  }
+  const double peak = peak_at(x_peak);
+  out->peak_at_horizon_bytes = peak_at(cfg.horizon_seconds / kTimeScale);
+  if (!has_limit) return;
+  if (peak_at(0) >= limit_bytes) {
+    out->eta_seconds = 0;
+  } else {
+    // peak_at(x) = limit  <=>  trend(x) = level0 + (limit - level0 - envelope) / gain.
+    const double target = beta[0] + (limit_bytes - beta[0] - envelope) / gain;
+    if (exp_k > 0) {
+      const double growth = shrink * exp_c1;
+      out->eta_seconds = growth > 0 && target > beta[0]
+                             ? std::log1p((target - beta[0]) / growth) / exp_k * kTimeScale
+                             : kInfinity;
+    } else {
+      out->eta_seconds = FirstCrossing(beta, 0, target) * kTimeScale;
+    }
+  }
+  // Variance of the forecast peak: the level's, plus the growth's scaled by the gain.
+  const double var_level = FitVariance(fit.inv, fit.p, fit.s2, 0);
+  const double var_growth = FitVariance(fit.inv, fit.p, fit.s2, x_peak, 1);
+  const double sd = std::sqrt(var_level + gain * gain * var_growth) + 1e-3 * limit_bytes;
+  out->risk = StudentUpperTail((limit_bytes - peak) / sd, fit.dof);
 }
 
 }  // namespace
@@ -617,353 +1040,33 @@ void ContainerModel::Observe(double t, double bytes, double limit_bytes) {
 }
 
 // The fit and forecast of one set of points (x in kiloseconds relative to the forecast time).
-// Fills level, rate, acceleration, envelope, peak, eta and risk of `out`.
+// Fills level, rate, acceleration, envelope, peak, eta and risk of `out`: the trend is chosen
+// (steps 1-6), then extrapolated with its envelope (steps 7-9); see the steps above.
 void ContainerModel::FitAndForecast(const Point* pts, int n, double limit_bytes,
                                     double horizon_seconds, ModelOutput* out) const {
   const double span = n > 0 ? (pts[n - 1].x - pts[0].x) * kTimeScale : 0;
-  const bool has_limit = std::isfinite(limit_bytes) && limit_bytes > 0;
   if (n < 3 || span < 30) return;
-  // Robust weights come from the quadratic fit (it follows curved data, so curvature is not
-  // mistaken for outliers) and are shared by the other fits of these points.
+  const ModelConfig& cfg = *config_;
   double rw[kBuckets + 1];
-  for (int i = 0; i < n; ++i) rw[i] = 1.0;
   Fit quad;
-  Fit fit;
   bool quadratic = false;
-  if (n >= 8 && span >= 8 * config_->bucket_seconds && RobustFit(pts, n, 3, &quad, rw, 1)) {
-    const double se_c = std::sqrt(quad.s2 * quad.inv[8]);
-    quadratic = se_c > 0 && std::fabs(quad.beta[2]) / se_c >= config_->acceleration_min_t;
-    if (!RobustFit(pts, n, 2, &fit, rw, 0)) return;
-  } else {
-    for (int i = 0; i < n; ++i) rw[i] = 1.0;
-    if (!RobustFit(pts, n, 2, &fit, rw, 1)) return;
-  }
-  // The recent half of the window: a change of regime (a leak or a warm-up that starts, a
-  // warm-up that levels off) shows as a recent slope different from the long one, and a flat
-  // part followed by a ramp is not an acceleration unless the recent part is itself curved.
-  int half = 0;
-  while (half < n && (pts[half].x - pts[0].x) * kTimeScale < span / 2) ++half;
-  const int nr = n - half;
-  Fit recent;
-  const bool have_recent = nr >= 6 && span / 2 >= config_->min_fit_seconds &&
-                           RobustFit(pts + half, nr, 2, &recent, rw + half, 0);
-  // The recent half's own curvature, in units of its standard error.
-  Fit recent_quad;
-  double recent_curvature_t = 0;
-  if (have_recent && nr >= 8 && RobustFit(pts + half, nr, 3, &recent_quad, rw + half, 0)) {
-    const double se_c = std::sqrt(recent_quad.s2 * recent_quad.inv[8]);
-    if (se_c > 0) recent_curvature_t = recent_quad.beta[2] / se_c;
-  }
-  // Whether the window holds a change of regime (the trend is not the whole window's line).
-  bool changed = false;
-  const Fit line = fit;  // The whole window's line.
-  int from = 0;          // The first point of the chosen fit.
-  if (quadratic && quad.beta[2] < 0) {
-    fit = quad;  // Deceleration: trusted as is (it only lowers the forecast).
-  } else if (have_recent && recent_curvature_t <= -config_->acceleration_min_t) {
-    fit = recent_quad;  // Growth levelling off now (a warm-up reaching its plateau).
-    from = half;
-  } else if (quadratic) {
-    changed = true;
-    // Keep the acceleration only when the recent half is itself curved upwards.
-    // Growth that accelerates faster than a parabola (e.g. exponential) is curved more in the
-    // recent half: then the recent quadratic is the better local model.
-    if (!have_recent) {
-      fit = quad;
-    } else if (recent_curvature_t >= 2.0) {
-      fit = recent_quad.beta[2] > quad.beta[2] ? recent_quad : quad;
-      from = recent_quad.beta[2] > quad.beta[2] ? half : 0;
-    } else {
-      fit = recent;
-      from = half;
-    }
-  } else if (have_recent) {
-    const double se = std::sqrt(recent.s2 * recent.inv[4] + fit.s2 * fit.inv[4]);
-    if (se > 0 && std::fabs(recent.beta[1] - fit.beta[1]) / se >= 3.0) {
-      fit = recent;
-      from = half;
-      changed = true;
-    }
-  }
-  // Growth is extrapolated only while the newest data still follow it, checked on the newest
-  // quarter of the window alone:
-  // - a leak or a warm-up that starts (flat, then a ramp) fits a parabola across the kink whose
-  //   slope at `now` overshoots the ramp's: when the newest quarter's slope falls clearly
-  //   (2 standard errors) below the parabola's over the same points, its line is the trend;
-  // - after a change of regime (a kink, a new slope), a warm-up that is already levelling off
-  //   (a saturating curve) is concave in its newest part while the line fitted since the change
-  //   still has the early, steep slope: when the newest quarter curves down significantly, its
-  //   quadratic is the trend (it only lowers the forecast, and stops at its vertex).
-  //   A steady staircase or sawtooth keeps the whole window's line and is not checked: a step
-  //   in the newest quarter also looks concave.
-  if (fit.beta[2] > 0 || (changed && fit.beta[1] > 0)) {
-    int q = n;
-    while (q > 0 && (pts[n - 1].x - pts[q - 1].x) * kTimeScale < span / 4) --q;
-    Fit last;
-    Fit last_quad;
-    double last_curvature_t = 0;
-    if (changed && n - q >= 8 && RobustFit(pts + q, n - q, 3, &last_quad, rw + q, 0)) {
-      const double se_c = std::sqrt(last_quad.s2 * last_quad.inv[8]);
-      if (se_c > 0) last_curvature_t = last_quad.beta[2] / se_c;
-    }
-    if (last_curvature_t <= -config_->acceleration_min_t) {
-      fit = last_quad;
-      from = q;
-    } else if (fit.beta[2] > 0 && n - q >= 6 && RobustFit(pts + q, n - q, 2, &last, rw + q, 0)) {
-      double sw = 0, swx = 0;
-      for (int i = q; i < n; ++i) {
-        sw += pts[i].w * rw[i];
-        swx += pts[i].w * rw[i] * pts[i].x;
-      }
-      const double xm = sw > 0 ? swx / sw : 0;
-      const double curve_slope = fit.beta[1] + 2 * fit.beta[2] * xm;
-      const double se_q = std::sqrt(last.s2 * last.inv[4]);
-      if (last.beta[1] < curve_slope - 2.0 * se_q) {
-        fit = last;
-        from = q;
-      }
-    }
-  }
-  // A level shift is not growth. Batch work that allocates a large block at once and holds it
-  // (a square wave), or a cache filled in one go, shows as one jump between two buckets and
-  // then a plateau; a line across the jump rises steeply, but the memory does not keep rising.
-  // When one jump (beyond the trend's own increase between those buckets) makes up at least
-  // half of the rise the fit claims over its points, the fit is replaced: by the whole window's
-  // line if that one is not itself one jump, else by the fit of the points after the jump (a
-  // line, or the level alone when too few). A staircase leak has several steps in its window,
-  // each a fraction of the rise; a gap in the data is not a jump (the trend's rise over the
-  // gap is subtracted). Jumps within noise (4 standard deviations of a bucket) do not count.
-  int after = -1;
-  const double max_dx = 1.5 * config_->bucket_seconds / kTimeScale;
-  Jumps jumps;
-  MeasureJumps(pts + from, n - from, fit, max_dx, &jumps);
-  if (fit.beta[1] > 0 && JumpDominates(pts + from, n - from, fit, jumps, &after)) {
-    after += from;
-    // The replacement only ever lowers the growth (a ramp that starts with a jump keeps it).
-    Jumps line_jumps;
-    if (from > 0) MeasureJumps(pts, n, line, max_dx, &line_jumps);
-    if (from > 0 && !JumpDominates(pts, n, line, line_jumps, nullptr)) {
-      if (line.beta[1] < fit.beta[1]) fit = line;
-    } else {
-      const double after_span = (pts[n - 1].x - pts[after].x) * kTimeScale;
-      for (int i = after; i < n; ++i) rw[i] = 1.0;
-      Fit shifted;
-      const bool ok = n - after >= 6 && after_span >= 2 * config_->bucket_seconds
-                          ? RobustFit(pts + after, n - after, 2, &shifted, rw + after, 1)
-                          : RobustFit(pts + after, n - after, 1, &shifted, rw + after, 0);
-      if (ok && shifted.beta[1] < fit.beta[1]) fit = shifted;
-    }
-  } else {
-    // Released allocations are not growth either: batch runs (up, held, freed) tilt or bend the
-    // fit that crosses them, and inflate its residual variance. The trend is the baseline's own
-    // line (its level alone when it spans less than two buckets), whether that is steeper or not
-    // (a leak under the runs); the runs stay in the envelope (the peak above the trend over the
-    // last envelope window).
-    Fit base;
-    const double min_slope_span = 2 * config_->bucket_seconds / kTimeScale;
-    if (FindReleasedAllocations(pts + from, n - from, fit, jumps, min_slope_span, &base)) {
-      fit = base;
-    }
-  }
-  // Change detection: a leak that starts after a long calm. Every fit above weighs the calm
-  // past, so its slope lags a new one for a long time. When the line of the newest
-  // onset_min_window_seconds (at least 5 points) rises faster than the chosen fit now by more
-  // than onset_z standard errors (widened to Student's t: 5 points are little evidence), the
-  // change point is located: the continuous two-slope (hinge) model with the least squared
-  // residuals over the window gives the onset, and the line of the points since the onset is
-  // the trend if its slope passes the same test and it has climbed out of the band the points
-  // before the onset moved in (a sawtooth's rising phase does not). Only upwards: a staircase
-  // is flat between its steps, and a short flat window must not hide it.
-  bool onset = false;
-  if (config_->onset_min_window_seconds > 0 && n >= 7) {
-    const double chosen_slope = fit.beta[1];  // Slope at x = 0 (now).
-    // The newest window only screens (z alone); the line since the onset decides (z widened
-    // to Student's t for its degrees of freedom).
-    auto rises_faster = [&](const Fit& f, bool decide) {
-      const double se = std::sqrt(f.s2 * f.inv[4]);
-      const double z = decide ? StudentQuantile(config_->onset_z, f.dof) : config_->onset_z;
-      return se > 0 && f.beta[1] - z * se > chosen_slope;
-    };
-    double orw[kBuckets + 1];
-    int k = n - 1;
-    while (k > 0 && (pts[n - 1].x - pts[k - 1].x) * kTimeScale <= config_->onset_min_window_seconds)
-      --k;
-    k = std::min(k, n - 5);
-    Fit newest;
-    for (int i = k; i < n; ++i) orw[i] = 1.0;
-    // Screened by a plain fit first (cheap: most forecasts stop here), then a robust one.
-    bool candidate =
-        RobustFit(pts + k, n - k, 2, &newest, orw + k, 0) && rises_faster(newest, false);
-    if (candidate) {
-      for (int i = k; i < n; ++i) orw[i] = 1.0;
-      candidate = RobustFit(pts + k, n - k, 2, &newest, orw + k, 1) && rises_faster(newest, false);
-    }
-    Fit best;
-    int onset_at = -1;
-    if (candidate) {
-      onset_at = HingeOnset(pts, n, 5);
-      // Own robust weights: the whole window's fit takes the newest points of an onset for
-      // outliers.
-      if (onset_at >= 2) {
-        for (int i = onset_at; i < n; ++i) orw[i] = 1.0;
-      }
-      candidate = onset_at >= 2 &&
-                  RobustFit(pts + onset_at, n - onset_at, 2, &best, orw + onset_at, 1) &&
-                  rises_faster(best, true);
-    }
-    if (candidate) {
-      // Out of the band: the trend now is above every point before the onset.
-      double band = -kInfinity;
-      for (int i = 0; i < onset_at; ++i) band = std::max(band, pts[i].y);
-      candidate = Eval(best.beta, 0) > band;
-    }
-    // A rise that the past has shown to be released is not an onset: a garbage-collected heap
-    // (or a batch run) climbs as steeply between its drops, every cycle, and with a leak under
-    // it each cycle tops the last one. At a coarse scrape a whole rising phase is a few points
-    // only (4-5 minutes at 60 s), as long as the onset window. The rise since the onset must
-    // exceed onset_release_factor times the largest fall between consecutive points before
-    // it (noise after a calm; a whole cycle's release under a sawtooth).
-    if (candidate && config_->onset_release_factor > 0) {
-      double fall = 0;
-      for (int i = 0; i < onset_at; ++i) fall = std::max(fall, pts[i].y - pts[i + 1].y);
-      const double rise = Eval(best.beta, 0) - Eval(best.beta, pts[onset_at].x);
-      candidate = rise > config_->onset_release_factor * fall;
-    }
-    // A jump (a batch run starting, a level shift, wherever it is in the window, the newest
-    // sample included) is not an onset: one rise between consecutive points of at least 40 %
-    // of the window's rise and 4 robust standard deviations of such rises over the whole
-    // window (mostly the calm before). A ramp of 5 points or more rises by about the same
-    // between all of them (a quarter of its rise at most, plus noise).
-    if (candidate) {
-      Jumps all;
-      const Fit flat;
-      MeasureJumps(pts, n, flat, max_dx, &all);
-      const double rise = Eval(best.beta, pts[n - 1].x) - Eval(best.beta, pts[onset_at].x);
-      double largest = 0;
-      for (int i = onset_at; i + 1 < n; ++i) largest = std::max(largest, pts[i + 1].y - pts[i].y);
-      candidate = !(largest >= 0.4 * rise && largest >= 4.0 * all.noise);
-    }
-    if (candidate) {
-      fit = best;
-      from = onset_at;
-      changed = true;
-      onset = true;
-      // A rise that is already levelling off (a warm-up, a cache filling) is concave: when its
-      // curvature is significant, its quadratic is the trend (lower, and stops at its vertex).
-      Fit bent;
-      for (int i = from; i < n; ++i) rw[i] = 1.0;
-      if (n - from >= 8 && RobustFit(pts + from, n - from, 3, &bent, rw + from, 1)) {
-        const double se_c = std::sqrt(bent.s2 * bent.inv[8]);
-        if (se_c > 0 && bent.beta[2] < -2.0 * se_c && bent.beta[1] < fit.beta[1]) fit = bent;
-        // A rise that is accelerating (an exponential leak: each minute adds a fixed share of
-        // what has leaked) is convex: its line since the onset lags the slope now and misses
-        // the curvature; when that is clearly significant, its quadratic is the trend.
-        if (se_c > 0 && bent.beta[2] > config_->acceleration_min_t * se_c) fit = bent;
-      }
-    }
-  }
-  // Growth that accelerates clearly (the chosen trend is a parabola curving up by
-  // acceleration_min_t standard errors) is taken for an exponential leak from where the rise
-  // began (the onset, else the hinge of the window) when an exponential fits it better than a
-  // parabola (ExponentialTrend): a parabola fitted over the whole rise has
-  // the slope and curvature of the rise's middle, and reaches the limit later than the leak.
-  double exp_c1 = 0, exp_k = 0;  // The exponential's growth c1 (exp(k x) - 1); 0: none.
-  if (fit.p == 3 && fit.beta[2] > 0) {
-    const double se_c = std::sqrt(fit.s2 * fit.inv[8]);
-    const int rise_from = onset ? from : HingeOnset(pts, n, 5);
-    double exp_beta[3], growth[2];
-    if (se_c > 0 && fit.beta[2] > config_->acceleration_min_t * se_c && rise_from >= 0 &&
-        ExponentialTrend(pts, n, rise_from, exp_beta, growth) && exp_beta[1] > fit.beta[1]) {
-      for (int c = 0; c < 3; ++c) fit.beta[c] = exp_beta[c];
-      exp_c1 = growth[0];
-      exp_k = growth[1];
-    }
-  }
-  out->level_bytes = fit.beta[0];
-  out->growth_rate_bytes_per_second = fit.beta[1] / kTimeScale;
-  out->acceleration_bytes_per_second2 = 2 * fit.beta[2] / (kTimeScale * kTimeScale);
-
-  // What is extrapolated: the slope shrunk towards 0 by its significance (a slope within noise
-  // of zero is not a trend), and the curvature only when it is significant (above).
-  double beta[3] = {fit.beta[0], fit.beta[1], fit.beta[2]};
-  const double se_b = std::sqrt(fit.s2 * fit.inv[4]);
-  if (se_b > 0) {
-    const double tb = beta[1] / se_b;
-    const double k = config_->growth_min_t;
-    beta[1] *= std::max(0.0, 1.0 - (k * k) / std::max(1e-12, tb * tb));
-  }
-
-  // The peaks: the highest recent bucket peak above the trend. Garbage-collected heaps peak at
-  // a multiple of their live size, so the envelope grows in proportion to the trend.
-  double above[kBuckets + 1];
-  int m = 0;
-  // After an onset the calm before it lies above the steep line drawn back: not a peak.
-  const double envelope_from =
-      std::max(-config_->envelope_window_seconds / kTimeScale, onset ? pts[from].x : -kInfinity);
-  for (int i = 0; i < n; ++i) {
-    if (pts[i].x >= envelope_from) above[m++] = pts[i].peak - Eval(fit.beta, pts[i].x);
-  }
-  if (m == 0) return;
-  const int qi =
-      std::clamp(static_cast<int>(std::ceil(config_->envelope_quantile * m)) - 1, 0, m - 1);
-  std::nth_element(above, above + qi, above + m);
-  const double seen = std::max(0.0, above[qi]);
-  // The true peak between scrapes is missed by up to a rise between samples, but every bucket
-  // that comes within that rise of the highest one is another look at the same peak level
-  // (another GC cycle, another batch run, sampled at another phase), so the highest of k looks
-  // misses it by less. The looks are not independent (a GC period close to a multiple of the
-  // scrape interval samples the same phases again), so the miss is taken to shrink as
-  // 1 / sqrt(k), not as the 1 / (k + 1) of independent uniform phases.
-  int looks = 0;
-  for (int i = 0; i < m; ++i) looks += above[i] >= seen - rise_ewma_ ? 1 : 0;
-  const double envelope =
-      seen + config_->unseen_peak_factor * rise_ewma_ / std::sqrt(std::max(1, looks));
+  ChosenTrend t;
+  if (!FitWholeWindow(cfg, pts, n, span, rw, &quad, &quadratic, &t.line)) return;
+  t.fit = t.line;
+  ChooseRegime(cfg, pts, n, span, rw, quad, quadratic, &t);
+  FollowNewestQuarter(cfg, pts, n, span, rw, &t);
+  DiscountStepsAndReleases(cfg, pts, n, rw, &t);
+  DetectOnset(cfg, pts, n, rw, &t);
+  ExponentialRise(cfg, pts, n, &t);
+  out->level_bytes = t.fit.beta[0];
+  out->growth_rate_bytes_per_second = t.fit.beta[1] / kTimeScale;
+  out->acceleration_bytes_per_second2 = 2 * t.fit.beta[2] / (kTimeScale * kTimeScale);
+  double beta[3];
+  ShrinkSlope(cfg, t.fit, beta);
+  double envelope = 0;
+  if (!PeakEnvelope(cfg, pts, n, t, rise_ewma_, &envelope)) return;
   out->envelope_bytes = envelope;
-  const double level0 = std::max(1.0, beta[0]);
-  const double gain = 1.0 + envelope / level0;
-  // The slope's shrinkage scales the exponential's growth alike.
-  const double shrink = fit.beta[1] > 0 ? beta[1] / fit.beta[1] : 0.0;
-  auto trend_at = [&](double x) {
-    return exp_k > 0 ? beta[0] + shrink * exp_c1 * std::expm1(exp_k * x) : Eval(beta, x);
-  };
-  auto peak_at = [&](double x) {
-    const double trend = trend_at(x);
-    return trend + envelope + std::max(0.0, trend - beta[0]) * (gain - 1.0);
-  };
-  // A trend seen only since a recent onset is not extrapolated further than
-  // onset_extrapolation_factor times as long as it has been seen: a young rise may still be a
-  // warm-up that levels off (its curvature is not yet measurable).
-  double h = horizon_seconds / kTimeScale;
-  if (onset) h = std::min(h, config_->onset_extrapolation_factor * -pts[from].x);
-  // The highest forecast trend point within [0, h].
-  double x_peak = h;
-  if (beta[2] < 0) {
-    x_peak = std::clamp(-beta[1] / (2 * beta[2]), 0.0, h);
-  } else if (Eval(beta, 0) > Eval(beta, h)) {
-    x_peak = 0;
-  }
-  const double peak = peak_at(x_peak);
-  out->peak_at_horizon_bytes = peak_at(config_->horizon_seconds / kTimeScale);
-  if (!has_limit) return;
-  if (peak_at(0) >= limit_bytes) {
-    out->eta_seconds = 0;
-  } else {
-    // peak_at(x) = limit  <=>  trend(x) = level0 + (limit - level0 - envelope) / gain.
-    const double target = beta[0] + (limit_bytes - beta[0] - envelope) / gain;
-    if (exp_k > 0) {
-      const double growth = shrink * exp_c1;
-      out->eta_seconds = growth > 0 && target > beta[0]
-                             ? std::log1p((target - beta[0]) / growth) / exp_k * kTimeScale
-                             : kInfinity;
-    } else {
-      out->eta_seconds = FirstCrossing(beta, 0, target) * kTimeScale;
-    }
-  }
-  // Variance of the forecast peak: the level's, plus the growth's scaled by the gain.
-  const double var_level = FitVariance(fit.inv, fit.p, fit.s2, 0);
-  const double var_growth = FitVariance(fit.inv, fit.p, fit.s2, x_peak, 1);
-  const double sd = std::sqrt(var_level + gain * gain * var_growth) + 1e-3 * limit_bytes;
-  out->risk = StudentUpperTail((limit_bytes - peak) / sd, fit.dof);
+  ForecastPeak(cfg, pts, t, beta, envelope, limit_bytes, horizon_seconds, out);
 }
 
 double ContainerModel::NearLimitRisk(const Point* pts, int n, double limit_bytes) const {
