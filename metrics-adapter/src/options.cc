@@ -72,6 +72,15 @@ bool IsPredictorFlag(const std::string& name) {
   return !known.ok() || *known;
 }
 
+// The field paired with `name` in `fields`; nullptr: none is.
+template <typename T, size_t N>
+T* FieldOf(const std::string& name, const std::pair<const char*, T*> (&fields)[N]) {
+  for (const auto& [flag, field] : fields) {
+    if (name == flag) return field;
+  }
+  return nullptr;
+}
+
 // The field of *f a flag taking any string sets (the three kubeconfig spellings share one);
 // nullptr: name is not such a flag.
 std::string* StringField(const std::string& name, AdapterFlags* f) {
@@ -92,10 +101,7 @@ std::string* StringField(const std::string& name, AdapterFlags* f) {
       {"upstream-client-key-file", &f->upstream.client_key_file},
       {"fake-forecasts", &f->fake_forecasts_file},
   };
-  for (const auto& [flag, field] : fields) {
-    if (name == flag) return field;
-  }
-  return nullptr;
+  return FieldOf(name, fields);
 }
 
 // The list of *f a comma-separated list flag appends to; nullptr: name is not such a flag.
@@ -106,10 +112,7 @@ std::vector<std::string>* ListField(const std::string& name, AdapterFlags* f) {
       {"requestheader-group-headers", &f->requestheader_group_headers},
       {"requestheader-extra-headers-prefix", &f->requestheader_extra_headers_prefix},
   };
-  for (const auto& [flag, field] : fields) {
-    if (name == flag) return field;
-  }
-  return nullptr;
+  return FieldOf(name, fields);
 }
 
 // The field of *f a boolean flag sets; nullptr: name is not such a flag.
@@ -119,10 +122,7 @@ bool* BoolField(const std::string& name, AdapterFlags* f) {
       {"authentication-skip-lookup", &f->authentication_skip_lookup},
       {"upstream-insecure-skip-tls-verify", &f->upstream.insecure_skip_verify},
   };
-  for (const auto& [flag, field] : fields) {
-    if (name == flag) return field;
-  }
-  return nullptr;
+  return FieldOf(name, fields);
 }
 
 // The field (seconds) of *f a duration flag sets; *positive: the duration must be > 0.
