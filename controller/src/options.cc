@@ -53,26 +53,23 @@ StatusOr<ControllerOptions> ParseControllerFlags(const std::vector<std::string>&
       return Status::Ok();
     };
   };
-  auto duration = [](double* field) -> Setter {
-    return [field](const std::string& name, const std::string& v) {
-      auto d = FlagPositiveDuration(name, v);
-      if (!d.ok()) return d.status();
-      *field = *d;
+  // A setter storing parse(name, value) (a StatusOr) into *field.
+  auto parsed_into = [](auto* field, auto parse) -> Setter {
+    return [field, parse](const std::string& name, const std::string& v) {
+      auto x = parse(name, v);
+      if (!x.ok()) return x.status();
+      *field = *x;
       return Status::Ok();
     };
   };
+  auto duration = [&](double* field) { return parsed_into(field, FlagPositiveDuration); };
+  auto boolean = [&](bool* field) { return parsed_into(field, FlagBool); };
   const std::map<std::string, Setter, std::less<>> setters = {
       {"kubeconfig", str(&o.kubeconfig)},
       {"context", str(&o.context)},
       {"external-metrics-url", str(&o.external_metrics_url)},
       {"external-metrics-ca-file", str(&o.external_metrics_ca_file)},
-      {"leader-elect",
-       [&o](const std::string& name, const std::string& v) {
-         auto b = FlagBool(name, v);
-         if (!b.ok()) return b.status();
-         o.leader_elect = *b;
-         return Status::Ok();
-       }},
+      {"leader-elect", boolean(&o.leader_elect)},
       {"leader-election-namespace", str(&o.leader_election_namespace)},
       {"leader-election-id", str(&o.leader_election_id)},
       {"leader-election-identity", str(&o.leader_election_identity)},

@@ -300,13 +300,11 @@ int CanaryComparator::RecentSamples(const Pod& p, double now) const {
   return n;
 }
 
-void CanaryComparator::Look(double now, const std::vector<const Pod*>& baseline,
-                            const std::vector<const Pod*>& canary,
-                            const std::vector<const Pod*>& baseline_growth,
-                            const std::vector<const Pod*>& canary_growth) {
+CanaryComparator::LookSpans CanaryComparator::Spans(
+    double now, const std::vector<const Pod*>& canary,
+    const std::vector<const Pod*>& baseline_growth,
+    const std::vector<const Pod*>& canary_growth) const {
   const CanaryTolerances& tol = config_.tolerances;
-  CanaryVerdict& v = verdict_;
-  v.looks++;
   // The growth of every pod is fitted over the same span: the history of the youngest canary
   // pod past its warm-up (at most growth_window_seconds). A slope over less data is noisier, and
   // the test needs summaries equally precise in both groups; baseline pods with a shorter history
@@ -314,58 +312,136 @@ void CanaryComparator::Look(double now, const std::vector<const Pod*>& baseline,
   // holds for the level and the spread: their window is at most the youngest canary pod's history.
   // The level and the spread count samples from the model's warm-up + warmup_seconds on; the
   // growth from the start-up ramp (warmup_seconds after the first current sample) on.
-  auto level_from = [&](const Pod* p) { return p->trusted_t + tol.warmup_seconds; };
   double history = kInf, growth_history = kInf;
-  for (const Pod* p : canary) history = std::min(history, now - level_from(p));
+  for (const Pod* p : canary) history = std::min(history, now - LevelFrom(*p));
   for (const Pod* p : canary_growth) {
     growth_history =
         p->window.empty() ? 0 : std::min(growth_history, now - p->window.front().first);
   }
-  const double growth_span = std::min(tol.growth_window_seconds, growth_history);
-  const double window = std::min(tol.window_seconds, history);
+  LookSpans s;
+  s.growth_span = std::min(tol.growth_window_seconds, growth_history);
+  s.window = std::min(tol.window_seconds, history);
   // The shortest span whose per-pod slope noise is bounded by the growth tolerance, measured on
   // the baseline pods' samples (NaN: not yet measurable, no growth test).
   std::vector<std::vector<std::pair<double, double>>> baseline_samples;
   for (const Pod* p : baseline_growth)
     baseline_samples.emplace_back(p->window.begin(), p->window.end());
-  const double min_span =
+  s.growth_min_span =
       canary::MinGrowthSpan(baseline_samples, kSlopeNoiseTolerances * tol.growth_bytes_per_second,
                             tol.growth_window_seconds, tol.min_samples);
-  const bool growth_ready = std::isfinite(min_span) &&
-                            growth_span >= std::max(min_span, tol.min_growth_span_seconds) - 1e-6;
-  v.growth_min_span = min_span;
-  // Per-pod summaries: log level and log spread (ratios), growth in bytes per second.
-  auto summaries = [&](const std::vector<const Pod*>& pods, size_t aspect) {
-    std::vector<double> out;
-    for (const Pod* p : pods) {
-      std::vector<double> t, bytes;
-      const double from = now - (aspect == kGrowth ? growth_span : window);
-      if (p->window.empty() || p->window.front().first > from + 1e-6) continue;
-      if (aspect != kGrowth && level_from(p) > from + 1e-6) continue;
-      for (const auto& [ts, b] : p->window) {
-        if (ts < from) continue;
-        t.push_back(ts);
-        bytes.push_back(b);
-      }
-      if (static_cast<int>(t.size()) < tol.min_samples) continue;
-      if (aspect == kGrowth) {
-        if (growth_ready) out.push_back(canary::ResistantSlope(t, bytes));
-        continue;
-      }
-      const double level = 0.5 * (canary::Quantile(bytes, kLevelQuantile) +
-                                  canary::Quantile(bytes, 1 - kLevelQuantile));
-      if (!(level > 0)) continue;
-      if (aspect == kLevel) {
-        out.push_back(std::log(level));
-      } else {
-        // A flat pod has no sawtooth: its amplitude is floored at 0.01 % of its level so the
-        // ratio stays finite.
-        const double spread = canary::DetrendedAbsoluteDeviation(t, bytes);
-        out.push_back(std::log(std::max(spread, 1e-4 * level)));
-      }
+  s.growth_ready = std::isfinite(s.growth_min_span) &&
+                   s.growth_span >= std::max(s.growth_min_span, tol.min_growth_span_seconds) - 1e-6;
+  return s;
+}
+
+std::vector<double> CanaryComparator::Summaries(double now, const LookSpans& s,
+                                                const std::vector<const Pod*>& pods,
+                                                size_t aspect) const {
+  const CanaryTolerances& tol = config_.tolerances;
+  std::vector<double> out;
+  for (const Pod* p : pods) {
+    std::vector<double> t, bytes;
+    const double from = now - (aspect == kGrowth ? s.growth_span : s.window);
+    if (p->window.empty() || p->window.front().first > from + 1e-6) continue;
+    if (aspect != kGrowth && LevelFrom(*p) > from + 1e-6) continue;
+    for (const auto& [ts, b] : p->window) {
+      if (ts < from) continue;
+      t.push_back(ts);
+      bytes.push_back(b);
     }
-    return out;
-  };
+    if (static_cast<int>(t.size()) < tol.min_samples) continue;
+    if (aspect == kGrowth) {
+      if (s.growth_ready) out.push_back(canary::ResistantSlope(t, bytes));
+      continue;
+    }
+    const double level = 0.5 * (canary::Quantile(bytes, kLevelQuantile) +
+                                canary::Quantile(bytes, 1 - kLevelQuantile));
+    if (!(level > 0)) continue;
+    if (aspect == kLevel) {
+      out.push_back(std::log(level));
+    } else {
+      // A flat pod has no sawtooth: its amplitude is floored at 0.01 % of its level so the
+      // ratio stays finite.
+      const double spread = canary::DetrendedAbsoluteDeviation(t, bytes);
+      out.push_back(std::log(std::max(spread, 1e-4 * level)));
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// Tests aspect `a` at this look on the per-pod summaries of the baseline (`b`) and the canary
+// (`c`), with the level and spread window `window` (seconds). *r holds the aspect's earlier test
+// count and its tolerance; on a test the rest of *r is filled in and r->tests counts it. Returns
+// false (and leaves *r alone) when the aspect cannot be tested yet: window too short, too few
+// pods, or an invalid test.
+bool TestAspect(size_t a, const CanaryTolerances& tol, double window, const std::vector<double>& b,
+                const std::vector<double>& c, CanaryAspectResult* r) {
+  // The level and the spread wait for a window of min_window_seconds: a shorter one is
+  // noisier (few GC cycles), and its test would spend the aspect's largest alpha share.
+  if (a != kGrowth && window < std::min(tol.min_window_seconds, tol.window_seconds) - 1e-6) {
+    return false;
+  }
+  if (static_cast<int>(b.size()) < tol.min_baseline_pods ||
+      static_cast<int>(c.size()) < tol.min_canary_pods) {
+    return false;
+  }
+  // Each aspect spends its share of alpha over its own tests: a look at which an aspect
+  // cannot be tested yet (too little history) costs it nothing.
+  const double alpha_look =
+      canary::AlphaAtLook(tol.alpha * kAlphaShare[a], r->tests + 1, kFirstTestShare);
+  // Mann-Whitney's exact p-value cannot go below 1 / C(n, n_canary) (4 + 2 pods: 1/15, 6 + 3:
+  // 1/84): with fewer pods than that needs to reach this look's alpha it could never fail, so
+  // the t-test on the same per-pod summaries decides (the choice depends on pod counts only).
+  const bool rank_test = tol.test == CanaryTest::kMannWhitney &&
+                         1 / canary::Binomial(b.size() + c.size(), c.size()) <= alpha_look;
+  const canary::TestResult test =
+      rank_test ? canary::MannWhitneyGreater(b, c) : canary::PooledTTestGreater(b, c);
+  if (!test.valid) return false;
+  r->tested = true;
+  r->tests++;
+  r->alpha = alpha_look;
+  const double diff = Mean(c) - Mean(b);
+  r->effect = a == kGrowth ? diff : std::exp(diff) - 1;
+  r->p_value = test.p_value;
+  r->adjusted_p_value = std::min(1.0, test.p_value * tol.alpha / alpha_look);
+  r->failed = r->p_value <= alpha_look && r->effect > r->tolerance;
+  return true;
+}
+
+// Fails the watch on the first failed aspect of *v's latest look (in aspect order), at `now`,
+// unless it has failed already: sets the verdict, its effect and a one-line reason.
+void RecordFailure(double now, CanaryVerdict* v) {
+  for (size_t a = 0; a < kCanaryAspects && v->failed_aspect < 0; ++a) {
+    const CanaryAspectResult& r = v->aspects[a];
+    if (!r.failed) continue;
+    v->failed_aspect = static_cast<int>(a);
+    v->failed_at_t = now;
+    v->verdict = CanaryVerdictKind::kFail;
+    v->effect = r.effect;
+    v->effect_aspect = static_cast<int>(a);
+    char p[32];
+    std::snprintf(p, sizeof p, "%.3g", r.adjusted_p_value);
+    v->reason = std::string(CanaryAspectName(a)) + ": canary " +
+                (a == kGrowth ? FormatBytesRate(r.effect) : FormatPercent(r.effect)) +
+                " over baseline (tolerance " +
+                (a == kGrowth ? FormatBytesRate(r.tolerance) : FormatPercent(r.tolerance)) +
+                "), adjusted p " + p;
+  }
+}
+
+}  // namespace
+
+void CanaryComparator::Look(double now, const std::vector<const Pod*>& baseline,
+                            const std::vector<const Pod*>& canary,
+                            const std::vector<const Pod*>& baseline_growth,
+                            const std::vector<const Pod*>& canary_growth) {
+  const CanaryTolerances& tol = config_.tolerances;
+  CanaryVerdict& v = verdict_;
+  v.looks++;
+  const LookSpans spans = Spans(now, canary, baseline_growth, canary_growth);
+  v.growth_min_span = spans.growth_min_span;
   const double tolerances[kCanaryAspects] = {tol.level_increase, tol.growth_bytes_per_second,
                                              tol.spread_increase};
   double best_p = kNaN;
@@ -376,37 +452,10 @@ void CanaryComparator::Look(double now, const std::vector<const Pod*>& baseline,
     r = CanaryAspectResult{};
     r.tests = tests;
     r.tolerance = tolerances[a];
-    const std::vector<double> b = summaries(a == kGrowth ? baseline_growth : baseline, a);
-    const std::vector<double> c = summaries(a == kGrowth ? canary_growth : canary, a);
-    // The level and the spread wait for a window of min_window_seconds: a shorter one is
-    // noisier (few GC cycles), and its test would spend the aspect's largest alpha share.
-    if (a != kGrowth && window < std::min(tol.min_window_seconds, tol.window_seconds) - 1e-6) {
-      continue;
-    }
-    if (static_cast<int>(b.size()) < tol.min_baseline_pods ||
-        static_cast<int>(c.size()) < tol.min_canary_pods) {
-      continue;
-    }
-    // Each aspect spends its share of alpha over its own tests: a look at which an aspect
-    // cannot be tested yet (too little history) costs it nothing.
-    const double alpha_look =
-        canary::AlphaAtLook(tol.alpha * kAlphaShare[a], r.tests + 1, kFirstTestShare);
-    // Mann-Whitney's exact p-value cannot go below 1 / C(n, n_canary) (4 + 2 pods: 1/15, 6 + 3:
-    // 1/84): with fewer pods than that needs to reach this look's alpha it could never fail, so
-    // the t-test on the same per-pod summaries decides (the choice depends on pod counts only).
-    const bool rank_test = tol.test == CanaryTest::kMannWhitney &&
-                           1 / canary::Binomial(b.size() + c.size(), c.size()) <= alpha_look;
-    const canary::TestResult test =
-        rank_test ? canary::MannWhitneyGreater(b, c) : canary::PooledTTestGreater(b, c);
-    if (!test.valid) continue;
-    r.tested = true;
-    r.tests++;
-    r.alpha = alpha_look;
-    const double diff = Mean(c) - Mean(b);
-    r.effect = a == kGrowth ? diff : std::exp(diff) - 1;
-    r.p_value = test.p_value;
-    r.adjusted_p_value = std::min(1.0, test.p_value * tol.alpha / alpha_look);
-    r.failed = r.p_value <= alpha_look && r.effect > r.tolerance;
+    const std::vector<double> b =
+        Summaries(now, spans, a == kGrowth ? baseline_growth : baseline, a);
+    const std::vector<double> c = Summaries(now, spans, a == kGrowth ? canary_growth : canary, a);
+    if (!TestAspect(a, tol, spans.window, b, c, &r)) continue;
     if (std::isnan(best_p) || r.adjusted_p_value < best_p) best_p = r.adjusted_p_value;
     const double ratio = r.tolerance > 0 ? r.effect / r.tolerance : r.effect;
     if (v.failed_aspect < 0 && ratio > closest) {
@@ -416,22 +465,7 @@ void CanaryComparator::Look(double now, const std::vector<const Pod*>& baseline,
     }
   }
   v.p_value = best_p;
-  for (size_t a = 0; a < kCanaryAspects && v.failed_aspect < 0; ++a) {
-    const CanaryAspectResult& r = v.aspects[a];
-    if (!r.failed) continue;
-    v.failed_aspect = static_cast<int>(a);
-    v.failed_at_t = now;
-    v.verdict = CanaryVerdictKind::kFail;
-    v.effect = r.effect;
-    v.effect_aspect = static_cast<int>(a);
-    char p[32];
-    std::snprintf(p, sizeof p, "%.3g", r.adjusted_p_value);
-    v.reason = std::string(CanaryAspectName(a)) + ": canary " +
-               (a == kGrowth ? FormatBytesRate(r.effect) : FormatPercent(r.effect)) +
-               " over baseline (tolerance " +
-               (a == kGrowth ? FormatBytesRate(r.tolerance) : FormatPercent(r.tolerance)) +
-               "), adjusted p " + p;
-  }
+  RecordFailure(now, &v);
 }
 
 }  // namespace oomcast::predictor

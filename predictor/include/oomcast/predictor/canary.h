@@ -154,6 +154,24 @@ class CanaryComparator {
     std::deque<std::pair<double, double>> window;
   };
   int RecentSamples(const Pod& p, double now) const;  // Window samples of the last window_s.
+  // Start of the samples counted for the level and the spread: the model's warm-up +
+  // warmup_seconds.
+  double LevelFrom(const Pod& p) const { return p.trusted_t + config_.tolerances.warmup_seconds; }
+  // The spans (seconds) of one look, the same for every pod of both groups.
+  struct LookSpans {
+    double window = 0;           // Level and spread: min(window_seconds, youngest canary history).
+    double growth_span = 0;      // Growth: min(growth_window_seconds, youngest canary history).
+    double growth_min_span = 0;  // Shortest span with slope noise in tolerance; NaN: unknown.
+    bool growth_ready = false;   // growth_span reaches growth_min_span and min_growth_span_seconds.
+  };
+  LookSpans Spans(double now, const std::vector<const Pod*>& canary,
+                  const std::vector<const Pod*>& baseline_growth,
+                  const std::vector<const Pod*>& canary_growth) const;
+  // Per-pod summaries of `aspect` over the look's spans: log level and log spread (ratios),
+  // growth in bytes per second (none until spans.growth_ready). Pods with less history than the
+  // span or fewer than min_samples samples in it are left out.
+  std::vector<double> Summaries(double now, const LookSpans& spans,
+                                const std::vector<const Pod*>& pods, size_t aspect) const;
   CanaryComparator(CanaryComparisonConfig config, LabelSelector baseline, LabelSelector canary);
   // `baseline`/`canary`: pods past the model's warm-up (level, spread); `*_growth`: pods past
   // their start-up ramp (a superset).
