@@ -428,20 +428,21 @@ NODE
     need_helm
     predictor_bin=${2:?oomcast-predictor binary}
     adapter_bin=${3:?oomcast-metrics-adapter binary}
-    command -v python3 >/dev/null 2>&1 || skip "python3 not found"
+    need_node_modules
     render values-all-features.yaml > "$WORK/rendered.yaml"
-    python3 - "$WORK/rendered.yaml" "$WORK/config.yaml" <<'PY'
-import sys, yaml
-for doc in yaml.safe_load_all(open(sys.argv[1])):
-    if doc and doc.get("kind") == "ConfigMap" and "config.yaml" in doc.get("data", {}):
-        cfg = yaml.safe_load(doc["data"]["config.yaml"])
-        assert cfg["canary"][0]["name"] == "cart", cfg.get("canary")
-        assert cfg["canary"][0]["tolerances"]["window"] == "20m", cfg["canary"]
-        open(sys.argv[2], "w").write(doc["data"]["config.yaml"])
-        break
-else:
-    sys.exit("FAIL: no ConfigMap with config.yaml")
-PY
+    (cd "$HERE" && RENDERED="$WORK/rendered.yaml" OUT="$WORK/config.yaml" node --input-type=module) <<'JS'
+import { readFileSync, writeFileSync } from "node:fs";
+import { parseAllDocuments, parse } from "yaml";
+const docs = parseAllDocuments(readFileSync(process.env.RENDERED, "utf8")).map((d) => d.toJS());
+const cm = docs.find((d) => d && d.kind === "ConfigMap" && d.data && "config.yaml" in d.data);
+if (!cm) { console.error("FAIL: no ConfigMap with config.yaml"); process.exit(1); }
+const cfg = parse(cm.data["config.yaml"]);
+if (cfg.canary?.[0]?.name !== "cart" || cfg.canary[0].tolerances?.window !== "20m") {
+  console.error("FAIL: config.canary not rendered as values-all-features.yaml says:", JSON.stringify(cfg.canary));
+  process.exit(1);
+}
+writeFileSync(process.env.OUT, cm.data["config.yaml"]);
+JS
     "$adapter_bin" --config="$WORK/config.yaml" --help > /dev/null || { echo "FAIL: oomcast-metrics-adapter rejects the rendered config"; exit 1; }
     cat > "$WORK/history.om" <<'OM'
 # TYPE container_memory_working_set_bytes gauge
