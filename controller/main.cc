@@ -11,14 +11,14 @@
 #include "oomcast/clock.h"
 #include "oomcast/controller/canary.h"
 #include "oomcast/controller/controller.h"
-#include "oomcast/http_client.h"
-#include "oomcast/prometheus_client.h"
 #include "oomcast/controller/forecast_source.h"
 #include "oomcast/controller/metrics.h"
 #include "oomcast/controller/options.h"
+#include "oomcast/http_client.h"
 #include "oomcast/http_server.h"
 #include "oomcast/kube_client.h"
 #include "oomcast/log.h"
+#include "oomcast/prometheus_client.h"
 
 namespace {
 

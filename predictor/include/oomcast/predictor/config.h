@@ -30,7 +30,8 @@ struct PredictorConfig {
 };
 
 // Parses YAML text over `base`. Top-level sections other than prometheus, queries, forecast,
-// log, server, canary (canary_config.h) are errors unless named in `foreign_sections` (left for the caller to read).
+// log, server, canary (canary_config.h) are errors unless named in `foreign_sections` (left for the
+// caller to read).
 StatusOr<PredictorConfig> ParseConfigYaml(const std::string& yaml_text, PredictorConfig base = {},
                                           const std::set<std::string>& foreign_sections = {});
 
